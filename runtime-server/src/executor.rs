@@ -1,0 +1,125 @@
+//! Runs decoded actions: bash commands on the persistent session, file actions on the file tools.
+//!
+//! The main bash session is behind its own lock, so actions on it are strictly serialised (OpenHands
+//! semantics: one command at a time), while file actions and `is_static` commands do not wait for a
+//! long-running command.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use openhands_runtime_api::{Action, ActionEvent, Observation};
+
+use crate::ServerConfig;
+use crate::bash::{BashOptions, BashSession, SharedCwd, run_static};
+use crate::files::FileOps;
+
+/// Why an action produced no observation.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ExecError {
+    /// A known action type that only the agent side handles (`think`, `finish`, ...).
+    #[error("action '{0}' is not executed by the runtime")]
+    NotRunnable(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub(crate) struct Executor {
+    bash: tokio::sync::Mutex<BashSession>,
+    files: Arc<Mutex<FileOps>>,
+    bash_options: BashOptions,
+    cwd: SharedCwd,
+    plugins: Vec<String>,
+    browser_enabled: bool,
+    last_action: Mutex<Instant>,
+}
+
+impl Executor {
+    pub async fn start(config: &ServerConfig) -> anyhow::Result<Self> {
+        let bash_options = BashOptions {
+            working_dir: config.working_dir.clone(),
+            user_id: config.user_id,
+            no_change_timeout: config.no_change_timeout,
+        };
+        let cwd = SharedCwd::new(config.working_dir.clone());
+        let bash = BashSession::start(bash_options.clone(), cwd.clone()).await?;
+        Ok(Self {
+            cwd,
+            bash: tokio::sync::Mutex::new(bash),
+            files: Arc::new(Mutex::new(FileOps::new(
+                config.working_dir.clone(),
+                config.confine_files,
+            ))),
+            bash_options,
+            plugins: config.plugins.clone(),
+            browser_enabled: config.browser_enabled,
+            last_action: Mutex::new(Instant::now()),
+        })
+    }
+
+    /// Seconds since the last action started.
+    pub fn idle_time(&self) -> f64 {
+        self.last_action
+            .lock()
+            .map(|t| t.elapsed().as_secs_f64())
+            .unwrap_or_default()
+    }
+
+    pub async fn run(&self, event: ActionEvent) -> Result<Observation, ExecError> {
+        if let Ok(mut t) = self.last_action.lock() {
+            *t = Instant::now();
+        }
+        let timeout = event.timeout;
+        match event.action {
+            Action::Run(run) if run.is_static => {
+                Ok(run_static(&self.bash_options, &run, timeout).await?)
+            }
+            Action::Run(run) => Ok(self.bash.lock().await.execute(&run, timeout).await?),
+            Action::Read(read) => {
+                let cwd = self.cwd.get();
+                self.with_files(move |f| f.read(&read, &cwd)).await
+            }
+            Action::Write(write) => {
+                let cwd = self.cwd.get();
+                self.with_files(move |f| f.write(&write, &cwd)).await
+            }
+            Action::Edit(edit) => {
+                let cwd = self.cwd.get();
+                self.with_files(move |f| f.edit(&edit, &cwd)).await
+            }
+            Action::RunIpython(_) => Ok(Observation::error(
+                if self.plugins.iter().any(|p| p == "jupyter") {
+                    "The jupyter plugin is not available in this build of openhands-runtime. Unable to run IPython action."
+                } else {
+                    "JupyterRequirement not found. Unable to run IPython action."
+                },
+            )),
+            Action::Browse(_) | Action::BrowseInteractive(_) => {
+                let _ = self.browser_enabled;
+                Ok(Observation::error(
+                    "Browser functionality is not supported or disabled.",
+                ))
+            }
+            Action::Other { kind, .. } => Err(ExecError::NotRunnable(kind)),
+        }
+    }
+
+    async fn with_files<F>(&self, f: F) -> Result<Observation, ExecError>
+    where
+        F: FnOnce(&mut FileOps) -> Observation + Send + 'static,
+    {
+        let files = self.files.clone();
+        let obs = tokio::task::spawn_blocking(move || {
+            let mut guard = files
+                .lock()
+                .map_err(|_| anyhow::anyhow!("the file tools were poisoned by an earlier panic"))?;
+            Ok::<_, anyhow::Error>(f(&mut guard))
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("file action task failed: {e}"))??;
+        Ok(obs)
+    }
+
+    pub async fn shutdown(&self) {
+        self.bash.lock().await.close();
+    }
+}

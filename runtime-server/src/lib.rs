@@ -1,0 +1,83 @@
+//! `openhands-runtime`: an action execution server wire-compatible with OpenHands' V0 runtime.
+//!
+//! The HTTP layer (`server`) decodes requests into wire types and hands them to the [`executor`], which
+//! owns the persistent bash session (`bash`) and the file tools (`files`).
+
+mod bash;
+mod cli;
+mod executor;
+mod files;
+mod server;
+mod system_stats;
+
+use std::path::PathBuf;
+
+pub use cli::Args;
+pub use server::serve;
+
+/// Everything the server needs, resolved from the command line and the environment.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub host: std::net::IpAddr,
+    pub port: u16,
+    /// The initial working directory, canonical.
+    pub working_dir: PathBuf,
+    pub username: String,
+    /// Run the shell as this uid (only honoured when the server runs as root).
+    pub user_id: Option<u32>,
+    pub plugins: Vec<String>,
+    pub browser_enabled: bool,
+    /// `SESSION_API_KEY`; `None` disables the check.
+    pub api_key: Option<String>,
+    /// The soft "no new output" timeout of the bash session (`NO_CHANGE_TIMEOUT_SECONDS`).
+    pub no_change_timeout: std::time::Duration,
+    /// Refuse file actions outside `working_dir`.
+    pub confine_files: bool,
+}
+
+impl ServerConfig {
+    pub fn from_args(args: &Args) -> anyhow::Result<Self> {
+        use anyhow::Context as _;
+        std::fs::create_dir_all(&args.working_dir).with_context(|| {
+            format!(
+                "cannot create the working directory {}",
+                args.working_dir.display()
+            )
+        })?;
+        let working_dir = args.working_dir.canonicalize().with_context(|| {
+            format!(
+                "cannot resolve the working directory {}",
+                args.working_dir.display()
+            )
+        })?;
+        let no_change_timeout = match std::env::var("NO_CHANGE_TIMEOUT_SECONDS") {
+            Ok(v) => {
+                let secs: f64 = v.trim().parse().map_err(|_| {
+                    anyhow::anyhow!(
+                        "NO_CHANGE_TIMEOUT_SECONDS must be a number of seconds, got '{v}'"
+                    )
+                })?;
+                anyhow::ensure!(
+                    secs.is_finite() && secs > 0.0,
+                    "NO_CHANGE_TIMEOUT_SECONDS must be positive, got '{v}'"
+                );
+                std::time::Duration::from_secs_f64(secs)
+            }
+            Err(_) => std::time::Duration::from_secs(10),
+        };
+        Ok(Self {
+            host: args.host,
+            port: args.port,
+            working_dir,
+            username: args.username.clone(),
+            user_id: args.user_id,
+            plugins: args.plugins.clone(),
+            browser_enabled: args.browser_enabled(),
+            api_key: std::env::var("SESSION_API_KEY")
+                .ok()
+                .filter(|k| !k.is_empty()),
+            no_change_timeout,
+            confine_files: args.confine_files,
+        })
+    }
+}

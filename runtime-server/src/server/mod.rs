@@ -1,0 +1,147 @@
+//! The HTTP layer: routes, the API-key check and JSON error bodies; no action semantics live here.
+
+mod execute;
+mod info;
+mod transfer;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use openhands_runtime_api::API_KEY_HEADER;
+
+use crate::ServerConfig;
+use crate::executor::Executor;
+
+/// Uploads and file writes may be large; the default 2 MiB would refuse ordinary files.
+const MAX_BODY_BYTES: usize = 512 * 1024 * 1024;
+
+/// What every handler shares.
+pub(crate) struct AppState {
+    pub config: ServerConfig,
+    pub executor: Executor,
+    pub stats: crate::system_stats::Stats,
+}
+
+/// An HTTP error with OpenHands' `{"detail": ...}` body.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    pub status: StatusCode,
+    pub detail: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            detail: detail.into(),
+        }
+    }
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, detail)
+    }
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, detail)
+    }
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, detail)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            axum::Json(serde_json::json!({ "detail": self.detail })),
+        )
+            .into_response()
+    }
+}
+
+/// Builds the router; exposed to the crate so tests of the HTTP layer can drive it in-process.
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/alive", get(info::alive))
+        .route("/server_info", get(info::server_info))
+        .route("/execute_action", post(execute::execute_action))
+        .route("/list_files", post(transfer::list_files))
+        .route("/upload_file", post(transfer::upload_file))
+        .route("/download_files", get(transfer::download_files))
+        .route("/vscode/connection_token", get(info::vscode_token))
+        .fallback(|| async { ApiError::not_found("Not Found") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+        })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_api_key,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// Every route but `/alive` and `/server_info` needs the session key when one is set (unknown routes too).
+async fn require_api_key(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    if let Some(expected) = &state.config.api_key {
+        let path = req.uri().path();
+        let open = path == "/alive" || path == "/server_info";
+        let given = req
+            .headers()
+            .get(API_KEY_HEADER)
+            .and_then(|v| v.to_str().ok());
+        if !open && !given.is_some_and(|g| constant_time_eq(g.as_bytes(), expected.as_bytes())) {
+            return ApiError::new(StatusCode::FORBIDDEN, "Invalid API Key").into_response();
+        }
+    }
+    next.run(req).await
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Binds, prints the listening address on stderr, and serves until SIGINT or SIGTERM.
+pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let listener = tokio::net::TcpListener::bind((config.host, config.port))
+        .await
+        .with_context(|| format!("cannot listen on {}:{}", config.host, config.port))?;
+    let addr = listener.local_addr()?;
+    let executor = Executor::start(&config)
+        .await
+        .context("cannot start the action executor")?;
+    let state = Arc::new(AppState {
+        executor,
+        stats: crate::system_stats::Stats::new(),
+        config,
+    });
+    if state.config.api_key.is_none() {
+        tracing::warn!("SESSION_API_KEY is not set: every route is open to local clients");
+    }
+    tracing::info!(%addr, working_dir = %state.config.working_dir.display(), "openhands-runtime listening");
+    eprintln!("openhands-runtime listening on http://{addr}");
+    let app = router(state.clone());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("the HTTP server failed")?;
+    state.executor.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,4 @@
+//! Integration tests of the files area.
+
+#[allow(unused_imports)]
+use super::common::*;
