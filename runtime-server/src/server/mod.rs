@@ -111,6 +111,10 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}:{}", config.host, config.port))?;
     let addr = listener.local_addr()?;
+    // Installing handlers replaces an inherited "ignore" (a server started with `&` from a script ignores
+    // SIGINT and SIGQUIT), and handlers reset to the default on exec: without this, bash and every command
+    // it runs would ignore SIGINT and `C-c` would do nothing.
+    let signals = Signals::install().context("cannot install signal handlers")?;
     let executor = Executor::start(&config)
         .await
         .context("cannot start the action executor")?;
@@ -126,22 +130,35 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     eprintln!("openhands-runtime listening on http://{addr}");
     let app = router(state.clone());
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(signals.shutdown())
         .await
         .context("the HTTP server failed")?;
     state.executor.shutdown().await;
     Ok(())
 }
 
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => return std::future::pending().await,
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+/// SIGINT and SIGTERM stop the server; SIGQUIT is taken so that it does not stay ignored for children.
+struct Signals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    _quit: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+            _quit: signal(SignalKind::quit())?,
+        })
     }
-    tracing::info!("shutting down");
+
+    async fn shutdown(mut self) {
+        tokio::select! {
+            _ = self.int.recv() => {}
+            _ = self.term.recv() => {}
+        }
+        tracing::info!("shutting down");
+    }
 }
