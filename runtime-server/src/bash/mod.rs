@@ -73,6 +73,8 @@ pub(crate) struct BashSession {
     prev_status: Option<Status>,
     /// The terminal's echo of what we last typed, removed from the first output that contains it.
     echo: Option<Vec<u8>>,
+    /// The running command survived a `C-c`: the next `C-c` kills its process group.
+    ignored_interrupt: bool,
 }
 
 impl BashSession {
@@ -85,6 +87,7 @@ impl BashSession {
             shell,
             prev_status: None,
             echo: None,
+            ignored_interrupt: false,
         })
     }
 
@@ -111,6 +114,7 @@ impl BashSession {
         self.cwd.set(dir.clone());
         self.prev_status = None;
         self.echo = None;
+        self.ignored_interrupt = false;
         Ok(format!(
             "[The bash session had exited, so a new one was started in {}; variables, aliases and functions defined earlier are gone.]",
             dir.display()
@@ -150,10 +154,16 @@ impl BashSession {
         let was_running = self.is_running();
         let special = special_key(&command);
         let start = Instant::now();
+        let mut kill_note = None;
         if let Some(byte) = special {
             self.shell
                 .write(&[byte])
                 .context("cannot write to the shell")?;
+            if byte == 3 && was_running && self.ignored_interrupt && self.shell.kill_foreground() {
+                kill_note = Some(
+                    "[The process ignored the previous CTRL+C, so its process group was killed with SIGKILL.]\n",
+                );
+            }
         } else if action.is_input {
             self.shell
                 .write(format!("{command}\n").as_bytes())
@@ -167,6 +177,12 @@ impl BashSession {
             );
         }
         let outcome = self.wait(start, action.blocking, timeout).await;
+        self.ignored_interrupt = match outcome {
+            Outcome::SoftTimeout(_) | Outcome::HardTimeout(..) => {
+                self.ignored_interrupt || special == Some(3)
+            }
+            _ => false,
+        };
         let mut obs = match outcome {
             Outcome::Completed(out, prompt) => {
                 let (text, cleared_lines) = self.render_output(out);
@@ -230,10 +246,13 @@ impl BashSession {
                 Observation::cmd_output(join(&leading, &text), command.clone(), meta, action.hidden)
             }
         };
-        if let (Some(note), openhands_runtime_api::ObservationKind::Run(extras)) =
-            (restart_note, &mut obs.kind)
-        {
-            extras.metadata.prefix = format!("{note}\n{}", extras.metadata.prefix);
+        if let openhands_runtime_api::ObservationKind::Run(extras) = &mut obs.kind {
+            if let Some(note) = kill_note {
+                extras.metadata.prefix = format!("{note}{}", extras.metadata.prefix);
+            }
+            if let Some(note) = restart_note {
+                extras.metadata.prefix = format!("{note}\n{}", extras.metadata.prefix);
+            }
         }
         Ok(obs)
     }
@@ -255,15 +274,19 @@ impl BashSession {
                     }
                     return Outcome::Completed(out, prompt);
                 }
-                let gone = match s.exited {
-                    Some(code) if s.eof => Some(code),
-                    Some(code) => {
-                        // Give the reader a moment to drain what the shell printed before it ended.
-                        let t = *exited_at.get_or_insert_with(Instant::now);
-                        (t.elapsed() > Duration::from_millis(200)).then_some(code)
+                // The PTY's end of file and the exit status arrive separately: give them a moment to agree,
+                // and the reader a moment to drain what the shell printed last.
+                let gone = if s.exited.is_some() || s.eof {
+                    let t = *exited_at.get_or_insert_with(Instant::now);
+                    match s.exited {
+                        Some(code) if s.eof => Some(code),
+                        code if t.elapsed() > Duration::from_millis(300) => {
+                            Some(code.unwrap_or(-1))
+                        }
+                        _ => None,
                     }
-                    None if s.eof => Some(-1),
-                    None => None,
+                } else {
+                    None
                 };
                 (s.last_output.map_or(start, |t| t.max(start)), gone)
             };

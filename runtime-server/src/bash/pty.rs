@@ -240,6 +240,17 @@ impl Shell {
         &self.cmd_file
     }
 
+    /// Kills the terminal's foreground process group if it is not the shell itself; true if it did.
+    pub fn kill_foreground(&self) -> bool {
+        let Ok(pgrp) = nix::unistd::tcgetpgrp(&self.writer) else {
+            return false;
+        };
+        if pgrp.as_raw() <= 1 || pgrp.as_raw() as u32 == self.pid {
+            return false;
+        }
+        nix::sys::signal::killpg(pgrp, nix::sys::signal::Signal::SIGKILL).is_ok()
+    }
+
     /// Sends SIGKILL to every process of the shell's session (background jobs included).
     pub fn kill(&self) {
         kill_session(self.pid);
@@ -316,7 +327,7 @@ fn spawn_exit_watcher(child: Arc<Mutex<Child>>, shared: Arc<(Mutex<Stream>, Noti
                         shared.1.notify_one();
                         return;
                     }
-                    Ok(None) => std::thread::sleep(std::time::Duration::from_millis(50)),
+                    Ok(None) => std::thread::sleep(std::time::Duration::from_millis(20)),
                     Err(_) => return,
                 }
             }

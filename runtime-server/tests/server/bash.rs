@@ -1,4 +1,380 @@
-//! Integration tests of the bash area.
+//! Integration tests of the bash session: OpenHands' recorded behaviour, its state machine, and the faults.
 
-#[allow(unused_imports)]
+use pretty_assertions::assert_eq;
+use serde_json::{Value, json};
+
 use super::common::*;
+
+fn content(obs: &Value) -> &str {
+    obs["content"].as_str().unwrap()
+}
+fn exit_code(obs: &Value) -> i64 {
+    obs["extras"]["metadata"]["exit_code"].as_i64().unwrap()
+}
+fn prefix(obs: &Value) -> &str {
+    obs["extras"]["metadata"]["prefix"].as_str().unwrap()
+}
+fn suffix(obs: &Value) -> &str {
+    obs["extras"]["metadata"]["suffix"].as_str().unwrap()
+}
+fn run_t(srv: &Server, command: &str, timeout: f64) -> Value {
+    srv.exec(run_action(command, false, Some(timeout)))
+}
+fn input(srv: &Server, text: &str, timeout: Option<f64>) -> Value {
+    srv.exec(run_action(text, true, timeout))
+}
+
+const TEMPLATE: &str = "You may wait longer to see additional output by sending empty command '', send other commands to interact with the current process, send keys (\"C-c\", \"C-z\", \"C-d\") to interrupt/kill the previous command before sending your new command, or use the timeout parameter in execute_bash for future commands.";
+
+#[test]
+fn echo_hi_is_the_recorded_exchange() {
+    let srv = Server::start();
+    let obs = srv.run("echo hi");
+    let meta = &obs["extras"]["metadata"];
+    let expected = json!({
+        "message": "Command `echo hi` executed with exit code 0.",
+        "observation": "run",
+        "content": "hi",
+        "extras": {
+            "command": "echo hi",
+            "metadata": {
+                "exit_code": 0, "pid": -1,
+                "username": meta["username"], "hostname": meta["hostname"],
+                "working_dir": srv.workdir.display().to_string(),
+                "py_interpreter_path": meta["py_interpreter_path"],
+                "prefix": "", "suffix": "\n[The command completed with exit code 0.]"
+            },
+            "hidden": false
+        },
+        "success": true
+    });
+    assert_eq!(obs, expected);
+    assert!(!meta["username"].as_str().unwrap().is_empty());
+    // Key order is part of the wire format.
+    let keys: Vec<_> = obs.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(
+        keys,
+        ["message", "observation", "content", "extras", "success"]
+    );
+    // The minimal body (no timeout key, defaults for every arg) works the same.
+    let min = srv.exec(json!({"action": "run", "args": {"command": "echo hi"}}));
+    assert_eq!(min, expected);
+}
+
+#[test]
+fn exit_codes_stderr_and_persistent_state() {
+    let srv = Server::start();
+    let obs = srv.run("bash -c 'exit 3'");
+    assert_eq!((content(&obs), exit_code(&obs)), ("", 3));
+    assert_eq!(obs["success"], false);
+    assert_eq!(
+        obs["message"],
+        "Command `bash -c 'exit 3'` executed with exit code 3."
+    );
+    let obs = srv.run("ls /nonexistent_dir_xyz");
+    assert_eq!(
+        (content(&obs), exit_code(&obs)),
+        (
+            "ls: cannot access '/nonexistent_dir_xyz': No such file or directory",
+            2
+        )
+    );
+    assert_eq!(content(&srv.run("echo out; echo err 1>&2")), "out\nerr");
+    let obs = srv.run("cd /tmp && pwd");
+    assert_eq!(content(&obs), "/tmp");
+    assert_eq!(obs["extras"]["metadata"]["working_dir"], "/tmp");
+    assert_eq!(content(&srv.run("pwd")), "/tmp");
+    srv.run("export BENCHVAR=42; alias hey='echo alias-works'; f() { echo fn-$1; }");
+    assert_eq!(
+        content(&srv.run("echo $BENCHVAR; hey; f x")),
+        "42\nalias-works\nfn-x"
+    );
+    let obs = srv.run("sleep 100 > /dev/null 2>&1 &");
+    let pid = obs["extras"]["metadata"]["pid"].as_i64().unwrap();
+    assert!(pid > 1, "background pid in metadata: {obs}");
+    assert_eq!(content(&srv.run("echo $!")), pid.to_string());
+    assert_eq!(content(&srv.run("printf \"a\\nb\\n\\nc\\n\"")), "a\nb\n\nc");
+    assert_eq!(content(&srv.run("echo héllo wörld ✓")), "héllo wörld ✓");
+}
+
+#[test]
+fn commands_are_delivered_literally() {
+    let srv = Server::start();
+    // OpenHands' tmux escaping turns `\|` into a pipe to `b`, and `\>` into a redirection that writes a file.
+    assert_eq!(content(&srv.run("echo a \\| b")), "a | b");
+    let obs = srv.run("echo x \\> y; ls y");
+    assert!(content(&obs).starts_with("x > y"), "{obs}");
+    assert!(!srv.workdir.join("y").exists());
+    let obs = srv.run("echo 'a;b' \"c|d\" \\; e");
+    assert_eq!((content(&obs), exit_code(&obs)), ("a;b c|d ; e", 0));
+    std::fs::write(srv.workdir.join("f.txt"), "x").unwrap();
+    assert_eq!(
+        content(&srv.run("find . -name f.txt -exec ls {} \\;")),
+        "./f.txt"
+    );
+    // Several lines run as one script (OpenHands refuses them), heredocs included.
+    let obs = srv.run("echo a\necho b\ncat <<'EOF'\n$HOME stays literal\nEOF");
+    assert_eq!(content(&obs), "a\nb\n$HOME stays literal");
+    // Leading whitespace of the first line is kept; a syntax error names no temp file.
+    assert_eq!(
+        content(&srv.run("printf '   indented\\n  second\\n'")),
+        "   indented\n  second"
+    );
+    let obs = srv.run("echo $((1+");
+    assert_eq!(exit_code(&obs), 2);
+    assert!(content(&obs).starts_with("bash: line 1: "), "{obs}");
+}
+
+#[test]
+fn terminal_rendering_of_progress_colour_and_clear() {
+    let srv = Server::start();
+    assert_eq!(content(&srv.run("printf '10%%\\r50%%\\r100%%\\n'")), "100%");
+    assert_eq!(content(&srv.run("printf '\\033[31mred\\033[0m\\n'")), "red");
+    let obs = srv.run("echo before; clear; echo after");
+    assert_eq!(content(&obs), "after");
+    assert_eq!(
+        prefix(&obs),
+        "[Previous command outputs are truncated. Showing the last 1 lines of the output below.]\n"
+    );
+    assert_eq!(content(&srv.run("printf 'a\\tb\\n'")), "a\tb");
+}
+
+#[test]
+fn hard_timeout_not_executed_poll_and_completion() {
+    let srv = Server::start();
+    let obs = run_t(&srv, "sleep 2 && echo late", 1.0);
+    assert_eq!((content(&obs), exit_code(&obs), prefix(&obs)), ("", -1, ""));
+    assert_eq!(
+        suffix(&obs),
+        format!("\n[The command timed out after 1.0 seconds. {TEMPLATE}]")
+    );
+    assert_eq!(obs["extras"]["metadata"]["username"], Value::Null);
+    let obs = srv.run("echo next");
+    assert_eq!(
+        prefix(&obs),
+        "[Below is the output of the previous command.]\n"
+    );
+    assert_eq!(
+        suffix(&obs),
+        format!(
+            "\n[Your command \"echo next\" is NOT executed. The previous command is still running - You CANNOT send new commands until the previous command is completed. By setting `is_input` to `true`, you can interact with the current process: {TEMPLATE}]"
+        )
+    );
+    let obs = run_t(&srv, "", 10.0);
+    assert_eq!(
+        (content(&obs), exit_code(&obs), prefix(&obs)),
+        ("late", 0, "")
+    );
+    assert_eq!(suffix(&obs), "\n[The command completed with exit code 0.]");
+    assert_eq!(content(&srv.run("echo after")), "after");
+}
+
+#[test]
+fn a_command_that_finished_unobserved_shows_its_tail_first() {
+    let srv = Server::start();
+    run_t(&srv, "sleep 0.5 && echo done-bg", 0.2);
+    std::thread::sleep(std::time::Duration::from_millis(900));
+    let obs = srv.run("echo next");
+    assert_eq!((content(&obs), exit_code(&obs)), ("done-bg\nnext", 0));
+}
+
+#[test]
+fn soft_timeout_blocking_and_the_default_ten_seconds() {
+    let srv = Server::builder()
+        .env("NO_CHANGE_TIMEOUT_SECONDS", "1")
+        .start();
+    let obs = srv.run("echo start; sleep 3; echo late");
+    assert_eq!(content(&obs), "start");
+    assert_eq!(
+        suffix(&obs),
+        format!("\n[The command has no new output after 1 seconds. {TEMPLATE}]")
+    );
+    // Polling continues from where the last observation ended (a poll has the soft timeout too).
+    let obs = run_t(&srv, "", 10.0);
+    assert_eq!(
+        prefix(&obs),
+        "[Below is the output of the previous command.]\n"
+    );
+    let mut poll = run_action("", false, Some(10.0));
+    poll["args"]["blocking"] = json!(true);
+    let obs = srv.exec(poll);
+    assert_eq!((content(&obs), exit_code(&obs)), ("late", 0));
+    // blocking=true disables the soft timeout.
+    let mut action = run_action("sleep 2 && echo blocked-done", false, Some(10.0));
+    action["args"]["blocking"] = json!(true);
+    let obs = srv.exec(action);
+    assert_eq!((content(&obs), exit_code(&obs)), ("blocked-done", 0));
+
+    let srv = Server::start();
+    let started = std::time::Instant::now();
+    let obs = srv.run("sleep 12 && echo late");
+    assert!(suffix(&obs).starts_with("\n[The command has no new output after 10 seconds."));
+    assert!(started.elapsed().as_secs_f64() >= 9.9);
+}
+
+#[test]
+fn interactive_programs_get_input() {
+    let srv = Server::start();
+    let obs = run_t(
+        &srv,
+        "python3 -c \"x=input('name? '); print('got', x)\"",
+        1.0,
+    );
+    assert_eq!(content(&obs), "name?");
+    let obs = input(&srv, "hello", Some(10.0));
+    assert_eq!((content(&obs), exit_code(&obs)), ("got hello", 0));
+    // Text that happens to be a tmux key name is typed as text.
+    run_t(&srv, "read -r line; echo \"[$line]\"", 0.5);
+    let obs = input(&srv, "Up", Some(10.0));
+    assert_eq!(content(&obs), "[Up]");
+}
+
+#[test]
+fn empty_command_and_input_with_nothing_running() {
+    let srv = Server::start();
+    let obs = srv.run("");
+    assert_eq!(
+        content(&obs),
+        "ERROR: No previous running command to retrieve logs from."
+    );
+    assert_eq!(obs["extras"]["command"], "");
+    assert_eq!(obs["message"], "Command `` executed with exit code -1.");
+    let obs = input(&srv, "hello", Some(120.0));
+    assert_eq!(
+        content(&obs),
+        "ERROR: No previous running command to interact with."
+    );
+    assert_eq!((prefix(&obs), suffix(&obs)), ("", ""));
+}
+
+#[test]
+fn control_keys() {
+    let srv = Server::start();
+    run_t(&srv, "while true; do sleep 0.1; done", 0.5);
+    let obs = input(&srv, "C-c", Some(10.0));
+    assert_eq!((content(&obs), exit_code(&obs)), ("^C", 130));
+    assert_eq!(
+        suffix(&obs),
+        "\n[The command completed with exit code 130. CTRL+C was sent.]"
+    );
+    run_t(&srv, "sleep 30", 0.5);
+    let obs = input(&srv, "C-z", Some(10.0));
+    assert_eq!(exit_code(&obs), 148);
+    assert!(content(&obs).starts_with("^Z\n[1]+  Stopped"), "{obs}");
+    assert!(suffix(&obs).ends_with("CTRL+Z was sent.]"));
+    srv.run("kill %1");
+    run_t(&srv, "cat", 0.5);
+    let obs = input(&srv, "C-d", Some(10.0));
+    assert_eq!(exit_code(&obs), 0);
+    assert!(suffix(&obs).ends_with("CTRL+D was sent.]"));
+    // C-c sent as a plain command on an idle shell behaves as OpenHands observed.
+    let obs = srv.run("C-c");
+    assert_eq!((content(&obs), exit_code(&obs)), ("^C", 130));
+    assert_eq!(content(&srv.run("echo still-fine")), "still-fine");
+}
+
+#[test]
+fn a_process_that_ignores_sigint_is_killed_by_the_second_ctrl_c() {
+    let srv = Server::start();
+    let obs = run_t(
+        &srv,
+        "python3 -c \"import signal,time; signal.signal(signal.SIGINT, signal.SIG_IGN); print('ready', flush=True); time.sleep(1000)\"",
+        2.0,
+    );
+    assert_eq!(content(&obs), "ready");
+    let obs = input(&srv, "C-c", Some(1.0));
+    assert_eq!(
+        exit_code(&obs),
+        -1,
+        "still running after the first C-c: {obs}"
+    );
+    let obs = input(&srv, "C-c", Some(10.0));
+    assert_eq!(exit_code(&obs), 137, "{obs}");
+    assert!(prefix(&obs).contains("was killed with SIGKILL"), "{obs}");
+    assert_eq!(content(&srv.run("echo alive")), "alive");
+}
+
+#[test]
+fn a_shell_that_exits_or_is_killed_is_restarted() {
+    let srv = Server::start();
+    srv.run("export GONE=1");
+    let obs = srv.run("exit 3");
+    assert_eq!(exit_code(&obs), 3);
+    assert!(suffix(&obs).contains("a new one was started"), "{obs}");
+    let obs = srv.run("echo ok ${GONE:-unset}");
+    assert_eq!((content(&obs), exit_code(&obs)), ("ok unset", 0));
+    // Killed from outside between two actions: the next action reports it and runs.
+    let pid = content(&srv.run("echo $$")).to_owned();
+    std::process::Command::new("kill")
+        .args(["-9", &pid])
+        .status()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let obs = srv.run("echo back");
+    assert_eq!((content(&obs), exit_code(&obs)), ("back", 0));
+    assert!(prefix(&obs).contains("had exited"), "{obs}");
+}
+
+#[test]
+fn static_commands_run_in_a_fresh_shell() {
+    let srv = Server::start();
+    srv.run("export MAINVAR=1");
+    let mut action = run_action("pwd; echo static ${MAINVAR:-none}", false, Some(120.0));
+    action["args"]["is_static"] = json!(true);
+    action["args"]["cwd"] = json!("/tmp");
+    let obs = srv.exec(action);
+    assert_eq!((content(&obs), exit_code(&obs)), ("/tmp\nstatic none", 0));
+    assert_eq!(content(&srv.run("pwd")), srv.workdir.display().to_string());
+    let mut action = run_action("pwd", false, Some(5.0));
+    action["args"]["is_static"] = json!(true);
+    action["args"]["cwd"] = json!("/does/not/exist");
+    let obs = srv.exec(action);
+    assert_eq!(obs["observation"], "error");
+}
+
+#[test]
+fn long_outputs_are_cut_head_and_tail_unless_hidden() {
+    let srv = Server::start();
+    let obs = srv.run("python3 -c \"print('a'*20000 + 'b'*20000)\"");
+    let c = content(&obs);
+    assert_eq!(c.chars().count(), 30_000 + 47);
+    assert!(c.starts_with("aaaa") && c.ends_with("bbbb"));
+    assert!(c.contains("\n[... Observation truncated due to length ...]\n"));
+    let mut action = run_action("python3 -c \"print('a'*40000)\"", false, Some(120.0));
+    action["args"]["hidden"] = json!(true);
+    let obs = srv.exec(action);
+    assert_eq!(content(&obs).len(), 40_000);
+    assert_eq!(obs["extras"]["hidden"], true);
+}
+
+#[test]
+fn fifty_megabytes_of_output_stay_bounded() {
+    let srv = Server::start();
+    let started = std::time::Instant::now();
+    let obs = srv
+        .run("yes 0123456789abcdefghijklmnopqrstuvwxyzABCDEFGH | head -c 50000000; echo; echo END");
+    assert_eq!(exit_code(&obs), 0);
+    let c = content(&obs);
+    assert!(c.ends_with("END"), "tail kept: {}", &c[c.len() - 100..]);
+    assert!(c.starts_with("0123456789"));
+    assert!(c.chars().count() <= 30_047);
+    assert!(started.elapsed().as_secs() < 60);
+    assert_eq!(content(&srv.run("echo alive")), "alive");
+}
+
+#[test]
+fn concurrent_clients_never_mix_outputs() {
+    let srv = Server::start();
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let srv = &srv;
+            s.spawn(move || {
+                for i in 0..40 {
+                    let want = format!("client-{t}-{i}");
+                    let obs = srv.run(&format!("echo {want}"));
+                    assert_eq!(content(&obs), want);
+                }
+            });
+        }
+    });
+}
