@@ -70,7 +70,7 @@ impl ServerConfig {
             port: args.port,
             working_dir,
             username: args.username.clone(),
-            user_id: args.user_id,
+            user_id: shell_user(args.user_id),
             plugins: args.plugins.clone(),
             browser_enabled: args.browser_enabled(),
             api_key: std::env::var("SESSION_API_KEY")
@@ -79,5 +79,23 @@ impl ServerConfig {
             no_change_timeout,
             confine_files: args.confine_files,
         })
+    }
+}
+
+/// The uid to run the shell as: only a root server can switch users; otherwise the flag is informational.
+fn shell_user(requested: Option<u32>) -> Option<u32> {
+    let uid = requested?;
+    let me = nix::unistd::geteuid().as_raw();
+    if uid == me {
+        None
+    } else if me == 0 {
+        Some(uid)
+    } else {
+        tracing::warn!(
+            requested = uid,
+            running_as = me,
+            "--user-id needs a root server to switch users; the shell runs as the server's user"
+        );
+        None
     }
 }

@@ -187,7 +187,16 @@ impl Shell {
             .stderr(Stdio::from(slave));
         if let Some(uid) = uid {
             use std::os::unix::process::CommandExt as _;
-            cmd.uid(uid).gid(uid);
+            let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+                .ok()
+                .flatten();
+            let gid = user.as_ref().map_or(uid, |u| u.gid.as_raw());
+            cmd.uid(uid).gid(gid);
+            if let Some(user) = user {
+                cmd.env("HOME", &user.dir)
+                    .env("USER", &user.name)
+                    .env("LOGNAME", &user.name);
+            }
         }
         let child = cmd.spawn().context(
             "cannot start bash through setsid (util-linux): are bash and setsid installed?",

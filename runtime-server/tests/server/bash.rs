@@ -378,3 +378,17 @@ fn concurrent_clients_never_mix_outputs() {
         }
     });
 }
+
+#[test]
+fn a_root_server_runs_the_shell_as_the_given_user() {
+    let me = std::process::Command::new("id").arg("-u").output().unwrap();
+    if String::from_utf8_lossy(&me.stdout).trim() != "0" {
+        eprintln!("skipped: switching users needs the tests to run as root");
+        return;
+    }
+    let srv = Server::builder().arg("--user-id").arg("65534").start();
+    let obs = srv.run("id -u; echo $HOME");
+    let c = content(&obs);
+    assert!(c.starts_with("65534\n"), "{obs}");
+    assert!(!c.ends_with("/root"), "HOME follows the user: {obs}");
+}
