@@ -475,9 +475,17 @@ fn decode_args(kind: &str, args: Map<String, Value>) -> Result<Action, ActionDec
         kind: &str,
         args: Map<String, Value>,
     ) -> Result<T, ActionDecodeError> {
-        serde_json::from_value(Value::Object(args)).map_err(|e| ActionDecodeError::BadArgs {
-            kind: kind.to_owned(),
-            message: e.to_string(),
+        serde_path_to_error::deserialize(Value::Object(args)).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner().to_string();
+            ActionDecodeError::BadArgs {
+                kind: kind.to_owned(),
+                message: if path == "." || inner.starts_with("missing field") {
+                    inner
+                } else {
+                    format!("`{path}`: {inner}")
+                },
+            }
         })
     }
     Ok(match kind {

@@ -70,7 +70,7 @@ fn decode_errors_name_the_problem() {
     );
     assert_eq!(
         err(json!({"action": "run", "args": {"command": "ls", "is_input": "yes"}})),
-        "wrong arguments for action 'run': invalid type: string \"yes\", expected a boolean"
+        "wrong arguments for action 'run': `is_input`: invalid type: string \"yes\", expected a boolean"
     );
     assert!(
         err(json!({"action": "nope"}))

@@ -1,0 +1,230 @@
+//! Zip archives for transfers: extracting uploads without escaping the destination, zipping downloads.
+
+use std::io::{self, Write as _};
+use std::path::Path;
+
+use super::ApiError;
+use super::transfer::io_error;
+use crate::files::paths::{check_confined, outside_message};
+
+fn zip_error(e: zip::result::ZipError) -> ApiError {
+    match e {
+        zip::result::ZipError::Io(e) => {
+            ApiError::internal(format!("Cannot read the zip archive: {e}"))
+        }
+        e => ApiError::bad_request(format!("The upload is not a valid zip archive: {e}")),
+    }
+}
+
+/// Extracts every entry under `dest`, after checking that none escapes it, so a bad archive writes nothing.
+/// Symlink entries become regular files holding the link text, as Python's `zipfile` does.
+pub(super) fn extract_zip(zip_path: &Path, dest: &Path) -> Result<(), ApiError> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let file = std::fs::File::open(zip_path).map_err(|e| io_error("read", zip_path, &e))?;
+    let mut archive = zip::ZipArchive::new(io::BufReader::new(file)).map_err(zip_error)?;
+    let mut plan = Vec::with_capacity(archive.len());
+    for i in 0..archive.len() {
+        let entry = archive.by_index_raw(i).map_err(zip_error)?;
+        let Some(rel) = entry.enclosed_name() else {
+            return Err(ApiError::bad_request(format!(
+                "Zip entry '{}' would be written outside the destination; archive paths must be relative \
+                 and stay inside it",
+                entry.name()
+            )));
+        };
+        let executable = entry.unix_mode().is_some_and(|m| m & 0o111 != 0);
+        plan.push((rel, entry.is_dir(), executable));
+    }
+    let root = dest
+        .canonicalize()
+        .map_err(|e| io_error("resolve", dest, &e))?;
+    for (i, (rel, is_dir, executable)) in plan.into_iter().enumerate() {
+        let target = root.join(&rel);
+        // A symlink already in the destination must not carry an entry out of it.
+        if check_confined(&target, &root).is_err() {
+            return Err(ApiError::bad_request(format!(
+                "Zip entry '{}' would be written outside the destination through a symbolic link",
+                rel.display()
+            )));
+        }
+        if is_dir {
+            std::fs::create_dir_all(&target).map_err(|e| io_error("create", &target, &e))?;
+            continue;
+        }
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| io_error("create", parent, &e))?;
+        }
+        let mut entry = archive.by_index(i).map_err(zip_error)?;
+        let mut out = std::fs::File::create(&target).map_err(|e| io_error("write", &target, &e))?;
+        io::copy(&mut entry, &mut out).map_err(|e| match e.kind() {
+            io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof => {
+                ApiError::bad_request(format!(
+                    "The upload is not a valid zip archive: entry '{}': {e}",
+                    rel.display()
+                ))
+            }
+            _ => io_error("write", &target, &e),
+        })?;
+        if executable && let Ok(meta) = out.metadata() {
+            let mode = meta.permissions().mode();
+            let _ = out.set_permissions(std::fs::Permissions::from_mode(
+                mode | ((mode & 0o444) >> 2),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Zips the file at `path`, or every file under the directory `path` with names relative to it (files of a
+/// directory first, then its subdirectories, each sorted). Like `os.walk`, symlinks to directories are not
+/// followed; symlinks to files are stored as the file. When confined, files reached through a symlink
+/// that leaves the working directory are left out.
+pub(super) fn zip_tree(path: &Path, confined_to: Option<&Path>) -> Result<Vec<u8>, ApiError> {
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => ApiError::not_found("File not found"),
+        _ => io_error("read", path, &e),
+    })?;
+    let mut zip = zip::ZipWriter::new(io::Cursor::new(Vec::new()));
+    if meta.is_dir() {
+        add_dir(&mut zip, path, "", confined_to)?;
+    } else if !meta.is_file() {
+        // Reading a fifo or a device could block forever or never end.
+        return Err(ApiError::bad_request(format!(
+            "{} is neither a regular file nor a directory",
+            path.display()
+        )));
+    } else {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        add_file(&mut zip, path, &name, &meta)?;
+    }
+    let cursor = zip
+        .finish()
+        .map_err(|e| ApiError::internal(format!("Cannot build the zip archive: {e}")))?;
+    Ok(cursor.into_inner())
+}
+
+type ZipOut = zip::ZipWriter<io::Cursor<Vec<u8>>>;
+
+fn add_dir(
+    zip: &mut ZipOut,
+    dir: &Path,
+    prefix: &str,
+    confined_to: Option<&Path>,
+) -> Result<(), ApiError> {
+    let mut files = Vec::new();
+    let mut subdirs = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| io_error("list", dir, &e))? {
+        let entry = entry.map_err(|e| io_error("list", dir, &e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            subdirs.push((name, path));
+        } else if kind.is_file() || kind.is_symlink() {
+            files.push((name, path));
+        }
+    }
+    files.sort();
+    subdirs.sort();
+    for (name, path) in files {
+        // Following a symlink; dangling links, links to directories, fifos and sockets are skipped.
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue;
+        };
+        if !meta.is_file() {
+            continue;
+        }
+        if let Some(root) = confined_to
+            && check_confined(&path, root).is_err()
+        {
+            tracing::warn!(path = %path.display(), "{}", outside_message(&path, root));
+            continue;
+        }
+        add_file(zip, &path, &format!("{prefix}{name}"), &meta)?;
+    }
+    for (name, path) in subdirs {
+        add_dir(zip, &path, &format!("{prefix}{name}/"), confined_to)?;
+    }
+    Ok(())
+}
+
+fn add_file(
+    zip: &mut ZipOut,
+    path: &Path,
+    name: &str,
+    meta: &std::fs::Metadata,
+) -> Result<(), ApiError> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut file = std::fs::File::open(path).map_err(|e| io_error("read", path, &e))?;
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .unix_permissions(meta.permissions().mode() & 0o777)
+        .last_modified_time(zip_time(meta))
+        .large_file(meta.len() >= u64::from(u32::MAX));
+    let building =
+        |e: zip::result::ZipError| ApiError::internal(format!("Cannot build the zip archive: {e}"));
+    zip.start_file(name, options).map_err(building)?;
+    io::copy(&mut file, zip).map_err(|e| io_error("read", path, &e))?;
+    zip.flush().map_err(|e| io_error("read", path, &e))?;
+    Ok(())
+}
+
+/// The file's modification time in UTC; zip's epoch (1980) for anything it cannot represent.
+fn zip_time(meta: &std::fs::Metadata) -> zip::DateTime {
+    let Some(secs) = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs())
+    else {
+        return zip::DateTime::default();
+    };
+    let (year, month, day) = civil_from_days((secs / 86_400) as i64);
+    let rem = secs % 86_400;
+    let (Ok(year), Ok(month), Ok(day)) =
+        (u16::try_from(year), u8::try_from(month), u8::try_from(day))
+    else {
+        return zip::DateTime::default();
+    };
+    zip::DateTime::from_date_and_time(
+        year,
+        month,
+        day,
+        (rem / 3600) as u8,
+        (rem % 3600 / 60) as u8,
+        (rem % 60) as u8,
+    )
+    .unwrap_or_default()
+}
+
+/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar (Howard Hinnant's
+/// `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
+        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+    }
+}
