@@ -7,6 +7,7 @@ mod bash;
 mod cli;
 mod executor;
 mod files;
+pub mod memory;
 mod server;
 mod system_stats;
 

@@ -4,6 +4,7 @@ use clap::Parser;
 use openhands_runtime::{Args, ServerConfig, serve};
 
 fn main() -> std::process::ExitCode {
+    openhands_runtime::memory::pin_mmap_threshold();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
