@@ -168,6 +168,12 @@ impl Shell {
             ws_ypixel: 0,
         };
         let pty = nix::pty::openpty(&winsize, None).context("cannot open a PTY")?;
+        // openpty does not set close-on-exec: without it bash and every command would inherit the master,
+        // and the terminal would never hang up when the server dies (leaving the shell and its jobs behind).
+        for fd in [&pty.master, &pty.slave] {
+            nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC))
+                .context("cannot mark the PTY close-on-exec")?;
+        }
         let slave: OwnedFd = pty.slave;
         let mut cmd = Command::new("setsid");
         cmd.arg("--ctty")

@@ -392,3 +392,42 @@ fn a_root_server_runs_the_shell_as_the_given_user() {
     assert!(c.starts_with("65534\n"), "{obs}");
     assert!(!c.ends_with("/root"), "HOME follows the user: {obs}");
 }
+
+/// True once `pid` has exited (gone, or a zombie waiting for its new parent).
+fn process_ended(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+    }
+}
+
+#[test]
+fn stopping_the_server_leaves_no_shell_or_job_behind() {
+    for signal in ["TERM", "KILL"] {
+        let mut srv = Server::start();
+        let shell = content(&srv.run("echo $$")).to_owned();
+        // No command (nor the shell) holds the PTY master: only the server does.
+        let fds = srv.run("ls -l /proc/$$/fd /proc/self/fd | grep -c ptmx");
+        assert_eq!(content(&fds), "0", "{fds}");
+        let obs = srv.run("sleep 300 > /dev/null 2>&1 &");
+        let job = obs["extras"]["metadata"]["pid"].as_i64().unwrap().to_string();
+        assert!(!process_ended(&shell) && !process_ended(&job));
+        std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &srv.child.id().to_string()])
+            .status()
+            .unwrap();
+        srv.child.wait().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !(process_ended(&shell) && process_ended(&job)) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "after SIG{signal}: shell {shell} ended {}, job {job} ended {}",
+                process_ended(&shell),
+                process_ended(&job)
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
