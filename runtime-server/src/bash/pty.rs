@@ -171,8 +171,11 @@ impl Shell {
         // openpty does not set close-on-exec: without it bash and every command would inherit the master,
         // and the terminal would never hang up when the server dies (leaving the shell and its jobs behind).
         for fd in [&pty.master, &pty.slave] {
-            nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC))
-                .context("cannot mark the PTY close-on-exec")?;
+            nix::fcntl::fcntl(
+                fd,
+                nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+            )
+            .context("cannot mark the PTY close-on-exec")?;
         }
         let slave: OwnedFd = pty.slave;
         let mut cmd = Command::new("setsid");

@@ -412,7 +412,10 @@ fn stopping_the_server_leaves_no_shell_or_job_behind() {
         let fds = srv.run("ls -l /proc/$$/fd /proc/self/fd | grep -c ptmx");
         assert_eq!(content(&fds), "0", "{fds}");
         let obs = srv.run("sleep 300 > /dev/null 2>&1 &");
-        let job = obs["extras"]["metadata"]["pid"].as_i64().unwrap().to_string();
+        let job = obs["extras"]["metadata"]["pid"]
+            .as_i64()
+            .unwrap()
+            .to_string();
         assert!(!process_ended(&shell) && !process_ended(&job));
         std::process::Command::new("kill")
             .args([&format!("-{signal}"), &srv.child.id().to_string()])
