@@ -1,0 +1,1 @@
+//! The CodeAct agent and its controller.

@@ -1,0 +1,8 @@
+//! openhands-lsp: an OpenHands-style coding agent in the editor. The agent core (events, storage, LLM,
+//! agent, runtimes) knows nothing of the front end that drives it: the headless CLI today, LSP next.
+
+pub mod agent;
+pub mod events;
+pub mod llm;
+pub mod runtime;
+pub mod storage;

@@ -1,0 +1,50 @@
+//! Runtimes: where actions run. All speak the `openhands-runtime` REST protocol; they differ in how the
+//! server is started and supervised (local child process, remote URL; Docker in its own module).
+
+use std::path::{Path, PathBuf};
+
+use futures_util::future::BoxFuture;
+use openhands_runtime_api::{ActionEvent, Observation};
+
+/// Why an action produced no observation.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("cannot start the runtime: {0}")]
+    Start(String),
+    #[error("the runtime at {url} is unreachable: {message}")]
+    Unreachable { url: String, message: String },
+    #[error("the runtime refused the action (HTTP {status}): {detail}")]
+    Http { status: u16, detail: String },
+    #[error("the runtime did not answer within {0} s")]
+    Timeout(f64),
+    #[error("the runtime answered with something unusable: {0}")]
+    BadResponse(String),
+}
+
+/// A sandbox that executes actions.
+pub trait Runtime: Send + Sync {
+    /// Runs one action. A runtime that died is restarted when possible and the observation says so.
+    fn execute<'a>(
+        &'a self,
+        action: &'a ActionEvent,
+    ) -> BoxFuture<'a, Result<Observation, RuntimeError>>;
+    /// Interrupts whatever runs in the shell (sends `C-c`).
+    fn interrupt(&self) -> BoxFuture<'_, ()>;
+    /// `/alive` answered.
+    fn health(&self) -> BoxFuture<'_, Result<(), RuntimeError>>;
+    /// Stops the runtime (a local child is killed); idempotent.
+    fn close(&self) -> BoxFuture<'_, ()>;
+    /// The workspace directory as the sandbox sees it (where relative paths resolve).
+    fn workspace_dir(&self) -> &Path;
+    /// One line for logs and transcripts, e.g. `local (pid 123, http://127.0.0.1:4000)`.
+    fn description(&self) -> String;
+}
+
+/// Options of the local runtime.
+#[derive(Debug, Clone)]
+pub struct LocalOptions {
+    /// The `openhands-runtime` binary; `None`: next to the current executable, then on PATH.
+    pub binary: Option<PathBuf>,
+    pub plugins: Vec<String>,
+    pub enable_browser: bool,
+}

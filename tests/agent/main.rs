@@ -1,0 +1,8 @@
+//! Integration tests of the agent core: scripted LLM servers on loopback and real `openhands-runtime`s.
+
+mod common;
+mod e2e;
+mod llm;
+mod runtime;
+mod scripted_llm;
+mod storage;
