@@ -10,7 +10,7 @@ use std::time::Instant;
 use openhands_runtime_api::{Action, ActionEvent, Observation};
 
 use crate::ServerConfig;
-use crate::bash::{BashOptions, BashSession, SharedCwd, run_static};
+use crate::bash::{BashOptions, BashSession, Keyboard, SharedCwd, run_static};
 use crate::files::FileOps;
 
 /// Why an action produced no observation.
@@ -31,6 +31,8 @@ pub(crate) struct Executor {
     plugins: Vec<String>,
     browser_enabled: bool,
     last_action: Mutex<Instant>,
+    /// Lets `C-c` reach the shell while another action holds `bash`; refreshed after every bash action.
+    keyboard: Mutex<Option<Keyboard>>,
 }
 
 impl Executor {
@@ -42,7 +44,9 @@ impl Executor {
         };
         let cwd = SharedCwd::new(config.working_dir.clone());
         let bash = BashSession::start(bash_options.clone(), cwd.clone()).await?;
+        let keyboard = Mutex::new(Some(bash.keyboard()?));
         Ok(Self {
+            keyboard,
             cwd,
             bash: tokio::sync::Mutex::new(bash),
             files: Arc::new(Mutex::new(FileOps::new(
@@ -70,10 +74,35 @@ impl Executor {
         }
         let timeout = event.timeout;
         match event.action {
+            Action::Run(run) if run.is_input && special_key(&run.command) == Some(3) => {
+                // A C-c must reach a command that is still running; the action holding the session
+                // then completes (exit 130) and answers its own request.
+                match self.bash.try_lock() {
+                    Ok(mut bash) => Ok(bash.execute(&run, timeout).await?),
+                    Err(_) => {
+                        self.keyboard()
+                            .await?
+                            .press(&[3])
+                            .map_err(|e| anyhow::anyhow!("cannot type C-c into the shell: {e}"))?;
+                        Ok(interrupt_sent())
+                    }
+                }
+            }
             Action::Run(run) if run.is_static => {
                 Ok(run_static(&self.bash_options, &run, timeout).await?)
             }
-            Action::Run(run) => Ok(self.bash.lock().await.execute(&run, timeout).await?),
+            Action::Run(run) => {
+                let mut bash = self.bash.lock().await;
+                // The shell may have been restarted by the previous action: refresh the keyboard first.
+                if let (Ok(kb), Ok(mut slot)) = (bash.keyboard(), self.keyboard.lock()) {
+                    *slot = Some(kb);
+                }
+                let obs = bash.execute(&run, timeout).await?;
+                if let (Ok(kb), Ok(mut slot)) = (bash.keyboard(), self.keyboard.lock()) {
+                    *slot = Some(kb);
+                }
+                Ok(obs)
+            }
             Action::Read(read) => {
                 let cwd = self.cwd.get();
                 self.with_files(move |f| f.read(&read, &cwd)).await
@@ -119,7 +148,30 @@ impl Executor {
         Ok(obs)
     }
 
+    /// The keyboard of the current shell, fetched when the session was last free.
+    async fn keyboard(&self) -> anyhow::Result<Keyboard> {
+        self.keyboard
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the keyboard handle was poisoned"))?
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("the shell has no keyboard yet"))
+    }
+
     pub async fn shutdown(&self) {
         self.bash.lock().await.close();
     }
+}
+
+fn special_key(command: &str) -> Option<u8> {
+    let c = command.trim();
+    (c.len() == 3 && c.starts_with("C-")).then(|| c.as_bytes()[2].to_ascii_lowercase() & 0x1f)
+}
+
+/// The answer to a `C-c` delivered to a command another request is waiting on.
+fn interrupt_sent() -> Observation {
+    let meta = openhands_runtime_api::CmdOutputMetadata {
+        suffix: "\n[CTRL+C was sent to the command that is still running; the request that started it receives how it ended.]".to_owned(),
+        ..Default::default()
+    };
+    Observation::cmd_output(String::new(), "C-c".to_owned(), meta, false)
 }

@@ -1,6 +1,7 @@
 //! The event stream: every action and observation of a conversation, numbered, timestamped, redacted,
 //! persisted by a sink, then delivered in order to every subscriber (controller, CLI, LSP).
 
+pub mod kinds;
 mod time;
 
 use std::sync::{Arc, Mutex};

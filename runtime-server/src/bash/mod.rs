@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use openhands_runtime_api::{CmdOutputMetadata, CmdRunAction, Observation};
 
+pub(crate) use pty::Keyboard;
 use pty::{Output, Prompt, Shell};
 
 /// OpenHands' `TIMEOUT_MESSAGE_TEMPLATE`, verbatim: models are trained on it.
@@ -345,6 +346,11 @@ impl BashSession {
             ..CmdOutputMetadata::default()
         };
         Observation::cmd_output(text, command.to_owned(), meta, hidden)
+    }
+
+    /// Types into the current shell even while a command holds the session; follows restarts.
+    pub fn keyboard(&self) -> anyhow::Result<Keyboard> {
+        Ok(self.shell.keyboard()?)
     }
 
     /// Kills the shell and everything it started.

@@ -236,6 +236,11 @@ impl Shell {
         &self.shared.1
     }
 
+    /// A handle that can type into the terminal while the session is busy (for `C-c`).
+    pub fn keyboard(&self) -> std::io::Result<Keyboard> {
+        Ok(Keyboard(Arc::new(Mutex::new(self.writer.try_clone()?))))
+    }
+
     /// Writes raw bytes to the terminal (keystrokes).
     pub fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         self.writer.write_all(bytes)?;
@@ -281,6 +286,18 @@ impl Shell {
 impl Drop for Shell {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// Types into a shell's terminal without holding the session (a clone of the PTY master).
+#[derive(Clone)]
+pub(crate) struct Keyboard(Arc<Mutex<File>>);
+
+impl Keyboard {
+    pub fn press(&self, bytes: &[u8]) -> std::io::Result<()> {
+        let mut f = lock(&self.0);
+        f.write_all(bytes)?;
+        f.flush()
     }
 }
 

@@ -39,7 +39,17 @@ pub(crate) async fn execute_action(State(state): State<Arc<AppState>>, body: Byt
         Err(ActionDecodeError::NotAnAction(m)) => return invalid_request(m),
         Err(e) => return ApiError::bad_request(e.to_string()).into_response(),
     };
-    match state.executor.run(event).await {
+    // Run in its own task: a client that disconnects must not abort an action halfway (the shell's
+    // state machine would lose track of a running command).
+    let task_state = state.clone();
+    let outcome = tokio::spawn(async move { task_state.executor.run(event).await }).await;
+    let outcome = match outcome {
+        Ok(result) => result,
+        Err(e) => Err(ExecError::Internal(anyhow::anyhow!(
+            "the action task failed: {e}"
+        ))),
+    };
+    match outcome {
         Ok(obs) => axum::Json(obs.to_value()).into_response(),
         Err(ExecError::NotRunnable(kind)) => ApiError::bad_request(format!(
             "action '{kind}' is not executed by the runtime (the agent handles it); the runtime runs: {}",

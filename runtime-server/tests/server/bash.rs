@@ -434,3 +434,38 @@ fn stopping_the_server_leaves_no_shell_or_job_behind() {
         }
     }
 }
+
+#[test]
+fn ctrl_c_reaches_a_command_another_request_is_waiting_on() {
+    let srv = Server::start();
+    std::thread::scope(|s| {
+        let waiting = s.spawn(|| run_t(&srv, "sleep 30; echo never", 60.0));
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let started = std::time::Instant::now();
+        let ack = input(&srv, "C-c", Some(5.0));
+        assert!(suffix(&ack).contains("CTRL+C was sent"), "{ack}");
+        let obs = waiting.join().unwrap();
+        assert_eq!(exit_code(&obs), 130, "{obs}");
+        assert!(started.elapsed().as_secs() < 5);
+    });
+    assert_eq!(content(&srv.run("echo fine")), "fine");
+}
+
+#[test]
+fn a_client_that_disconnects_does_not_abort_its_command() {
+    let srv = Server::start();
+    let client = reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let body = serde_json::json!({"action": run_action("sleep 1; echo done > marker.txt", false, Some(10.0))});
+    let sent = client
+        .post(srv.url("/execute_action"))
+        .header("X-Session-API-Key", KEY)
+        .json(&body)
+        .send();
+    assert!(sent.is_err(), "the client gave up first");
+    // The command finished and the session is in a consistent state for the next one.
+    let obs = run_t(&srv, "cat marker.txt", 10.0);
+    assert_eq!((content(&obs), exit_code(&obs)), ("done", 0), "{obs}");
+}

@@ -1,0 +1,565 @@
+//! The agent controller: runs the CodeAct loop (ask the model, run its tool calls, record everything)
+//! until the task finishes, needs the user, fails, hits a limit, gets stuck, or is stopped or paused.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use openhands_runtime_api::{Observation, ObservationKind};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use super::messages::{ToolCallMeta, build_messages};
+use super::parse::{Parsed, response_to_events};
+use super::{prompt, stuck, tools};
+use crate::events::{Event, EventSource, EventStream, StreamError, kinds};
+use crate::llm::{Llm, LlmError, Request, StreamEvent, ToolSpec};
+use crate::runtime::Runtime;
+
+/// Limits and switches of the agent.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    /// Steps (actions) per task before it stops.
+    pub max_iterations: u32,
+    /// USD per task; `None`: unlimited.
+    pub max_budget_per_task: Option<f64>,
+    /// Observations longer than this are cut in the middle before the model reads them.
+    pub max_message_chars: usize,
+    pub stuck_detection: bool,
+    pub tool_support: tools::ToolSupport,
+    /// How long an interrupted action may take to report how it ended.
+    pub interrupt_grace: Duration,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        Self {
+            max_iterations: 100,
+            max_budget_per_task: None,
+            max_message_chars: 30_000,
+            stuck_detection: true,
+            tool_support: tools::ToolSupport::default(),
+            interrupt_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// OpenHands' agent states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentState {
+    Loading,
+    Running,
+    AwaitingUserInput,
+    Paused,
+    Stopped,
+    Finished,
+    Rejected,
+    Error,
+    AwaitingUserConfirmation,
+    UserConfirmed,
+    UserRejected,
+    RateLimited,
+}
+
+impl AgentState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentState::Loading => "loading",
+            AgentState::Running => "running",
+            AgentState::AwaitingUserInput => "awaiting_user_input",
+            AgentState::Paused => "paused",
+            AgentState::Stopped => "stopped",
+            AgentState::Finished => "finished",
+            AgentState::Rejected => "rejected",
+            AgentState::Error => "error",
+            AgentState::AwaitingUserConfirmation => "awaiting_user_confirmation",
+            AgentState::UserConfirmed => "user_confirmed",
+            AgentState::UserRejected => "user_rejected",
+            AgentState::RateLimited => "rate_limited",
+        }
+    }
+}
+
+/// How a task ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// `finish` was called; its message.
+    Finished(String),
+    /// The model answered in text and waits for the user.
+    AwaitingInput(String),
+    /// The LLM, the runtime or storage failed.
+    Error(String),
+    /// `max_iterations` or the budget was reached.
+    LimitReached(String),
+    Stuck(String),
+    Stopped,
+    Paused,
+}
+
+/// Token and cost totals of a conversation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Metrics {
+    pub cost: f64,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub cache_write_tokens: u64,
+    pub llm_calls: u64,
+    /// Time spent waiting for the LLM and the runtime, to tell the agent's own overhead apart.
+    pub llm_time: Duration,
+    pub runtime_time: Duration,
+}
+
+/// Stops or pauses a running task from another task (the LSP's cancel command, the CLI's Ctrl-C).
+#[derive(Clone, Default)]
+pub struct ControlHandle {
+    token: Arc<Mutex<CancellationToken>>,
+    pause: Arc<AtomicBool>,
+}
+
+impl ControlHandle {
+    fn current(&self) -> CancellationToken {
+        self.token.lock().map(|t| t.clone()).unwrap_or_default()
+    }
+    fn rearm(&self) -> CancellationToken {
+        let fresh = CancellationToken::new();
+        if let Ok(mut t) = self.token.lock() {
+            *t = fresh.clone();
+        }
+        self.pause.store(false, Ordering::SeqCst);
+        fresh
+    }
+    /// Stops the task: the LLM request is dropped, the running command gets `C-c`.
+    pub fn stop(&self) {
+        self.current().cancel();
+    }
+    /// Like `stop`, but the conversation is left paused and continues with the next message.
+    pub fn pause(&self) {
+        self.pause.store(true, Ordering::SeqCst);
+        self.current().cancel();
+    }
+}
+
+type LlmListener = Arc<dyn Fn(StreamEvent) + Send + Sync>;
+
+pub struct Controller {
+    stream: Arc<EventStream>,
+    llm: Llm,
+    runtime: Arc<dyn Runtime>,
+    config: AgentConfig,
+    tools: Vec<ToolSpec>,
+    workspace: PathBuf,
+    state: AgentState,
+    metrics: Metrics,
+    pending: VecDeque<Parsed>,
+    control: ControlHandle,
+    on_llm_event: LlmListener,
+    tasks: Value,
+}
+
+impl Controller {
+    pub fn new(
+        stream: Arc<EventStream>,
+        llm: Llm,
+        runtime: Arc<dyn Runtime>,
+        config: AgentConfig,
+    ) -> Self {
+        if let Some(key) = &llm.config().api_key {
+            stream.add_secret(key.clone());
+        }
+        let tools = tools::tools(config.tool_support);
+        let workspace = runtime.workspace_dir().to_path_buf();
+        Self {
+            stream,
+            llm,
+            runtime,
+            config,
+            tools,
+            workspace,
+            state: AgentState::Loading,
+            metrics: Metrics::default(),
+            pending: VecDeque::new(),
+            control: ControlHandle::default(),
+            on_llm_event: Arc::new(|_| {}),
+            tasks: json!([]),
+        }
+    }
+
+    /// Starts from totals stored with a resumed conversation.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Receives streamed text and retry notices of every LLM call.
+    pub fn on_llm_event(&mut self, f: impl Fn(StreamEvent) + Send + Sync + 'static) {
+        self.on_llm_event = Arc::new(f);
+    }
+
+    pub fn handle(&self) -> ControlHandle {
+        self.control.clone()
+    }
+    pub fn state(&self) -> AgentState {
+        self.state
+    }
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+    pub fn stream(&self) -> &Arc<EventStream> {
+        &self.stream
+    }
+
+    fn add(&self, event: Event, source: EventSource) -> Result<Arc<Event>, StreamError> {
+        self.stream.add(event, source)
+    }
+
+    fn set_state(&mut self, state: AgentState, reason: &str) -> Result<(), StreamError> {
+        if self.state != state {
+            self.state = state;
+            self.add(
+                kinds::state_changed(state.as_str(), reason),
+                EventSource::Environment,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Adds the user's message and runs the task until it ends; see [`Outcome`].
+    pub async fn send_user_message(&mut self, text: &str) -> Outcome {
+        match self.run_task(text).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                // Storage failed: nothing more can be recorded reliably.
+                self.state = AgentState::Error;
+                Outcome::Error(e.to_string())
+            }
+        }
+    }
+
+    async fn run_task(&mut self, text: &str) -> Result<Outcome, StreamError> {
+        let cancel = self.control.rearm();
+        let has_system = self.stream.events().iter().any(|e| {
+            e.as_action()
+                .and_then(kinds::other_args)
+                .is_some_and(|(k, _)| k == "system")
+        });
+        if !has_system {
+            let today = crate::events::now_iso()[..10].to_owned();
+            let prompt = prompt::system_prompt(&self.workspace, &today);
+            self.add(
+                kinds::system(&prompt, tools::tools_json(&self.tools), "CodeActAgent"),
+                EventSource::Agent,
+            )?;
+        }
+        self.add(kinds::message(text, false), EventSource::User)?;
+        self.set_state(AgentState::Running, "")?;
+        let task_start_cost = self.metrics.cost;
+        let mut iterations = 0u32;
+        loop {
+            if cancel.is_cancelled() {
+                return self.interrupted(None).await;
+            }
+            if self.config.stuck_detection
+                && let Some(found) = stuck::detect(&self.stream.events())
+            {
+                let reason = format!(
+                    "AgentStuckInLoopError: Agent got stuck in a loop ({}: {})",
+                    found.kind, found.description
+                );
+                self.abandon_pending("The action has not been executed: the agent was stopped because it was stuck in a loop.")?;
+                self.set_state(AgentState::Error, &reason)?;
+                return Ok(Outcome::Stuck(reason));
+            }
+            if iterations >= self.config.max_iterations {
+                let reason = format!(
+                    "Agent reached maximum iteration limit: {} steps for this task (set max_iterations to allow more)",
+                    self.config.max_iterations
+                );
+                self.abandon_pending(
+                    "The action has not been executed: the iteration limit was reached.",
+                )?;
+                self.set_state(AgentState::Error, &reason)?;
+                return Ok(Outcome::LimitReached(reason));
+            }
+            if let Some(budget) = self.config.max_budget_per_task
+                && self.metrics.cost - task_start_cost >= budget
+            {
+                let reason = format!(
+                    "Agent reached maximum budget for this task: ${:.4} spent of ${budget:.4}",
+                    self.metrics.cost - task_start_cost
+                );
+                self.abandon_pending("The action has not been executed: the budget was reached.")?;
+                self.set_state(AgentState::Error, &reason)?;
+                return Ok(Outcome::LimitReached(reason));
+            }
+            let parsed = match self.pending.pop_front() {
+                Some(p) => p,
+                None => match self.ask_llm(&cancel).await {
+                    Ok(()) => continue,
+                    Err(LlmError::Cancelled) => return self.interrupted(None).await,
+                    Err(e) => {
+                        let reason = e.to_string();
+                        self.set_state(AgentState::Error, &reason)?;
+                        return Ok(Outcome::Error(reason));
+                    }
+                },
+            };
+            iterations += 1;
+            if let Some(outcome) = self.step(parsed, &cancel).await? {
+                return Ok(outcome);
+            }
+        }
+    }
+
+    /// One LLM call; its tool calls are queued.
+    async fn ask_llm(&mut self, cancel: &CancellationToken) -> Result<(), LlmError> {
+        let messages = build_messages(&self.stream.events(), self.config.max_message_chars);
+        let request = Request {
+            messages,
+            tools: self.tools.clone(),
+        };
+        let listener = self.on_llm_event.clone();
+        let started = Instant::now();
+        let result = self
+            .llm
+            .complete(&request, cancel, &move |e| listener(e))
+            .await;
+        self.metrics.llm_time += started.elapsed();
+        let response = result?;
+        self.metrics.llm_calls += 1;
+        self.metrics.cost += response.cost;
+        self.metrics.prompt_tokens += response.usage.prompt_tokens;
+        self.metrics.completion_tokens += response.usage.completion_tokens;
+        self.metrics.cache_read_tokens += response.usage.cache_read_tokens;
+        self.metrics.cache_write_tokens += response.usage.cache_write_tokens;
+        self.pending.extend(response_to_events(&response));
+        Ok(())
+    }
+
+    fn llm_metrics(&self) -> Value {
+        json!({
+            "accumulated_cost": self.metrics.cost,
+            "accumulated_token_usage": {
+                "prompt_tokens": self.metrics.prompt_tokens,
+                "completion_tokens": self.metrics.completion_tokens,
+                "cache_read_tokens": self.metrics.cache_read_tokens,
+                "cache_write_tokens": self.metrics.cache_write_tokens,
+            },
+            "max_budget_per_task": self.config.max_budget_per_task,
+        })
+    }
+
+    /// Records an observation answering `action` (same cause and tool call).
+    fn answer(&self, action: &Event, mut obs: Event) -> Result<Arc<Event>, StreamError> {
+        let meta = obs.meta_mut();
+        meta.cause = Some(action.id());
+        meta.tool_call_metadata = action.meta().tool_call_metadata.clone();
+        self.add(obs, EventSource::Agent)
+    }
+
+    /// Runs one parsed tool call; `Some` ends the task.
+    async fn step(
+        &mut self,
+        parsed: Parsed,
+        cancel: &CancellationToken,
+    ) -> Result<Option<Outcome>, StreamError> {
+        let mut event = match parsed {
+            Parsed::Invalid { meta, error } => {
+                let mut obs = Event::Observation(Observation::error(error));
+                obs.meta_mut().tool_call_metadata = Some(meta.to_value());
+                self.add(obs, EventSource::Agent)?;
+                return Ok(None);
+            }
+            Parsed::Action(event) => event,
+        };
+        event.meta_mut().llm_metrics = Some(self.llm_metrics());
+        let action = self.add(event, EventSource::Agent)?;
+        let Some(a) = action.as_action() else {
+            return Ok(None);
+        };
+        if let Some((kind, args)) = kinds::other_args(a) {
+            match kind {
+                "message" => {
+                    let text = args
+                        .get("content")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned();
+                    self.set_state(AgentState::AwaitingUserInput, "")?;
+                    return Ok(Some(Outcome::AwaitingInput(text)));
+                }
+                "finish" => {
+                    let text = args
+                        .get("final_thought")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned();
+                    // Calls after `finish` in the same response are never run; say so to keep pairs intact.
+                    self.abandon_pending(
+                        "The action has not been executed: the agent finished before it.",
+                    )?;
+                    self.set_state(AgentState::Finished, "")?;
+                    return Ok(Some(Outcome::Finished(text)));
+                }
+                "think" => {
+                    self.answer(&action, kinds::think_observation())?;
+                }
+                "task_tracking" => {
+                    let command = args
+                        .get("command")
+                        .and_then(Value::as_str)
+                        .unwrap_or("view");
+                    if command == "plan" {
+                        self.tasks = args.get("task_list").cloned().unwrap_or(json!([]));
+                    }
+                    let text = render_tasks(command, &self.tasks);
+                    let obs = kinds::task_tracking_observation(text, command, self.tasks.clone());
+                    self.answer(&action, obs)?;
+                }
+                other => {
+                    let obs = Event::Observation(Observation::error(format!(
+                        "Action {other} is not supported by this agent."
+                    )));
+                    self.answer(&action, obs)?;
+                }
+            }
+            return Ok(None);
+        }
+        self.execute(&action, cancel).await
+    }
+
+    /// Runs a sandbox action; on stop/pause the command gets `C-c` and the log stays consistent.
+    async fn execute(
+        &mut self,
+        action: &Arc<Event>,
+        cancel: &CancellationToken,
+    ) -> Result<Option<Outcome>, StreamError> {
+        let Some(a) = action.as_action() else {
+            return Ok(None);
+        };
+        let started = Instant::now();
+        let runtime = self.runtime.clone();
+        let exec = runtime.execute(a);
+        tokio::pin!(exec);
+        let result = tokio::select! {
+            r = &mut exec => Some(r),
+            _ = cancel.cancelled() => None,
+        };
+        let result = match result {
+            Some(r) => r,
+            None => {
+                self.runtime.interrupt().await;
+                let late = tokio::time::timeout(self.config.interrupt_grace, &mut exec).await;
+                self.metrics.runtime_time += started.elapsed();
+                return self.interrupted(Some((action, late.ok()))).await.map(Some);
+            }
+        };
+        self.metrics.runtime_time += started.elapsed();
+        match result {
+            Ok(obs) => {
+                self.answer(action, Event::Observation(obs))?;
+                Ok(None)
+            }
+            Err(e) => {
+                let obs = Event::Observation(Observation::error(format!(
+                    "The runtime could not run this action: {e}"
+                )));
+                self.answer(action, obs)?;
+                if self.runtime.health().await.is_err() {
+                    let reason = format!("the runtime is not answering: {e}");
+                    self.abandon_pending(
+                        "The action has not been executed: the runtime is not answering.",
+                    )?;
+                    self.set_state(AgentState::Error, &reason)?;
+                    return Ok(Some(Outcome::Error(reason)));
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Ends a stopped or paused task, answering every tool call still open.
+    async fn interrupted(
+        &mut self,
+        in_flight: Option<(
+            &Arc<Event>,
+            Option<Result<Observation, crate::runtime::RuntimeError>>,
+        )>,
+    ) -> Result<Outcome, StreamError> {
+        let paused = self.control.pause.load(Ordering::SeqCst);
+        let why = if paused { "paused" } else { "stopped" };
+        if let Some((action, late)) = in_flight {
+            let obs = match late {
+                // The interrupted command reported how it ended (e.g. exit code 130): keep that truth.
+                Some(Ok(obs)) => Event::Observation(obs),
+                _ => Event::Observation(Observation::error(format!(
+                    "The action was interrupted because the user {why} the task; it may not have completed."
+                ))),
+            };
+            self.answer(action, obs)?;
+        }
+        self.abandon_pending(&format!(
+            "The action has not been executed: the user {why} the task."
+        ))?;
+        if paused {
+            self.set_state(AgentState::Paused, "")?;
+            Ok(Outcome::Paused)
+        } else {
+            self.set_state(AgentState::Stopped, "")?;
+            Ok(Outcome::Stopped)
+        }
+    }
+
+    /// Answers queued tool calls that will not run, so every call keeps a result.
+    fn abandon_pending(&mut self, text: &str) -> Result<(), StreamError> {
+        while let Some(p) = self.pending.pop_front() {
+            let meta = match p {
+                Parsed::Invalid { meta, .. } => Some(meta),
+                Parsed::Action(ev) => super::messages::tool_call_meta(&ev),
+            };
+            if let Some(meta) = meta {
+                let mut obs = Event::Observation(Observation::error(text));
+                obs.meta_mut().tool_call_metadata = Some(ToolCallMeta::to_value(&meta));
+                self.add(obs, EventSource::Agent)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn render_tasks(command: &str, tasks: &Value) -> String {
+    let list = tasks.as_array().cloned().unwrap_or_default();
+    if list.is_empty() {
+        return "No task list. Use the \"plan\" command to create one.".to_owned();
+    }
+    let mut out = if command == "plan" {
+        format!("Task list has been updated with {} items.\n\n", list.len())
+    } else {
+        String::new()
+    };
+    for (i, t) in list.iter().enumerate() {
+        let status = t.get("status").and_then(Value::as_str).unwrap_or("todo");
+        let icon = match status {
+            "done" => "✅",
+            "in_progress" => "🔄",
+            _ => "⏳",
+        };
+        let title = t.get("title").and_then(Value::as_str).unwrap_or_default();
+        out.push_str(&format!("{}. {icon} {title}\n", i + 1));
+        if let Some(notes) = t
+            .get("notes")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+        {
+            out.push_str(&format!("   {notes}\n"));
+        }
+    }
+    out.trim_end().to_owned()
+}
+
+/// Whether an observation is an error (for transcripts).
+pub fn is_error_observation(obs: &Observation) -> bool {
+    matches!(obs.kind, ObservationKind::Error { .. })
+}

@@ -1,0 +1,181 @@
+//! The CodeAct tools offered to the model: OpenHands' names, parameters, types and enums, with
+//! descriptions in our own words and `security_risk` optional (weaker models fumble a required enum).
+
+use serde_json::{Value, json};
+
+use crate::llm::ToolSpec;
+
+pub const EXECUTE_BASH: &str = "execute_bash";
+pub const STR_REPLACE_EDITOR: &str = "str_replace_editor";
+pub const EXECUTE_IPYTHON_CELL: &str = "execute_ipython_cell";
+pub const BROWSER: &str = "browser";
+pub const THINK: &str = "think";
+pub const FINISH: &str = "finish";
+pub const TASK_TRACKER: &str = "task_tracker";
+
+/// Which runtime features exist, so tools without support are not offered.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ToolSupport {
+    pub jupyter: bool,
+    pub browser: bool,
+}
+
+fn security_risk() -> Value {
+    json!({"type": "string", "enum": ["LOW", "MEDIUM", "HIGH"],
+           "description": "Your assessment of the risk of this action: LOW (read-only), MEDIUM (changes inside the project), HIGH (system-wide changes, deleting data, sending data out). See SECURITY_RISK_ASSESSMENT in the system prompt."})
+}
+
+fn tool(name: &str, description: &str, parameters: Value) -> ToolSpec {
+    ToolSpec {
+        name: name.to_owned(),
+        description: description.to_owned(),
+        parameters,
+    }
+}
+
+fn execute_bash() -> ToolSpec {
+    tool(
+        EXECUTE_BASH,
+        "Execute a bash command in a persistent terminal session.\n\n\
+### Command execution\n\
+* One command at a time; chain steps with `&&` or `;`. The working directory, environment variables and \
+background processes persist between calls.\n\
+* A command that prints nothing new for 10 seconds returns with exit code -1 while it keeps running: send an \
+empty `command` to see more output, send text with `is_input` set to `true` to answer a prompt, or send \
+`C-c`, `C-d` or `C-z` to interrupt it.\n\
+* Do not use `set -e` or `set -euo pipefail`: a failing command would end the session.\n\n\
+### Long-running commands\n\
+* Run servers and other endless processes in the background with output to a file, e.g. \
+`python3 app.py > server.log 2>&1 &`.\n\
+* For commands that take long but end (builds, test suites), set `timeout` to wait that many seconds.\n\n\
+### Best practices\n\
+* Check that a directory exists before creating files in it; prefer absolute paths.\n\
+* Long outputs are cut in the middle; narrow them with `grep`, `head` or `tail`.",
+        json!({"type": "object", "required": ["command"], "properties": {
+            "command": {"type": "string", "description": "The bash command to execute. An empty string shows more output of the previous command when its exit code was -1. `C-c` (Ctrl+C) interrupts the running process. One command at a time: chain several with `&&` or `;`."},
+            "is_input": {"type": "string", "enum": ["true", "false"], "description": "If `true`, `command` is typed as input into the running process (text for its stdin, or a key such as `C-c`). If `false` (the default), it is a new bash command."},
+            "timeout": {"type": "number", "description": "Optional hard timeout in seconds. Without it, a command that produces no new output for 10 seconds returns while it keeps running."},
+            "security_risk": security_risk()
+        }}),
+    )
+}
+
+fn str_replace_editor() -> ToolSpec {
+    tool(
+        STR_REPLACE_EDITOR,
+        "View, create and edit files.\n\
+* State persists across calls.\n\
+* `view` on a file shows it with line numbers (like `cat -n`); on a directory it lists files and directories \
+two levels deep, hidden ones excluded.\n\
+* `create` cannot overwrite an existing file.\n\
+* Long outputs are clipped and marked `<response clipped>`.\n\
+* `undo_edit` reverts the last edit of a file.\n\n\
+Requirements for `str_replace`:\n\
+1. EXACT MATCH: `old_str` must match one or more consecutive lines exactly, whitespace included.\n\
+2. UNIQUE: `old_str` must appear exactly once; include enough context (3-5 lines) to make it unique.\n\
+3. REPLACEMENT: `new_str` replaces `old_str` completely; several edits to one file may go in sequence.",
+        json!({"type": "object", "required": ["command", "path"], "properties": {
+            "command": {"type": "string", "enum": ["view", "create", "str_replace", "insert", "undo_edit"], "description": "The command to run: `view`, `create`, `str_replace`, `insert`, `undo_edit`."},
+            "path": {"type": "string", "description": "Absolute path to a file or directory, e.g. `/workspace/file.py` or `/workspace`."},
+            "file_text": {"type": "string", "description": "Required for `create`: the content of the new file."},
+            "old_str": {"type": "string", "description": "Required for `str_replace`: the exact text to replace."},
+            "new_str": {"type": "string", "description": "For `str_replace`: the replacement (empty to delete). Required for `insert`: the text to insert."},
+            "insert_line": {"type": "integer", "description": "Required for `insert`: `new_str` is inserted AFTER this line (0 inserts at the top)."},
+            "view_range": {"type": "array", "items": {"type": "integer"}, "description": "Optional for `view` of a file: the lines to show, e.g. [11, 12]; 1-based; [start, -1] shows from start to the end."},
+            "security_risk": security_risk()
+        }}),
+    )
+}
+
+fn execute_ipython_cell() -> ToolSpec {
+    tool(
+        EXECUTE_IPYTHON_CELL,
+        "Run Python code in an IPython kernel whose state persists between calls. Magic commands such as \
+`%pip install` work. Print what you want to see; the value of the last expression is shown too.",
+        json!({"type": "object", "required": ["code"], "properties": {
+            "code": {"type": "string", "description": "The Python code to execute. Supports magic commands like %pip."},
+            "security_risk": security_risk()
+        }}),
+    )
+}
+
+fn browser() -> ToolSpec {
+    tool(
+        BROWSER,
+        "Interact with a web browser through BrowserGym actions, one or more per call, e.g. `goto(\"http://localhost:3000\")`, \
+`click(\"12\")`, `fill(\"34\", \"text\")`, `select_option(\"5\", \"blue\")`, `press(\"34\", \"Enter\")`, `scroll(0, 300)`, \
+`go_back()`, `go_forward()`, `hover(\"12\")`, `focus(\"12\")`, `clear(\"34\")`, `dblclick(\"12\")`, \
+`drag_and_drop(\"1\", \"2\")`, `upload_file(\"7\", \"/workspace/f.txt\")`, `noop(1000)`. Elements are addressed by the \
+bid shown in the accessibility tree of the previous observation.",
+        json!({"type": "object", "required": ["code"], "properties": {
+            "code": {"type": "string", "description": "The browser actions to perform, one call per line."},
+            "security_risk": security_risk()
+        }}),
+    )
+}
+
+fn think() -> ToolSpec {
+    tool(
+        THINK,
+        "Think something through without acting: it changes nothing and fetches nothing, it only records the thought. \
+Use it to weigh several fixes for a bug, to plan a refactor, to design a feature, to make sense of failing \
+tests, or to list hypotheses while debugging.",
+        json!({"type": "object", "required": ["thought"], "properties": {
+            "thought": {"type": "string", "description": "The thought to record."}
+        }}),
+    )
+}
+
+fn finish() -> ToolSpec {
+    tool(
+        FINISH,
+        "Signal that the task is done or cannot be done. The message summarises what you did and what the user \
+may want to do next; if the task could not be completed, say why.",
+        json!({"type": "object", "required": ["message"], "properties": {
+            "message": {"type": "string", "description": "Final message to send to the user"}
+        }}),
+    )
+}
+
+fn task_tracker() -> ToolSpec {
+    tool(
+        TASK_TRACKER,
+        "Keep a structured plan for multi-step work. `view` shows the current task list; `plan` replaces it with \
+the full list you give. Mark a task `in_progress` when you start it and `done` as soon as it is finished; keep \
+one task in progress at a time. Always `view` before changing the list.",
+        json!({"type": "object", "required": ["command"], "additionalProperties": false, "properties": {
+            "command": {"type": "string", "enum": ["view", "plan"], "description": "`view` the list or `plan` (replace) it. Always `view` the current list before making changes."},
+            "task_list": {"type": "array", "description": "The full task list. Required parameter of `plan` command.", "items": {
+                "type": "object", "additionalProperties": false, "required": ["title", "status", "id"], "properties": {
+                    "id": {"type": "string"},
+                    "title": {"type": "string"},
+                    "status": {"type": "string", "enum": ["todo", "in_progress", "done"]},
+                    "notes": {"type": "string"}
+                }}}
+        }}),
+    )
+}
+
+/// The tools for a runtime with `support`, in OpenHands' order.
+pub fn tools(support: ToolSupport) -> Vec<ToolSpec> {
+    let mut out = vec![execute_bash(), think(), finish()];
+    if support.browser {
+        out.push(browser());
+    }
+    if support.jupyter {
+        out.push(execute_ipython_cell());
+    }
+    out.push(task_tracker());
+    out.push(str_replace_editor());
+    out
+}
+
+/// The tool list in OpenAI's function format, as recorded in the system event.
+pub fn tools_json(tools: &[ToolSpec]) -> Value {
+    Value::Array(
+        tools
+            .iter()
+            .map(|t| json!({"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}))
+            .collect(),
+    )
+}
