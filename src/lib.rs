@@ -2,7 +2,10 @@
 //! agent, runtimes) knows nothing of the front end that drives it: the headless CLI today, LSP next.
 
 pub mod agent;
+pub mod cli;
+pub mod config;
 pub mod events;
 pub mod llm;
 pub mod runtime;
 pub mod storage;
+pub mod transcript;

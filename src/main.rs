@@ -1,37 +1,27 @@
-//! The `openhands-lsp` binary; the LSP server and the headless CLI arrive on top of the runtime.
+//! The `openhands-lsp` binary: the headless CLI today; the LSP server arrives on the same core.
 
-use std::process::ExitCode;
+use clap::Parser;
+use openhands_lsp::cli::{Cli, main as cli_main};
 
-const USAGE: &str =
-    "openhands-lsp: an OpenHands-style coding agent inside the editor, as a Language Server
-
-The LSP server and the headless agent are not built yet. What works today is the sandbox they drive,
-the action execution server `openhands-runtime` (see the README):
-
-    cargo run --release -p openhands-runtime -- 3000 --working-dir \"$PWD\"
-
-Options:
-    -h, --help       print this help
-    -V, --version    print the version";
-
-fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        None | Some("-h" | "--help" | "help") => {
-            println!("{USAGE}");
-            ExitCode::SUCCESS
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("openhands-lsp: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
         }
-        Some("-V" | "--version") => {
-            println!(
-                "openhands-lsp {} (wire protocol: OpenHands V0 action execution server, {} action types)",
-                env!("CARGO_PKG_VERSION"),
-                openhands_runtime_api::RUNTIME_ACTION_TYPES.len()
-            );
-            ExitCode::SUCCESS
-        }
-        Some(other) => {
-            eprintln!("openhands-lsp: unknown argument '{other}'\n\n{USAGE}");
-            ExitCode::from(2)
-        }
-    }
+    };
+    runtime.block_on(cli_main(cli))
 }

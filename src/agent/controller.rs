@@ -143,6 +143,8 @@ impl ControlHandle {
 }
 
 type LlmListener = Arc<dyn Fn(StreamEvent) + Send + Sync>;
+/// What an interrupted action reported within the grace period.
+type LateResult = Result<Observation, crate::runtime::RuntimeError>;
 
 pub struct Controller {
     stream: Arc<EventStream>,
@@ -372,7 +374,7 @@ impl Controller {
                 self.add(obs, EventSource::Agent)?;
                 return Ok(None);
             }
-            Parsed::Action(event) => event,
+            Parsed::Action(event) => *event,
         };
         event.meta_mut().llm_metrics = Some(self.llm_metrics());
         let action = self.add(event, EventSource::Agent)?;
@@ -483,10 +485,7 @@ impl Controller {
     /// Ends a stopped or paused task, answering every tool call still open.
     async fn interrupted(
         &mut self,
-        in_flight: Option<(
-            &Arc<Event>,
-            Option<Result<Observation, crate::runtime::RuntimeError>>,
-        )>,
+        in_flight: Option<(&Arc<Event>, Option<LateResult>)>,
     ) -> Result<Outcome, StreamError> {
         let paused = self.control.pause.load(Ordering::SeqCst);
         let why = if paused { "paused" } else { "stopped" };

@@ -1,7 +1,7 @@
 //! Builds the chat messages sent to the model from the event log, keeping every assistant tool call
 //! paired with its result (OpenHands' `ConversationMemory.process_events`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use openhands_runtime_api::{Action, Observation, ObservationKind, truncate_cmd_output};
@@ -150,6 +150,7 @@ pub fn build_messages(events: &[Arc<Event>], max_chars: usize) -> Vec<Message> {
     // Assistant messages waiting for all their tool results, in the order they appeared.
     let mut pending: Vec<(String, Message)> = Vec::new();
     let mut results: HashMap<String, Message> = HashMap::new();
+    let mut emitted: HashSet<String> = HashSet::new();
 
     for event in events {
         match event.as_ref() {
@@ -161,7 +162,9 @@ pub fn build_messages(events: &[Arc<Event>], max_chars: usize) -> Vec<Message> {
                         out.push(Message::new(Role::Assistant, text));
                         continue;
                     }
-                    if !pending.iter().any(|(id, _)| *id == meta.response_id) {
+                    if !emitted.contains(&meta.response_id)
+                        && !pending.iter().any(|(id, _)| *id == meta.response_id)
+                    {
                         let mut msg = Message::new(Role::Assistant, meta.assistant_content.clone());
                         msg.tool_calls = meta.tool_calls.clone();
                         pending.push((meta.response_id.clone(), msg));
@@ -211,6 +214,16 @@ pub fn build_messages(events: &[Arc<Event>], max_chars: usize) -> Vec<Message> {
                 };
                 match tool_call_meta(event) {
                     Some(meta) => {
+                        // A result whose call produced no action (it was invalid, or never ran) opens
+                        // its assistant message from the metadata, which carries the whole response.
+                        if !emitted.contains(&meta.response_id)
+                            && !pending.iter().any(|(id, _)| *id == meta.response_id)
+                        {
+                            let mut msg =
+                                Message::new(Role::Assistant, meta.assistant_content.clone());
+                            msg.tool_calls = meta.tool_calls.clone();
+                            pending.push((meta.response_id.clone(), msg));
+                        }
                         let mut msg = Message::new(Role::Tool, text);
                         msg.tool_call_id = Some(meta.tool_call_id.clone());
                         msg.name = Some(meta.function_name.clone());
@@ -229,7 +242,7 @@ pub fn build_messages(events: &[Arc<Event>], max_chars: usize) -> Vec<Message> {
                 }
             }
         }
-        flush_complete(&mut pending, &mut results, &mut out);
+        flush_complete(&mut pending, &mut results, &mut out, &mut emitted);
     }
     // Calls that never got a result (cancelled mid-flight, condensed away) are trimmed from their message.
     for (_, mut msg) in pending.drain(..) {
@@ -252,6 +265,7 @@ fn flush_complete(
     pending: &mut Vec<(String, Message)>,
     results: &mut HashMap<String, Message>,
     out: &mut Vec<Message>,
+    emitted: &mut HashSet<String>,
 ) {
     let mut i = 0;
     while i < pending.len() {
@@ -261,7 +275,8 @@ fn flush_complete(
             .iter()
             .all(|c| results.contains_key(&c.id));
         if done {
-            let (_, msg) = pending.remove(i);
+            let (id, msg) = pending.remove(i);
+            emitted.insert(id);
             let answers: Vec<Message> = msg
                 .tool_calls
                 .iter()

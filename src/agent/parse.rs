@@ -17,14 +17,17 @@ pub const DEFAULT_COMMAND_TIMEOUT: f64 = 120.0;
 
 /// One tool call's outcome: an action to run, or the error to feed back, both tagged with the call.
 pub enum Parsed {
-    Action(Event),
+    Action(Box<Event>),
     Invalid { meta: ToolCallMeta, error: String },
 }
 
 /// Every tool call of `response` in order; a response without tool calls is a message to the user.
 pub fn response_to_events(response: &Response) -> Vec<Parsed> {
     if response.tool_calls.is_empty() {
-        return vec![Parsed::Action(kinds::message(&response.content, true))];
+        return vec![Parsed::Action(Box::new(kinds::message(
+            &response.content,
+            true,
+        )))];
     }
     response
         .tool_calls
@@ -47,7 +50,7 @@ pub fn response_to_events(response: &Response) -> Vec<Parsed> {
             match call_to_event(call, thought) {
                 Ok(mut event) => {
                     event.meta_mut().tool_call_metadata = Some(meta.to_value());
-                    Parsed::Action(event)
+                    Parsed::Action(Box::new(event))
                 }
                 Err(error) => Parsed::Invalid { meta, error },
             }

@@ -4,13 +4,27 @@
 
 pub mod config;
 
+mod anthropic;
+mod emulation;
+mod features;
+mod openai;
+mod pricing;
+mod retry;
+mod sse;
+mod transport;
+
 use std::time::Duration;
 
+use reqwest::header::HeaderMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-pub use config::{LlmConfig, Provider};
+pub use config::{LlmConfig, LlmSettings, Provider, resolve_llm_config};
+
+use emulation::TextGate;
+use retry::Failure;
 
 /// A chat role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,7 +112,8 @@ pub struct Response {
 pub enum StreamEvent {
     /// A piece of assistant text as it streams.
     Text(String),
-    /// A retry is scheduled after a transient failure.
+    /// A retry is scheduled after a transient failure; text streamed by the failed attempt is void.
+    /// `attempt` counts retries from 1 up to `max_attempts` (`num_retries`).
     Retrying {
         attempt: u32,
         max_attempts: u32,
@@ -136,34 +151,211 @@ pub enum LlmError {
     Cancelled,
 }
 
+/// A request in the form sent on the wire: with emulation, tools live in the system prompt.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    pub messages: Vec<Message>,
+    pub tools: Vec<ToolSpec>,
+    pub stop: Vec<String>,
+}
+
 /// A configured client for one model.
 #[derive(Debug, Clone)]
 pub struct Llm {
     config: LlmConfig,
+    client: reqwest::Client,
+    /// Authentication headers, built once; their values are marked sensitive.
+    headers: HeaderMap,
 }
 
 impl Llm {
     pub fn new(config: LlmConfig) -> Result<Self, LlmError> {
-        Ok(Self { config })
+        if !(config.base_url.starts_with("http://") || config.base_url.starts_with("https://")) {
+            return Err(LlmError::Config(format!(
+                "the base URL `{}` must start with http:// or https://",
+                config.base_url
+            )));
+        }
+        if config.timeout.is_zero() {
+            return Err(LlmError::Config(
+                "the LLM timeout must be more than 0 seconds".into(),
+            ));
+        }
+        let headers = transport::headers(&config)?;
+        let client = reqwest::Client::builder()
+            .connect_timeout(transport::connect_timeout(&config))
+            .build()
+            .map_err(|e| LlmError::Config(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self {
+            config,
+            client,
+            headers,
+        })
     }
 
     pub fn config(&self) -> &LlmConfig {
         &self.config
     }
 
-    /// Whether tool calls go natively or through the text emulation.
+    /// Whether tool calls go natively or through the text emulation: `native_tool_calling` if set,
+    /// else whether the model name matches the known function-calling families (see `features`).
     pub fn uses_native_tools(&self) -> bool {
-        self.config.native_tool_calling.unwrap_or(true)
+        self.config
+            .native_tool_calling
+            .unwrap_or_else(|| features::supports_function_calling(&self.config.model))
     }
 
-    /// Runs one completion with retries; `on_event` sees streamed text and retry notices.
+    /// Runs one completion with retries; `on_event` sees streamed text and retry notices. Transient
+    /// failures (connection, timeout, 429, 5xx, an empty answer, a broken stream) are retried with
+    /// exponential backoff up to `num_retries` times; cancelling `cancel` drops the request at once.
     pub async fn complete(
         &self,
         request: &Request,
         cancel: &CancellationToken,
         on_event: &(dyn Fn(StreamEvent) + Send + Sync),
     ) -> Result<Response, LlmError> {
-        let _ = (request, cancel, on_event);
-        Err(LlmError::Config("not implemented yet".into()))
+        let native = self.uses_native_tools();
+        let prepared = self.prepare(request, native);
+        let key = self.config.api_key.as_deref();
+        let mut temperature = self.config.temperature;
+        let mut retries = 0;
+        loop {
+            let body = match self.config.provider {
+                Provider::OpenAi => openai::body(&self.config, &prepared, temperature),
+                Provider::Anthropic => anthropic::body(&self.config, &prepared, temperature),
+            };
+            tracing::debug!(model = %self.config.model, url = %transport::endpoint(&self.config), retries, "LLM request");
+            let started = Instant::now();
+            let mut gate = (!native).then(TextGate::default);
+            let mut on_text = |text: &str| {
+                let shown = match gate.as_mut() {
+                    Some(gate) => gate.push(text),
+                    None => text.to_string(),
+                };
+                if !shown.is_empty() {
+                    on_event(StreamEvent::Text(shown));
+                }
+            };
+            let outcome = tokio::select! {
+                biased;
+                _ = cancel.cancelled() => return Err(LlmError::Cancelled),
+                outcome = transport::attempt(&self.client, &self.config, &self.headers, &body, &mut on_text) => outcome,
+            };
+            let failure = match outcome {
+                Ok(draft) if !draft.is_empty() => {
+                    if let Some(tail) = gate
+                        .as_mut()
+                        .map(TextGate::finish)
+                        .filter(|t| !t.is_empty())
+                    {
+                        on_event(StreamEvent::Text(tail));
+                    }
+                    return Ok(self.finish(draft, request, native, started.elapsed()));
+                }
+                Ok(_) => Failure::Empty,
+                Err(failure) => failure,
+            };
+            if matches!(failure, Failure::Fatal(_)) || retries >= self.config.num_retries {
+                return Err(retry::redact(
+                    failure.into_error(&self.config, retries + 1),
+                    key,
+                ));
+            }
+            retries += 1;
+            // As OpenHands does: a model that said nothing at temperature 0 may say something at 1.
+            if failure == Failure::Empty && temperature == Some(0.0) {
+                temperature = Some(1.0);
+            }
+            let wait = retry::wait_before_retry(&self.config, retries, &failure);
+            let reason = match key.filter(|k| k.len() >= 4) {
+                Some(k) => failure.reason(&self.config).replace(k, "[redacted]"),
+                None => failure.reason(&self.config),
+            };
+            tracing::warn!(model = %self.config.model, retries, ?wait, %reason, "retrying the LLM request");
+            on_event(StreamEvent::Retrying {
+                attempt: retries,
+                max_attempts: self.config.num_retries,
+                wait,
+                reason,
+            });
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => return Err(LlmError::Cancelled),
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
+    fn prepare(&self, request: &Request, native: bool) -> Prepared {
+        if native {
+            return Prepared {
+                messages: request.messages.clone(),
+                tools: request.tools.clone(),
+                stop: Vec::new(),
+            };
+        }
+        let stop = if !request.tools.is_empty() && features::supports_stop_words(&self.config.model)
+        {
+            vec![emulation::STOP_WORD.to_string()]
+        } else {
+            Vec::new()
+        };
+        Prepared {
+            messages: emulation::to_text_messages(&request.messages, &request.tools),
+            tools: Vec::new(),
+            stop,
+        }
+    }
+
+    fn finish(
+        &self,
+        draft: transport::Draft,
+        request: &Request,
+        native: bool,
+        latency: Duration,
+    ) -> Response {
+        // Calls are numbered after those already in the conversation, so ids stay unique in it.
+        let first_id = request
+            .messages
+            .iter()
+            .map(|m| m.tool_calls.len())
+            .sum::<usize>()
+            + 1;
+        let (content, mut tool_calls) = if native {
+            (draft.text, Vec::new())
+        } else {
+            emulation::parse_reply(&draft.text, &request.tools, first_id)
+        };
+        for call in draft.calls {
+            let n = first_id + tool_calls.len();
+            let arguments = if call.arguments.is_empty() {
+                call.fallback_arguments
+            } else {
+                call.arguments
+            };
+            tool_calls.push(ToolCall {
+                id: if call.id.is_empty() {
+                    format!("toolu_{n:02}")
+                } else {
+                    call.id
+                },
+                name: call.name,
+                // A call without arguments means no arguments, not invalid JSON.
+                arguments: if arguments.trim().is_empty() {
+                    "{}".into()
+                } else {
+                    arguments
+                },
+            });
+        }
+        let cost = pricing::cost(&self.config, &draft.usage);
+        Response {
+            id: draft.id,
+            content,
+            tool_calls,
+            usage: draft.usage,
+            cost,
+            latency,
+        }
     }
 }

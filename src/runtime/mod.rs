@@ -1,10 +1,21 @@
 //! Runtimes: where actions run. All speak the `openhands-runtime` REST protocol; they differ in how the
 //! server is started and supervised (local child process, remote URL; Docker in its own module).
 
+mod binary;
+pub mod client;
+mod local;
+mod process;
+mod remote;
+
 use std::path::{Path, PathBuf};
 
 use futures_util::future::BoxFuture;
 use openhands_runtime_api::{ActionEvent, Observation};
+
+pub use binary::{RUNTIME_BIN_ENV, find_runtime_binary};
+pub use client::RuntimeClient;
+pub use local::{LocalRuntime, restarted_message};
+pub use remote::RemoteRuntime;
 
 /// Why an action produced no observation.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -43,7 +54,8 @@ pub trait Runtime: Send + Sync {
 /// Options of the local runtime.
 #[derive(Debug, Clone)]
 pub struct LocalOptions {
-    /// The `openhands-runtime` binary; `None`: next to the current executable, then on PATH.
+    /// The `openhands-runtime` binary; `None`: `OPENHANDS_RUNTIME_BIN`, next to the current executable
+    /// (and its parent directory), then PATH.
     pub binary: Option<PathBuf>,
     pub plugins: Vec<String>,
     pub enable_browser: bool,

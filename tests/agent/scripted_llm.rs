@@ -1,1 +1,319 @@
-//! Integration tests: scripted_llm.
+//! A scripted LLM server on loopback: real HTTP, speaking OpenAI chat completions or Anthropic
+//! Messages, whole or streamed (chunked SSE) as each request asks, answering from a list of replies.
+
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use openhands_lsp::llm::{LlmConfig, Provider};
+use serde_json::{Value, json};
+
+use render::{Plan, anthropic_events, anthropic_whole, openai_events, openai_whole};
+
+/// Response bodies and SSE events of both wire formats.
+mod render;
+
+/// Usage every successful reply reports.
+pub const PROMPT_TOKENS: u64 = 100;
+pub const COMPLETION_TOKENS: u64 = 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    OpenAi,
+    Anthropic,
+}
+
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// An assistant message without tool calls.
+    Text(String),
+    /// Tool calls (name, args); args serialized to JSON text and streamed in several pieces.
+    Tools {
+        text: String,
+        calls: Vec<(String, Value)>,
+    },
+    /// One tool call with raw (possibly invalid) arguments text.
+    RawArgs { name: String, arguments: String },
+    Status {
+        status: u16,
+        body: String,
+        retry_after: Option<u64>,
+    },
+    /// Accept, read, answer nothing for this long, then close.
+    Hang(Duration),
+    /// Start an SSE stream with this text, then drop the connection in the middle of a chunk.
+    CutStream(String),
+    /// A 200 with no choices / no content blocks.
+    Empty,
+    /// Extra: a stream with this text that closes cleanly but never sends its end marker.
+    Truncated(String),
+}
+
+#[derive(Default)]
+struct Shared {
+    script: VecDeque<Reply>,
+    requests: Vec<Value>,
+    headers: Vec<Vec<(String, String)>>,
+}
+
+pub struct ScriptedLlm {
+    /// `http://127.0.0.1:PORT/v1`.
+    pub base_url: String,
+    wire: Wire,
+    addr: SocketAddr,
+    shared: Arc<Mutex<Shared>>,
+    stop: Arc<AtomicBool>,
+}
+
+fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
+    shared
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl ScriptedLlm {
+    /// When the script is exhausted, every request gets a 500 "script exhausted".
+    pub fn start(wire: Wire, script: Vec<Reply>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the scripted LLM server");
+        let addr = listener.local_addr().expect("local address");
+        let shared = Arc::new(Mutex::new(Shared {
+            script: script.into(),
+            ..Shared::default()
+        }));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (thread_shared, thread_stop) = (shared.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if thread_stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let shared = thread_shared.clone();
+                std::thread::spawn(move || {
+                    let _ = serve(conn, wire, &shared);
+                });
+            }
+        });
+        Self {
+            base_url: format!("http://{addr}/v1"),
+            wire,
+            addr,
+            shared,
+            stop,
+        }
+    }
+
+    /// Every JSON request body received, in order.
+    pub fn requests(&self) -> Vec<Value> {
+        lock(&self.shared).requests.clone()
+    }
+
+    /// The headers of every request (names lowercased), in order.
+    pub fn request_headers(&self) -> Vec<Vec<(String, String)>> {
+        lock(&self.shared).headers.clone()
+    }
+
+    /// A config pointing here: native tools, fast retries, a 5 s timeout, streaming.
+    pub fn config(&self) -> LlmConfig {
+        LlmConfig {
+            model: "scripted-model".into(),
+            provider: match self.wire {
+                Wire::OpenAi => Provider::OpenAi,
+                Wire::Anthropic => Provider::Anthropic,
+            },
+            api_key: Some("sk-test-secret".into()),
+            base_url: self.base_url.clone(),
+            native_tool_calling: Some(true),
+            temperature: None,
+            max_output_tokens: None,
+            timeout: Duration::from_secs(5),
+            num_retries: 3,
+            retry_min_wait: Duration::from_millis(10),
+            retry_max_wait: Duration::from_millis(50),
+            retry_multiplier: 2.0,
+            input_cost_per_token: None,
+            output_cost_per_token: None,
+            stream: true,
+        }
+    }
+}
+
+impl Drop for ScriptedLlm {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
+fn serve(mut conn: TcpStream, wire: Wire, shared: &Mutex<Shared>) -> std::io::Result<()> {
+    conn.set_read_timeout(Some(Duration::from_secs(10)))?;
+    conn.set_nodelay(true)?;
+    let mut reader = BufReader::new(conn.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    let path = request_line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    let mut headers = Vec::new();
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            let (name, value) = (name.trim().to_ascii_lowercase(), value.trim().to_string());
+            if name == "content-length" {
+                length = value.parse().unwrap_or(0);
+            }
+            headers.push((name, value));
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let expected = match wire {
+        Wire::OpenAi => "/v1/chat/completions",
+        Wire::Anthropic => "/v1/messages",
+    };
+    if path != expected {
+        return write_status(&mut conn, 404, &format!("no route {path}"), None);
+    }
+    let streaming = body["stream"] == json!(true);
+    let (reply, n) = {
+        let mut shared = lock(shared);
+        shared.requests.push(body);
+        shared.headers.push(headers);
+        (shared.script.pop_front(), shared.requests.len())
+    };
+    let reply = reply.unwrap_or(Reply::Status {
+        status: 500,
+        body: "script exhausted".into(),
+        retry_after: None,
+    });
+    let plan = match reply {
+        Reply::Status {
+            status,
+            body,
+            retry_after,
+        } => return write_status(&mut conn, status, &body, retry_after),
+        Reply::Hang(duration) => {
+            std::thread::sleep(duration);
+            return Ok(());
+        }
+        Reply::CutStream(text) => return write_cut(&mut conn, wire, n, &text, true),
+        Reply::Truncated(text) => return write_cut(&mut conn, wire, n, &text, false),
+        Reply::Text(text) => Plan {
+            text,
+            calls: Vec::new(),
+        },
+        Reply::Tools { text, calls } => Plan {
+            text,
+            calls: calls
+                .into_iter()
+                .map(|(name, args)| (name, args.to_string()))
+                .collect(),
+        },
+        Reply::RawArgs { name, arguments } => Plan {
+            text: String::new(),
+            calls: vec![(name, arguments)],
+        },
+        Reply::Empty => Plan {
+            text: String::new(),
+            calls: Vec::new(),
+        },
+    };
+    match (wire, streaming) {
+        (Wire::OpenAi, false) => write_json(&mut conn, &openai_whole(&plan, n)),
+        (Wire::Anthropic, false) => write_json(&mut conn, &anthropic_whole(&plan, n)),
+        (Wire::OpenAi, true) => write_sse(&mut conn, &openai_events(&plan, n), true),
+        (Wire::Anthropic, true) => write_sse(&mut conn, &anthropic_events(&plan, n), true),
+    }
+}
+
+fn write_status(
+    conn: &mut TcpStream,
+    status: u16,
+    body: &str,
+    retry_after: Option<u64>,
+) -> std::io::Result<()> {
+    let retry = retry_after
+        .map(|s| format!("Retry-After: {s}\r\n"))
+        .unwrap_or_default();
+    let head = format!(
+        "HTTP/1.1 {status} Scripted\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{retry}Connection: close\r\n\r\n",
+        body.len()
+    );
+    conn.write_all(head.as_bytes())?;
+    conn.write_all(body.as_bytes())?;
+    conn.flush()
+}
+
+fn write_json(conn: &mut TcpStream, body: &Value) -> std::io::Result<()> {
+    let body = body.to_string();
+    let head = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    conn.write_all(head.as_bytes())?;
+    conn.write_all(body.as_bytes())?;
+    conn.flush()
+}
+
+/// One SSE event per HTTP chunk, a moment apart so the client sees them arrive separately.
+fn write_sse(
+    conn: &mut TcpStream,
+    events: &[(Option<&str>, String)],
+    terminate: bool,
+) -> std::io::Result<()> {
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+    conn.write_all(head.as_bytes())?;
+    for (name, data) in events {
+        let event = match name {
+            Some(name) => format!("event: {name}\ndata: {data}\n\n"),
+            None => format!("data: {data}\n\n"),
+        };
+        conn.write_all(format!("{:x}\r\n{event}\r\n", event.len()).as_bytes())?;
+        conn.flush()?;
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    if terminate {
+        conn.write_all(b"0\r\n\r\n")?;
+    }
+    conn.flush()
+}
+
+/// The opening events of a text reply; `cut` then announces a chunk and drops the connection inside it.
+fn write_cut(
+    conn: &mut TcpStream,
+    wire: Wire,
+    n: usize,
+    text: &str,
+    cut: bool,
+) -> std::io::Result<()> {
+    let plan = Plan {
+        text: text.to_string(),
+        calls: Vec::new(),
+    };
+    let mut events = match wire {
+        Wire::OpenAi => openai_events(&plan, n),
+        Wire::Anthropic => anthropic_events(&plan, n),
+    };
+    // Keep the text, drop the finish and end events.
+    events.truncate(events.len().saturating_sub(3));
+    write_sse(conn, &events, !cut)?;
+    if cut {
+        conn.write_all(b"40\r\ndata: {\"choi")?;
+        conn.flush()?;
+        conn.shutdown(std::net::Shutdown::Both)?;
+    }
+    Ok(())
+}

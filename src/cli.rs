@@ -1,0 +1,336 @@
+//! The headless CLI: `openhands-lsp run "task"` runs one task to its end with a transcript on stderr and
+//! the final message on stdout; `openhands-lsp conversations` lists stored conversations.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::agent::{Controller, Metrics, Outcome};
+use crate::config::{self, Overrides, RuntimeKind, Settings};
+use crate::events::{EventStream, now_iso};
+use crate::runtime::{LocalOptions, Runtime};
+use crate::storage::{ConversationMeta, Storage};
+
+/// Exit codes of `run`, documented in `--help`.
+pub mod exit {
+    pub const FINISHED: u8 = 0;
+    pub const ERROR: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const LIMIT: u8 = 3;
+    pub const STUCK: u8 = 4;
+    pub const NEEDS_INPUT: u8 = 5;
+    pub const STOPPED: u8 = 130;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "openhands-lsp",
+    version,
+    about = "An OpenHands-style coding agent inside the editor, as a Language Server",
+    after_help = "Exit codes of `run`: 0 finished, 1 error, 2 bad usage or configuration, 3 iteration or budget limit, \
+4 stuck in a loop, 5 the agent asks a question (answer with --resume), 130 stopped with Ctrl-C."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one task to its end without an editor
+    Run(RunArgs),
+    /// List stored conversations, newest first
+    Conversations {
+        /// Where conversations are stored (default: $OPENHANDS_DATA_DIR or the XDG data dir)
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The task, in plain words
+    pub task: String,
+    /// The project directory the agent works in (default: the current directory)
+    #[arg(long)]
+    pub workspace: Option<PathBuf>,
+    /// Where actions run: local (a child openhands-runtime), remote (--runtime-url), docker
+    #[arg(long)]
+    pub runtime: Option<RuntimeKind>,
+    /// URL of a remote openhands-runtime (key: OPENHANDS_RUNTIME_API_KEY)
+    #[arg(long)]
+    pub runtime_url: Option<String>,
+    /// Maximum steps for this task (default 100)
+    #[arg(long)]
+    pub max_iterations: Option<u32>,
+    /// The `[llm.NAME]` profile of the config file to use
+    #[arg(long = "llm")]
+    pub llm_profile: Option<String>,
+    /// The model, overriding LLM_MODEL and the config file
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Where conversations are stored
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Continue a stored conversation with this task as the next message
+    #[arg(long)]
+    pub resume: Option<String>,
+}
+
+fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("openhands-lsp: {message}");
+    ExitCode::from(code)
+}
+
+pub async fn main(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Run(args) => run(args).await,
+        Command::Conversations { data_dir } => conversations(data_dir),
+    }
+}
+
+fn conversations(data_dir: Option<PathBuf>) -> ExitCode {
+    let root = data_dir.unwrap_or_else(Storage::default_root);
+    let storage = match Storage::open(root) {
+        Ok(s) => s,
+        Err(e) => return fail(exit::USAGE, e),
+    };
+    let list = match storage.list() {
+        Ok(l) => l,
+        Err(e) => return fail(exit::ERROR, e),
+    };
+    if list.is_empty() {
+        eprintln!("no conversations in {}", storage.root().display());
+    }
+    for m in list {
+        println!(
+            "{}  {}  {:<18}  {}  ${:.4}  {}",
+            m.id,
+            &m.updated_at[..m.updated_at.len().min(19)],
+            m.state,
+            m.workspace.display(),
+            m.accumulated_cost,
+            m.title
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+fn title_of(task: &str) -> String {
+    let line = task.lines().next().unwrap_or_default().trim();
+    let mut t: String = line.chars().take(80).collect();
+    if line.chars().count() > 80 {
+        t.push('…');
+    }
+    t
+}
+
+async fn start_runtime(
+    settings: &Settings,
+    workspace: &std::path::Path,
+) -> Result<Arc<dyn Runtime>, String> {
+    match settings.runtime.kind {
+        RuntimeKind::Local => {
+            let opts = LocalOptions {
+                binary: settings.runtime.binary.clone(),
+                plugins: Vec::new(),
+                enable_browser: false,
+            };
+            crate::runtime::LocalRuntime::start(workspace, opts)
+                .await
+                .map(|r| Arc::new(r) as Arc<dyn Runtime>)
+                .map_err(|e| e.to_string())
+        }
+        RuntimeKind::Remote => {
+            let url = settings.runtime.url.clone().unwrap_or_default();
+            crate::runtime::RemoteRuntime::connect(
+                &url,
+                settings.runtime.api_key.clone(),
+                workspace.to_path_buf(),
+            )
+            .await
+            .map(|r| Arc::new(r) as Arc<dyn Runtime>)
+            .map_err(|e| e.to_string())
+        }
+        RuntimeKind::Docker => Err(
+            "the Docker runtime is not available in this build yet; use --runtime local or --runtime remote".into(),
+        ),
+    }
+}
+
+async fn run(args: RunArgs) -> ExitCode {
+    let workspace = match args
+        .workspace
+        .clone()
+        .map_or_else(std::env::current_dir, Ok)
+    {
+        Ok(w) => w,
+        Err(e) => {
+            return fail(
+                exit::USAGE,
+                format!("cannot tell the current directory: {e}"),
+            );
+        }
+    };
+    let workspace = match workspace.canonicalize() {
+        Ok(w) if w.is_dir() => w,
+        _ => {
+            return fail(
+                exit::USAGE,
+                format!("the workspace {} is not a directory", workspace.display()),
+            );
+        }
+    };
+    let overrides = Overrides {
+        runtime: args.runtime,
+        runtime_url: args.runtime_url.clone(),
+        max_iterations: args.max_iterations,
+        llm_profile: args.llm_profile.clone(),
+        data_dir: args.data_dir.clone(),
+        model: args.model.clone(),
+    };
+    let settings = match config::resolve(&workspace, &overrides, &|k| std::env::var(k).ok()) {
+        Ok(s) => s,
+        Err(e) => return fail(exit::USAGE, e),
+    };
+    let llm = match crate::llm::Llm::new(settings.llm.clone()) {
+        Ok(l) => l,
+        Err(e) => return fail(exit::USAGE, e),
+    };
+    let storage = match Storage::open(settings.data_dir.clone()) {
+        Ok(s) => s,
+        Err(e) => return fail(exit::USAGE, e),
+    };
+
+    let (mut meta, history, log, metrics) = match &args.resume {
+        Some(id) => {
+            let loaded = match storage.load(id) {
+                Ok(l) => l,
+                Err(e) => return fail(exit::USAGE, e),
+            };
+            for w in &loaded.warnings {
+                eprintln!("warning: {w}");
+            }
+            let log = match storage.open_log(id) {
+                Ok(l) => l,
+                Err(e) => return fail(exit::ERROR, e),
+            };
+            let m = &loaded.meta;
+            let metrics = Metrics {
+                cost: m.accumulated_cost,
+                prompt_tokens: m.prompt_tokens,
+                completion_tokens: m.completion_tokens,
+                ..Metrics::default()
+            };
+            (loaded.meta, loaded.events, log, metrics)
+        }
+        None => {
+            let now = now_iso();
+            let meta = ConversationMeta {
+                id: crate::storage::ConversationId::generate().to_string(),
+                title: title_of(&args.task),
+                workspace: workspace.clone(),
+                model: settings.llm.model.clone(),
+                created_at: now.clone(),
+                updated_at: now,
+                state: "loading".into(),
+                accumulated_cost: 0.0,
+                prompt_tokens: 0,
+                completion_tokens: 0,
+                total_tokens: 0,
+                runtime: format!("{:?}", settings.runtime.kind).to_lowercase(),
+            };
+            let log = match storage.create(meta.clone()) {
+                Ok(l) => l,
+                Err(e) => return fail(exit::USAGE, e),
+            };
+            (meta, Vec::new(), log, Metrics::default())
+        }
+    };
+    eprintln!("conversation {} ({})", meta.id, storage.root().display());
+
+    let runtime = match start_runtime(&settings, &workspace).await {
+        Ok(r) => r,
+        Err(e) => return fail(exit::USAGE, e),
+    };
+    eprintln!("runtime: {}", runtime.description());
+
+    let stream = Arc::new(EventStream::new(history, Some(Box::new(log))));
+    if let Some(key) = &settings.runtime.api_key {
+        stream.add_secret(key.clone());
+    }
+    let mut printer = stream.subscribe();
+    let printing = tokio::spawn(async move {
+        while let Some(event) = printer.recv().await {
+            if let Some(text) = crate::transcript::render(&event) {
+                eprintln!("{text}");
+            }
+        }
+    });
+    let mut controller =
+        Controller::new(stream.clone(), llm, runtime.clone(), settings.agent.clone())
+            .with_metrics(metrics);
+    controller.on_llm_event(|e| {
+        if let crate::llm::StreamEvent::Retrying {
+            attempt,
+            max_attempts,
+            wait,
+            reason,
+        } = e
+        {
+            eprintln!("  (LLM: {reason}; retry {attempt}/{max_attempts} in {wait:?})");
+        }
+    });
+    let handle = controller.handle();
+    let ctrl_c = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\nstopping (Ctrl-C again to quit at once)...");
+            handle.stop();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(i32::from(exit::STOPPED));
+            }
+        }
+    });
+
+    let outcome = controller.send_user_message(&args.task).await;
+    ctrl_c.abort();
+    runtime.close().await;
+
+    let m = controller.metrics().clone();
+    meta.state = controller.state().as_str().to_owned();
+    meta.updated_at = now_iso();
+    meta.accumulated_cost = m.cost;
+    meta.prompt_tokens = m.prompt_tokens;
+    meta.completion_tokens = m.completion_tokens;
+    meta.total_tokens = m.prompt_tokens + m.completion_tokens;
+    if let Err(e) = storage.save_meta(&meta) {
+        eprintln!("warning: cannot save the conversation's metadata: {e}");
+    }
+    drop(controller);
+    drop(stream);
+    let _ = printing.await;
+    eprintln!(
+        "tokens: {} in, {} out; cost ${:.4}; conversation {}",
+        m.prompt_tokens, m.completion_tokens, m.cost, meta.id
+    );
+    match outcome {
+        Outcome::Finished(text) => {
+            println!("{text}");
+            ExitCode::from(exit::FINISHED)
+        }
+        Outcome::AwaitingInput(text) => {
+            println!("{text}");
+            eprintln!(
+                "the agent is waiting for your answer: openhands-lsp run --resume {} \"...\"",
+                meta.id
+            );
+            ExitCode::from(exit::NEEDS_INPUT)
+        }
+        Outcome::Error(reason) => fail(exit::ERROR, reason),
+        Outcome::LimitReached(reason) => fail(exit::LIMIT, reason),
+        Outcome::Stuck(reason) => fail(exit::STUCK, reason),
+        Outcome::Stopped | Outcome::Paused => fail(exit::STOPPED, "stopped"),
+    }
+}

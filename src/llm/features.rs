@@ -1,0 +1,159 @@
+//! What a model can do, decided from its name as OpenHands' `model_features.py` does: native tool
+//! calling, stop words, sampling parameters.
+
+/// Models trained for native function calling (OpenHands' `FUNCTION_CALLING_PATTERNS`, plus the
+/// `gpt-4.1` minis and `claude-haiku-4`). Everything else, including most models served by Ollama,
+/// vLLM or LM Studio under their own names, gets the text emulation unless `native_tool_calling` is set:
+/// a custom `base_url` proves nothing about the model's tool-calling skill.
+const FUNCTION_CALLING: &[&str] = &[
+    "claude-3-7-sonnet*",
+    "claude-3.7-sonnet*",
+    "claude-3-5-sonnet*",
+    "claude-3.5-sonnet*",
+    "claude-3.5-haiku*",
+    "claude-3-5-haiku*",
+    "claude-sonnet-4*",
+    "claude-opus-4*",
+    "claude-haiku-4*",
+    "gpt-4o*",
+    "gpt-4.1*",
+    "gpt-5*",
+    "o1-2024-12-17",
+    "o3*",
+    "o4-mini*",
+    "gemini-2.5-pro*",
+    "gemini-3*",
+    "groq/*",
+    "kimi-k2-0711-preview",
+    "kimi-k2-instruct",
+    "qwen3-coder*",
+    "deepseek-chat",
+    "grok-code-fast-1",
+];
+
+/// Models that reject a `stop` parameter.
+const NO_STOP_WORDS: &[&str] = &[
+    "o1*",
+    "grok-4-0709",
+    "grok-code-fast-1",
+    "deepseek-r1-0528*",
+];
+
+/// Reasoning models that reject `temperature` (OpenHands drops it for `REASONING_EFFORT_PATTERNS`).
+const NO_TEMPERATURE: &[&str] = &["o1*", "o3*", "o4-mini*", "gpt-5*", "deepseek-r1-0528*"];
+
+/// Anthropic requires `max_tokens`: each Claude family's output limit (as OpenHands fills it from
+/// model info), so a long file write is not cut off; 8192 for older or unknown models.
+pub(crate) fn default_max_output_tokens(model: &str) -> u64 {
+    const LIMITS: &[(&str, u64)] = &[
+        ("claude-3-7-sonnet*", 64_000),
+        ("claude-sonnet-4*", 64_000),
+        ("claude-haiku-4*", 64_000),
+        ("claude-opus-4-5*", 64_000),
+        ("claude-opus-4*", 32_000),
+    ];
+    LIMITS
+        .iter()
+        .find(|(p, _)| glob(p, &normalize(model)))
+        .map_or(8192, |(_, n)| *n)
+}
+
+/// Lowercase; the part after the last `/`; without an Ollama `:tag` or a `-gguf` suffix.
+pub(crate) fn normalize(model: &str) -> String {
+    let lower = model.trim().to_ascii_lowercase();
+    let base = lower.rsplit('/').next().unwrap_or_default();
+    let base = base.split(':').next().unwrap_or_default();
+    base.strip_suffix("-gguf").unwrap_or(base).to_string()
+}
+
+/// `*` matches any run of characters; everything else is literal.
+fn glob(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let Some(first) = parts.next() else {
+        return text.is_empty();
+    };
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    for (i, part) in parts.iter().enumerate() {
+        if i + 1 == parts.len() {
+            return rest.ends_with(part);
+        }
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.is_empty()
+}
+
+/// Patterns with a `/` see the full (lowercased) name; the others the normalized one.
+fn matches_any(patterns: &[&str], model: &str) -> bool {
+    let full = model.trim().to_ascii_lowercase();
+    let base = normalize(model);
+    patterns.iter().any(|p| {
+        if p.contains('/') {
+            glob(p, &full)
+        } else {
+            glob(p, &base)
+        }
+    })
+}
+
+pub(crate) fn supports_function_calling(model: &str) -> bool {
+    matches_any(FUNCTION_CALLING, model)
+}
+
+pub(crate) fn supports_stop_words(model: &str) -> bool {
+    !matches_any(NO_STOP_WORDS, model)
+}
+
+pub(crate) fn accepts_temperature(model: &str) -> bool {
+    !matches_any(NO_TEMPERATURE, model)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_normalized_names() {
+        let native: Vec<bool> = [
+            "claude-sonnet-4-20250514",
+            "openrouter/anthropic/claude-3.5-sonnet",
+            "qwen3-coder:30b",
+            "Qwen3-Coder-30B-A3B-Instruct-GGUF",
+            "qwen2.5-coder:7b",
+            "llama3.1",
+            "gpt-4o-mini",
+            "groq/llama-3.3-70b",
+            "o1-2024-12-17",
+            "o1-mini",
+        ]
+        .iter()
+        .map(|m| supports_function_calling(m))
+        .collect();
+        assert_eq!(
+            native,
+            [
+                true, true, true, true, false, false, true, true, true, false
+            ]
+        );
+        assert!(!supports_stop_words("o1-mini"));
+        assert!(supports_stop_words("qwen2.5-coder:7b"));
+        assert!(!accepts_temperature("gpt-5-mini"));
+        assert!(accepts_temperature("gpt-4o"));
+        let limits = [
+            "claude-sonnet-4-5-20250929",
+            "claude-opus-4-1",
+            "claude-opus-4-5",
+            "claude-3-5-haiku-latest",
+        ];
+        assert_eq!(
+            limits.map(default_max_output_tokens),
+            [64_000, 32_000, 64_000, 8192]
+        );
+        assert!(glob("a*b*c", "axxbyyc") && !glob("a*b*c", "axxbyy") && glob("*", ""));
+    }
+}

@@ -1,0 +1,196 @@
+//! Text tool-call emulation end to end: what goes on the wire for a model without native tools, and
+//! how its `<function=…>` reply comes back as tool calls.
+
+use expect_test::expect;
+use openhands_lsp::llm::{Llm, LlmConfig, ToolCall};
+use pretty_assertions::assert_eq;
+use serde_json::Value;
+
+use super::{WIRES, history, run, texts};
+use crate::scripted_llm::{Reply, ScriptedLlm, Wire};
+
+/// The system prompt text of a request, on either wire.
+fn system_text(wire: Wire, body: &Value) -> String {
+    let text = match wire {
+        Wire::OpenAi => &body["messages"][0]["content"],
+        Wire::Anthropic => &body["system"][0]["text"],
+    };
+    text.as_str().unwrap_or_default().to_string()
+}
+
+/// Every message after the system prompt as `role: text`.
+fn conversation(wire: Wire, body: &Value) -> String {
+    let messages = body["messages"].as_array().cloned().unwrap_or_default();
+    let skip = if wire == Wire::OpenAi { 1 } else { 0 };
+    let shown: Vec<String> = messages
+        .iter()
+        .skip(skip)
+        .map(|m| {
+            let text = match &m["content"] {
+                Value::String(s) => s.clone(),
+                Value::Array(blocks) => blocks
+                    .iter()
+                    .filter_map(|b| b["text"].as_str())
+                    .collect::<Vec<_>>()
+                    .join(""),
+                _ => String::new(),
+            };
+            assert!(
+                m.get("tool_calls").is_none() && m.get("tool_call_id").is_none(),
+                "{m}"
+            );
+            format!("{}: {text}", m["role"].as_str().unwrap_or_default())
+        })
+        .collect();
+    shown.join("\n---\n")
+}
+
+#[tokio::test]
+async fn emulated_round_trip_on_both_wires() {
+    let reply =
+        "I'll list them.\n<function=execute_bash>\n<parameter=command>\nls -la\n</parameter>\n";
+    for wire in WIRES {
+        for stream in [true, false] {
+            let server = ScriptedLlm::start(wire, vec![Reply::Text(reply.into())]);
+            let config = LlmConfig {
+                native_tool_calling: Some(false),
+                stream,
+                ..server.config()
+            };
+            assert!(
+                !Llm::new(config.clone())
+                    .expect("config")
+                    .uses_native_tools()
+            );
+            let (result, events) = run(config, &history()).await;
+            let response = result.expect("answer");
+            assert_eq!(response.content, "I'll list them.");
+            let call = ToolCall {
+                id: "toolu_02".into(),
+                name: "execute_bash".into(),
+                arguments: r#"{"command":"ls -la"}"#.into(),
+            };
+            assert_eq!(response.tool_calls, vec![call], "{wire:?} stream={stream}");
+            assert_eq!(
+                texts(&events).concat(),
+                "I'll list them.\n",
+                "the markup is not streamed"
+            );
+
+            let body = &server.requests()[0];
+            assert!(body.get("tools").is_none(), "no native tools: {body}");
+            let stop = if wire == Wire::OpenAi {
+                &body["stop"]
+            } else {
+                &body["stop_sequences"]
+            };
+            assert_eq!(stop, &serde_json::json!(["</function"]));
+            expect![[r#"
+                You are a helpful agent.
+                You have access to the following functions:
+
+                ---- BEGIN FUNCTION #1: execute_bash ----
+                Description: Run a bash command.
+                Parameters:
+                  (1) command (string, required): The command to run.
+                ---- END FUNCTION #1 ----
+
+
+                If you choose to call a function ONLY reply in the following format with NO suffix:
+
+                <function=example_function_name>
+                <parameter=example_parameter_1>value_1</parameter>
+                <parameter=example_parameter_2>
+                This is the value for the second parameter
+                that can span
+                multiple lines
+                </parameter>
+                </function>
+
+                <IMPORTANT>
+                Reminder:
+                - Function calls MUST follow the specified format, start with <function= and end with </function>
+                - Required parameters MUST be specified
+                - Only call one function at a time
+                - You may provide optional reasoning for your function call in natural language BEFORE the function call, but NOT after.
+                - If there is no function call available, answer the question like normal with your current knowledge and do not tell the user about function calls
+                </IMPORTANT>
+            "#]]
+            .assert_eq(&system_text(wire, body));
+            expect![[r#"
+                user: List the files.
+                ---
+                assistant: Let me look.
+
+                <function=execute_bash>
+                <parameter=command>pwd</parameter>
+                </function>
+                ---
+                user: EXECUTION RESULT of [execute_bash]:
+                /work"#]]
+            .assert_eq(&conversation(wire, body));
+        }
+    }
+}
+
+#[tokio::test]
+async fn emulated_plain_answer_and_malformed_call() {
+    let server = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![
+            Reply::Text("All done, no tools needed.".into()),
+            Reply::Text("<function=execute_bash\n".into()),
+        ],
+    );
+    let config = LlmConfig {
+        native_tool_calling: Some(false),
+        ..server.config()
+    };
+    let response = run(config.clone(), &history()).await.0.expect("answer");
+    assert_eq!(
+        (response.content.as_str(), response.tool_calls.len()),
+        ("All done, no tools needed.", 0)
+    );
+    let response = run(config, &history()).await.0.expect("answer");
+    let call = ToolCall {
+        id: "toolu_02".into(),
+        name: "execute_bash".into(),
+        arguments: "{}".into(),
+    };
+    assert_eq!(
+        response.tool_calls,
+        vec![call],
+        "the agent reports the missing `command`"
+    );
+}
+
+#[tokio::test]
+async fn native_tool_detection_follows_the_model_name() {
+    let server = ScriptedLlm::start(Wire::OpenAi, vec![]);
+    let native = |model: &str| {
+        let config = LlmConfig {
+            model: model.into(),
+            native_tool_calling: None,
+            ..server.config()
+        };
+        Llm::new(config).expect("config").uses_native_tools()
+    };
+    let got: Vec<bool> = [
+        "gpt-4o",
+        "claude-sonnet-4-5",
+        "qwen3-coder:30b",
+        "qwen2.5-coder:7b",
+        "llama3.1:8b",
+        "scripted-model",
+    ]
+    .into_iter()
+    .map(native)
+    .collect();
+    assert_eq!(got, vec![true, true, true, false, false, false]);
+    let forced = LlmConfig {
+        model: "llama3.1:8b".into(),
+        native_tool_calling: Some(true),
+        ..server.config()
+    };
+    assert!(Llm::new(forced).expect("config").uses_native_tools());
+}
