@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use openhands_lsp::agent::{AgentConfig, Controller, Outcome};
-use openhands_lsp::events::{Event, EventStream};
+use openhands_lsp::events::EventStream;
 use openhands_lsp::llm::{Llm, LlmConfig};
 use openhands_lsp::runtime::{LocalOptions, LocalRuntime, Runtime};
 use openhands_lsp::storage::{ConversationMeta, Storage};
