@@ -1,0 +1,205 @@
+//! The headless CLI as a user runs it: the real `openhands-lsp` binary, a scripted LLM, a real runtime.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::json;
+
+use super::scripted_llm::{Reply, ScriptedLlm, Wire};
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("ws")).unwrap();
+        Self { dir }
+    }
+    fn ws(&self) -> std::path::PathBuf {
+        self.dir.path().join("ws").canonicalize().unwrap()
+    }
+    fn data(&self) -> std::path::PathBuf {
+        self.dir.path().join("data")
+    }
+    fn cmd(&self, llm_url: &str) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_openhands-lsp"));
+        c.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
+            .env("OPENHANDS_DATA_DIR", self.data())
+            .env("LLM_MODEL", "scripted-model")
+            .env("LLM_BASE_URL", llm_url)
+            .env("LLM_API_KEY", "sk-test-secret")
+            .env("LLM_NATIVE_TOOL_CALLING", "true")
+            .env("LLM_NUM_RETRIES", "0");
+        c
+    }
+    fn run(&self, llm_url: &str, args: &[&str]) -> Output {
+        let ws = self.ws();
+        let mut c = self.cmd(llm_url);
+        c.arg("run").arg("--workspace").arg(&ws).args(args);
+        c.output().unwrap()
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn tools(name: &str, args: serde_json::Value) -> Reply {
+    Reply::Tools {
+        text: String::new(),
+        calls: vec![(name.into(), args)],
+    }
+}
+
+#[test]
+fn run_finishes_a_task_lists_it_and_resumes_it() {
+    let env = Env::new();
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![
+            tools(
+                "execute_bash",
+                json!({"command": "echo hi > out.txt && cat out.txt"}),
+            ),
+            tools("finish", json!({"message": "Wrote out.txt."})),
+            tools("finish", json!({"message": "Still there."})),
+        ],
+    );
+    let out = env.run(&llm.base_url, &["write hi into out.txt"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "stderr:\n{stderr}");
+    assert_eq!(stdout, "Wrote out.txt.\n");
+    assert!(stderr.contains("> write hi into out.txt"), "{stderr}");
+    assert!(
+        stderr.contains("$ echo hi > out.txt && cat out.txt"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("  hi\n  [exit 0]"), "{stderr}");
+    assert!(!stderr.contains("sk-test-secret"));
+    assert_eq!(
+        std::fs::read_to_string(env.ws().join("out.txt")).unwrap(),
+        "hi\n"
+    );
+
+    let list = env
+        .cmd(&llm.base_url)
+        .arg("conversations")
+        .output()
+        .unwrap();
+    let listing = text(&list.stdout);
+    assert_eq!(list.status.code(), Some(0));
+    assert!(listing.contains("finished"), "{listing}");
+    assert!(listing.contains("write hi into out.txt"), "{listing}");
+    let id = listing.split_whitespace().next().unwrap().to_owned();
+
+    let out = env.run(&llm.base_url, &["--resume", &id, "is it still there?"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "Still there.\n");
+    let last = llm.requests().last().unwrap().to_string();
+    assert!(last.contains("write hi into out.txt") && last.contains("is it still there?"));
+}
+
+#[test]
+fn exit_codes_say_how_a_task_ended() {
+    let env = Env::new();
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![
+            tools("think", json!({"thought": "a"})),
+            tools("think", json!({"thought": "b"})),
+            Reply::Text("Which branch?".into()),
+        ],
+    );
+    let out = env.run(&llm.base_url, &["--max-iterations", "1", "think"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("maximum iteration limit"));
+    let out = env.run(&llm.base_url, &["ask me"]);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "Which branch?\n");
+    assert!(text(&out.stderr).contains("--resume"));
+}
+
+#[test]
+fn configuration_mistakes_are_clear_and_exit_2() {
+    let env = Env::new();
+    let llm = ScriptedLlm::start(Wire::OpenAi, vec![]);
+    let cfg = env.ws().join(".openhands");
+    std::fs::create_dir_all(&cfg).unwrap();
+    std::fs::write(cfg.join("config.toml"), "[llm\nmodel = 1").unwrap();
+    let out = env.run(&llm.base_url, &["x"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(".openhands/config.toml is not valid TOML"),
+        "{err}"
+    );
+    std::fs::remove_file(cfg.join("config.toml")).unwrap();
+
+    let mut c = env.cmd(&llm.base_url);
+    c.env_remove("LLM_MODEL")
+        .arg("run")
+        .arg("--workspace")
+        .arg(env.ws())
+        .arg("x");
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("LLM_MODEL"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = env.run(&llm.base_url, &["--runtime", "docker", "x"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("Docker runtime"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = env.run(&llm.base_url, &["--workspace", "/does/not/exist", "x"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn an_unreachable_llm_fails_with_the_reason() {
+    let env = Env::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = env.run(&format!("http://127.0.0.1:{port}/v1"), &["x"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("cannot reach the LLM"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_read_only_data_dir_is_reported() {
+    if Path::new("/proc/self/status").exists()
+        && std::fs::read_to_string("/proc/self/status")
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+    {
+        eprintln!("skipped: root ignores directory permissions");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt as _;
+    let env = Env::new();
+    std::fs::create_dir_all(env.data()).unwrap();
+    std::fs::set_permissions(env.data(), std::fs::Permissions::from_mode(0o555)).unwrap();
+    let llm = ScriptedLlm::start(Wire::OpenAi, vec![]);
+    let out = env.run(&llm.base_url, &["x"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--data-dir"));
+}
