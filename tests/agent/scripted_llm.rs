@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use render::{Plan, anthropic_events, anthropic_whole, openai_events, openai_whole};
 
 /// Response bodies and SSE events of both wire formats.
+#[path = "scripted_llm/render.rs"]
 mod render;
 
 /// Usage every successful reply reports.
