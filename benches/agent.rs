@@ -2,7 +2,6 @@
 //! its baseline from the same run. Needs the release runtime: `cargo build --release -p openhands-runtime`.
 
 #[path = "../tests/agent/scripted_llm.rs"]
-#[allow(dead_code)]
 mod scripted_llm;
 
 use std::sync::Arc;
