@@ -107,8 +107,11 @@ impl ServerSpec {
             if !opts.plugins.is_empty() {
                 cmd.arg("--plugins").args(&opts.plugins);
             }
+            // The server exits when this pipe closes, so it dies with us even if we are killed outright;
+            // the pipe's write end lives in the `Child` we keep.
             cmd.env("SESSION_API_KEY", api_key)
-                .stdin(Stdio::null())
+                .env("OPENHANDS_EXIT_WITH_PARENT", "1")
+                .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .kill_on_drop(true);

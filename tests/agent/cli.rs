@@ -203,3 +203,72 @@ fn a_read_only_data_dir_is_reported() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("--data-dir"));
 }
+
+#[test]
+fn an_unusable_data_dir_is_reported_even_as_root() {
+    let env = Env::new();
+    let blocker = env.dir.path().join("a-file");
+    std::fs::write(&blocker, "not a directory").unwrap();
+    let llm = ScriptedLlm::start(Wire::OpenAi, vec![]);
+    let out = env.run(
+        &llm.base_url,
+        &[
+            "--data-dir",
+            &blocker.join("data").display().to_string(),
+            "x",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--data-dir"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// True once `pid` has exited (gone, or a zombie waiting for its new parent).
+fn process_ended(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+    }
+}
+
+#[test]
+fn the_runtime_dies_with_a_killed_cli() {
+    use std::io::{BufRead, BufReader};
+    let env = Env::new();
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![Reply::Hang(std::time::Duration::from_secs(60))],
+    );
+    let mut cmd = env.cmd(&llm.base_url);
+    cmd.arg("run")
+        .arg("--workspace")
+        .arg(env.ws())
+        .arg("wait")
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut runtime_pid = None;
+    for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+        if let Some(rest) = line.strip_prefix("runtime: local (pid ") {
+            runtime_pid = rest.split(',').next().and_then(|p| p.parse::<u32>().ok());
+            break;
+        }
+    }
+    let runtime_pid = runtime_pid.expect("the CLI names its runtime");
+    assert!(!process_ended(runtime_pid));
+    child.kill().unwrap(); // SIGKILL: no handler runs in the CLI
+    child.wait().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !process_ended(runtime_pid) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "runtime {runtime_pid} outlived its parent"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

@@ -547,3 +547,62 @@ async fn conversations_are_stored_masked_and_resumed_with_their_history() {
     );
     s.runtime.close().await;
 }
+
+#[tokio::test]
+async fn the_budget_ends_the_task() {
+    let s = setup().await;
+    let script = (0..10)
+        .map(|i| tools(vec![("think", json!({"thought": format!("idea {i}")}))]))
+        .collect();
+    let llm = ScriptedLlm::start(Wire::OpenAi, script);
+    let mut config = llm.config();
+    // 100 prompt tokens a call at $0.001 each: $0.10 per call.
+    config.input_cost_per_token = Some(0.001);
+    config.output_cost_per_token = Some(0.0);
+    let agent = AgentConfig {
+        max_budget_per_task: Some(0.25),
+        ..AgentConfig::default()
+    };
+    let (mut c, stream) = controller(&s, config, agent);
+    match c.send_user_message("spend").await {
+        Outcome::LimitReached(reason) => assert!(reason.contains("maximum budget"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(llm.requests().len(), 3);
+    assert!(
+        (c.metrics().cost - 0.3).abs() < 1e-9,
+        "{}",
+        c.metrics().cost
+    );
+    assert_calls_paired(&stream);
+    s.runtime.close().await;
+}
+
+#[tokio::test]
+async fn a_paused_task_continues_with_the_next_message() {
+    let s = setup().await;
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![
+            tools(vec![(
+                "execute_bash",
+                json!({"command": "sleep 30", "timeout": 60}),
+            )]),
+            tools(vec![("finish", json!({"message": "resumed and done"}))]),
+        ],
+    );
+    let (mut c, stream) = controller(&s, llm.config(), AgentConfig::default());
+    let handle = c.handle();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        handle.pause();
+    });
+    assert_eq!(c.send_user_message("start").await, Outcome::Paused);
+    assert_eq!(c.state().as_str(), "paused");
+    assert_eq!(
+        c.send_user_message("go on").await,
+        Outcome::Finished("resumed and done".into())
+    );
+    assert_calls_paired(&stream);
+    s.runtime.close().await;
+}

@@ -159,7 +159,25 @@ impl Signals {
         tokio::select! {
             _ = self.int.recv() => {}
             _ = self.term.recv() => {}
+            _ = parent_gone() => tracing::info!("the parent process is gone (stdin closed)"),
         }
         tracing::info!("shutting down");
+    }
+}
+
+/// With `OPENHANDS_EXIT_WITH_PARENT=1`, resolves when stdin reaches end of file: the parent that holds
+/// the pipe's other end has exited, however it died. Otherwise never resolves.
+async fn parent_gone() {
+    use tokio::io::AsyncReadExt as _;
+    if std::env::var_os("OPENHANDS_EXIT_WITH_PARENT").is_none_or(|v| v != "1") {
+        return std::future::pending().await;
+    }
+    let mut stdin = tokio::io::stdin();
+    let mut buf = [0u8; 256];
+    loop {
+        match stdin.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
     }
 }
