@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use openhands_lsp::agent::{AgentConfig, Controller, Outcome};
-use openhands_lsp::events::{EventStream, now_iso};
+use openhands_lsp::events::EventStream;
 use openhands_lsp::llm::Llm;
 use openhands_lsp::runtime::{LocalOptions, LocalRuntime, Runtime};
 use openhands_lsp::storage::{ConversationId, ConversationMeta, Storage};
@@ -18,18 +18,9 @@ use scripted_llm::{Reply, ScriptedLlm, Wire};
 
 fn meta(workspace: &std::path::Path) -> ConversationMeta {
     ConversationMeta {
-        id: ConversationId::generate().to_string(),
         title: "bench".into(),
-        workspace: workspace.to_path_buf(),
         model: "scripted-model".into(),
-        created_at: now_iso(),
-        updated_at: now_iso(),
-        state: "loading".into(),
-        accumulated_cost: 0.0,
-        prompt_tokens: 0,
-        completion_tokens: 0,
-        total_tokens: 0,
-        runtime: "local".into(),
+        ..ConversationMeta::new(&ConversationId::generate(), workspace.to_path_buf())
     }
 }
 

@@ -227,20 +227,14 @@ async fn run(args: RunArgs) -> ExitCode {
             (loaded.meta, loaded.events, log, metrics)
         }
         None => {
-            let now = now_iso();
             let meta = ConversationMeta {
-                id: crate::storage::ConversationId::generate().to_string(),
                 title: title_of(&args.task),
-                workspace: workspace.clone(),
                 model: settings.llm.model.clone(),
-                created_at: now.clone(),
-                updated_at: now,
-                state: "loading".into(),
-                accumulated_cost: 0.0,
-                prompt_tokens: 0,
-                completion_tokens: 0,
-                total_tokens: 0,
                 runtime: format!("{:?}", settings.runtime.kind).to_lowercase(),
+                ..ConversationMeta::new(
+                    &crate::storage::ConversationId::generate(),
+                    workspace.clone(),
+                )
             };
             let log = match storage.create(meta.clone()) {
                 Ok(l) => l,

@@ -250,15 +250,20 @@ pub fn build_messages(events: &[Arc<Event>], max_chars: usize) -> Vec<Message> {
         if msg.tool_calls.is_empty() && msg.content.is_empty() {
             continue;
         }
-        let answers: Vec<Message> = msg
-            .tool_calls
-            .iter()
-            .filter_map(|c| results.remove(&c.id))
-            .collect();
-        out.push(msg);
-        out.extend(answers);
+        emit(msg, &mut results, &mut out);
     }
     out
+}
+
+/// Pushes an assistant message followed by its tool results, in tool-call order.
+fn emit(msg: Message, results: &mut HashMap<String, Message>, out: &mut Vec<Message>) {
+    let answers: Vec<Message> = msg
+        .tool_calls
+        .iter()
+        .filter_map(|c| results.remove(&c.id))
+        .collect();
+    out.push(msg);
+    out.extend(answers);
 }
 
 fn flush_complete(
@@ -277,13 +282,7 @@ fn flush_complete(
         if done {
             let (id, msg) = pending.remove(i);
             emitted.insert(id);
-            let answers: Vec<Message> = msg
-                .tool_calls
-                .iter()
-                .filter_map(|c| results.remove(&c.id))
-                .collect();
-            out.push(msg);
-            out.extend(answers);
+            emit(msg, results, out);
         } else {
             i += 1;
         }

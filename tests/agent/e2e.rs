@@ -471,18 +471,12 @@ async fn conversations_are_stored_masked_and_resumed_with_their_history() {
         ],
     );
     let meta = ConversationMeta {
-        id: openhands_lsp::storage::ConversationId::generate().to_string(),
         title: "t".into(),
-        workspace: s.workspace.clone(),
         model: "scripted-model".into(),
-        created_at: openhands_lsp::events::now_iso(),
-        updated_at: openhands_lsp::events::now_iso(),
-        state: "loading".into(),
-        accumulated_cost: 0.0,
-        prompt_tokens: 0,
-        completion_tokens: 0,
-        total_tokens: 0,
-        runtime: "local".into(),
+        ..ConversationMeta::new(
+            &openhands_lsp::storage::ConversationId::generate(),
+            s.workspace.clone(),
+        )
     };
     let id = meta.id.clone();
     let log = storage.create(meta).unwrap();
