@@ -1,0 +1,89 @@
+//! The headless CLI: `openhands-lsp run "task"` runs one task to its end with a transcript on stderr and
+//! the final message on stdout; `openhands-lsp conversations` lists stored conversations.
+
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::RuntimeKind;
+
+/// Exit codes of `run`, documented in `--help`.
+pub mod exit {
+    pub const FINISHED: u8 = 0;
+    pub const ERROR: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const LIMIT: u8 = 3;
+    pub const STUCK: u8 = 4;
+    pub const NEEDS_INPUT: u8 = 5;
+    pub const STOPPED: u8 = 130;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "openhands-lsp",
+    version,
+    about = "An OpenHands-style coding agent inside the editor, as a Language Server",
+    after_help = "Exit codes of `run`: 0 finished, 1 error, 2 bad usage or configuration, 3 iteration or budget limit, \
+4 stuck in a loop, 5 the agent asks a question (answer with --resume), 130 stopped with Ctrl-C."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one task to its end without an editor
+    Run(RunArgs),
+    /// List stored conversations, newest first
+    Conversations {
+        /// Where conversations are stored (default: $OPENHANDS_DATA_DIR or the XDG data dir)
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The task, in plain words
+    pub task: String,
+    /// The project directory the agent works in (default: the current directory)
+    #[arg(long)]
+    pub workspace: Option<PathBuf>,
+    /// Where actions run: local (a child openhands-runtime), remote (--runtime-url), docker
+    #[arg(long)]
+    pub runtime: Option<RuntimeKind>,
+    /// URL of a remote openhands-runtime (key: OPENHANDS_RUNTIME_API_KEY)
+    #[arg(long)]
+    pub runtime_url: Option<String>,
+    /// Maximum steps for this task (default 100)
+    #[arg(long)]
+    pub max_iterations: Option<u32>,
+    /// The `[llm.NAME]` profile of the config file to use
+    #[arg(long = "llm")]
+    pub llm_profile: Option<String>,
+    /// The model, overriding LLM_MODEL and the config file
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Where conversations are stored
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Continue a stored conversation with this task as the next message
+    #[arg(long)]
+    pub resume: Option<String>,
+}
+
+pub(super) fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("openhands-lsp: {message}");
+    ExitCode::from(code)
+}
+
+pub async fn main(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Run(args) => run::run(args).await,
+        Command::Conversations { data_dir } => run::conversations(data_dir),
+    }
+}

@@ -1,0 +1,94 @@
+//! `openhands-lsp sandbox build`: builds the Docker sandbox image, and the options every Docker start uses.
+
+use std::process::ExitCode;
+
+use super::{SandboxArgs, exit, fail};
+use crate::config::{self, DockerSettings};
+use crate::runtime::docker::{DockerOptions, ExtraMount, ImageSource, build_sandbox_image, engine_check};
+
+/// The Docker runtime's options from the settings, for one conversation.
+pub(crate) fn docker_options(d: &DockerSettings, conversation_id: Option<String>) -> DockerOptions {
+    DockerOptions {
+        image: d.image.clone(),
+        memory_bytes: d.memory_bytes,
+        nano_cpus: d.nano_cpus,
+        pids_limit: d.pids_limit,
+        env: d.env.clone(),
+        mounts: d
+            .mounts
+            .iter()
+            .map(|m| ExtraMount {
+                host: m.host.clone(),
+                container: m.container.clone(),
+                read_only: m.read_only,
+            })
+            .collect(),
+        user: None,
+        conversation_id,
+        socket: d.socket.clone(),
+        build: match d.rootfs.as_deref() {
+            Some(_) => ImageSource::DebianRootfs {
+                suite: "bookworm".into(),
+                mirror: "http://deb.debian.org/debian".into(),
+            },
+            None => ImageSource::Registry {
+                base: d.base.clone(),
+            },
+        },
+    }
+}
+
+pub(super) async fn build(args: SandboxArgs) -> ExitCode {
+    let workspace = std::env::current_dir().unwrap_or_else(|_| "/".into());
+    // The model settings do not matter here: read the files for [docker] only.
+    let files = match config::load_files(&workspace) {
+        Ok(f) => f,
+        Err(e) => return fail(exit::USAGE, e),
+    };
+    let mut docker = match config::docker_settings(&files) {
+        Ok(d) => d,
+        Err(e) => return fail(exit::USAGE, e),
+    };
+    if let Some(rootfs) = &args.rootfs {
+        if rootfs != "debian" {
+            return fail(exit::USAGE, format!("--rootfs {rootfs} is not supported: use --rootfs debian"));
+        }
+        docker.rootfs = Some(rootfs.clone());
+    }
+    if let Some(base) = &args.base {
+        docker.base = base.clone();
+        docker.rootfs = None;
+    }
+    if args.image.is_some() {
+        docker.image = args.image.clone();
+    }
+    if let Err(e) = engine_check(docker.socket.as_deref()).await {
+        return fail(exit::USAGE, e);
+    }
+    let binary = match crate::runtime::find_runtime_binary(None) {
+        Ok(b) => b,
+        Err(e) => return fail(exit::USAGE, e),
+    };
+    let opts = docker_options(&docker, None);
+    match &opts.build {
+        ImageSource::DebianRootfs { suite, mirror } => eprintln!(
+            "building the base from Debian's packages ({suite} from {mirror}) with debootstrap: no registry is used"
+        ),
+        ImageSource::Registry { base } => eprintln!("building on {base} from the registry"),
+    }
+    let progress = |line: &str| eprintln!("  {line}");
+    match build_sandbox_image(&opts, &binary, args.force, &progress).await {
+        Ok(info) => {
+            println!(
+                "{} {} {:.1} MiB{} in {:.1} s",
+                info.tag,
+                info.id,
+                info.size_bytes as f64 / 1048576.0,
+                if info.reused { " (up to date, reused)" } else { "" },
+                info.build_time.as_secs_f64()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(exit::ERROR, e),
+    }
+}
