@@ -2,6 +2,7 @@
 //! the final message on stdout; `openhands-lsp conversations` lists stored conversations.
 
 mod run;
+mod sandbox;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,12 +39,39 @@ pub struct Cli {
 pub enum Command {
     /// Run one task to its end without an editor
     Run(RunArgs),
+    /// Build or check the Docker sandbox image
+    Sandbox {
+        #[command(subcommand)]
+        action: SandboxCommand,
+    },
     /// List stored conversations, newest first
     Conversations {
         /// Where conversations are stored (default: $OPENHANDS_DATA_DIR or the XDG data dir)
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {
+    /// Build `openhands-sandbox:<version>` (reused when its inputs did not change)
+    Build(SandboxArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SandboxArgs {
+    /// Build the base from Debian's packages with debootstrap instead of pulling it (no registry needed)
+    #[arg(long, value_name = "debian")]
+    pub rootfs: Option<String>,
+    /// The registry base image (default debian:bookworm-slim)
+    #[arg(long)]
+    pub base: Option<String>,
+    /// The tag of the image to build
+    #[arg(long)]
+    pub image: Option<String>,
+    /// Rebuild even when the inputs did not change
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -85,5 +113,8 @@ pub async fn main(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Run(args) => run::run(args).await,
         Command::Conversations { data_dir } => run::conversations(data_dir),
+        Command::Sandbox {
+            action: SandboxCommand::Build(args),
+        } => sandbox::build(args).await,
     }
 }

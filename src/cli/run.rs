@@ -50,6 +50,7 @@ fn title_of(task: &str) -> String {
 async fn start_runtime(
     settings: &Settings,
     workspace: &std::path::Path,
+    conversation_id: &str,
 ) -> Result<Arc<dyn Runtime>, String> {
     match settings.runtime.kind {
         RuntimeKind::Local => {
@@ -74,9 +75,34 @@ async fn start_runtime(
             .map(|r| Arc::new(r) as Arc<dyn Runtime>)
             .map_err(|e| e.to_string())
         }
-        RuntimeKind::Docker => Err(
-            "the Docker runtime is not available in this build yet; use --runtime local or --runtime remote".into(),
-        ),
+        RuntimeKind::Docker => {
+            let opts =
+                super::sandbox::docker_options(&settings.docker, Some(conversation_id.to_owned()));
+            let progress = |line: &str| eprintln!("  {line}");
+            let engine =
+                crate::runtime::docker::engine_check(settings.docker.socket.as_deref()).await;
+            if let Err(e) = engine {
+                if !settings.docker.fallback_to_local {
+                    return Err(e.to_string());
+                }
+                eprintln!(
+                    "warning: {e}\nfalling back to the local runtime (docker.fallback_to_local = true)"
+                );
+                let opts = LocalOptions {
+                    binary: settings.runtime.binary.clone(),
+                    plugins: Vec::new(),
+                    enable_browser: false,
+                };
+                return crate::runtime::LocalRuntime::start(workspace, opts)
+                    .await
+                    .map(|r| Arc::new(r) as Arc<dyn Runtime>)
+                    .map_err(|e| e.to_string());
+            }
+            crate::runtime::docker::DockerRuntime::start(workspace, opts, &progress)
+                .await
+                .map(|r| Arc::new(r) as Arc<dyn Runtime>)
+                .map_err(|e| e.to_string())
+        }
     }
 }
 
@@ -165,7 +191,7 @@ pub(super) async fn run(args: RunArgs) -> ExitCode {
     };
     eprintln!("conversation {} ({})", meta.id, storage.root().display());
 
-    let runtime = match start_runtime(&settings, &workspace).await {
+    let runtime = match start_runtime(&settings, &workspace, &meta.id).await {
         Ok(r) => r,
         Err(e) => return fail(exit::USAGE, e),
     };

@@ -4,7 +4,9 @@ use std::process::ExitCode;
 
 use super::{SandboxArgs, exit, fail};
 use crate::config::{self, DockerSettings};
-use crate::runtime::docker::{DockerOptions, ExtraMount, ImageSource, build_sandbox_image, engine_check};
+use crate::runtime::docker::{
+    DockerOptions, ExtraMount, ImageSource, build_sandbox_image, engine_check,
+};
 
 /// The Docker runtime's options from the settings, for one conversation.
 pub(crate) fn docker_options(d: &DockerSettings, conversation_id: Option<String>) -> DockerOptions {
@@ -51,7 +53,10 @@ pub(super) async fn build(args: SandboxArgs) -> ExitCode {
     };
     if let Some(rootfs) = &args.rootfs {
         if rootfs != "debian" {
-            return fail(exit::USAGE, format!("--rootfs {rootfs} is not supported: use --rootfs debian"));
+            return fail(
+                exit::USAGE,
+                format!("--rootfs {rootfs} is not supported: use --rootfs debian"),
+            );
         }
         docker.rootfs = Some(rootfs.clone());
     }
@@ -84,7 +89,11 @@ pub(super) async fn build(args: SandboxArgs) -> ExitCode {
                 info.tag,
                 info.id,
                 info.size_bytes as f64 / 1048576.0,
-                if info.reused { " (up to date, reused)" } else { "" },
+                if info.reused {
+                    " (up to date, reused)"
+                } else {
+                    ""
+                },
                 info.build_time.as_secs_f64()
             );
             ExitCode::SUCCESS

@@ -3,6 +3,7 @@
 
 mod binary;
 pub mod client;
+pub mod docker;
 mod local;
 mod process;
 mod remote;
@@ -14,6 +15,7 @@ use openhands_runtime_api::{ActionEvent, Observation};
 
 pub use binary::{RUNTIME_BIN_ENV, find_runtime_binary};
 pub use client::RuntimeClient;
+pub use docker::{DockerOptions, DockerRuntime, ExtraMount, ImageInfo, ImageSource};
 pub use local::{LocalRuntime, restarted_message};
 pub use remote::RemoteRuntime;
 

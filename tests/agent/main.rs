@@ -2,6 +2,7 @@
 
 mod cli;
 mod common;
+mod docker;
 mod e2e;
 mod llm;
 mod runtime;
