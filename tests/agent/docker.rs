@@ -755,3 +755,39 @@ async fn a_conversation_resumed_after_a_crash_adopts_its_container() {
     assert_eq!(output(&obs), (0, "adopted"));
     rt.close().await;
 }
+
+/// The engine picks each container's host port, so a port in use elsewhere can never collide with ours.
+#[tokio::test]
+async fn host_ports_are_picked_by_the_engine_so_a_taken_port_cannot_collide() {
+    require_docker!();
+    image().await;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken_port = taken.local_addr().unwrap().port();
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (ra, rb) = tokio::join!(start_with(a.path(), opts()), start_with(b.path(), opts()));
+    let port = |rt: &DockerRuntime| {
+        let d = rt.description();
+        d.rsplit(':')
+            .next()
+            .and_then(|p| p.trim_end_matches(')').parse::<u16>().ok())
+            .unwrap_or_else(|| panic!("no port in {d}"))
+    };
+    let (pa, pb) = (port(&ra), port(&rb));
+    assert_ne!(pa, pb);
+    assert!(pa != taken_port && pb != taken_port);
+    assert!(
+        ra.description().contains("http://127.0.0.1:"),
+        "published on loopback only"
+    );
+    assert_eq!(
+        output(&ra.execute(&run("echo a", 10.0)).await.unwrap()).1,
+        "a"
+    );
+    assert_eq!(
+        output(&rb.execute(&run("echo b", 10.0)).await.unwrap()).1,
+        "b"
+    );
+    ra.close().await;
+    rb.close().await;
+    drop(taken);
+}
