@@ -4,6 +4,8 @@
 mod run;
 mod sandbox;
 
+pub use sandbox::docker_options;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -6,9 +6,8 @@ use std::sync::Arc;
 
 use super::{RunArgs, exit, fail};
 use crate::agent::{Controller, Metrics, Outcome};
-use crate::config::{self, Overrides, RuntimeKind, Settings};
+use crate::config::{self, Overrides};
 use crate::events::{EventStream, now_iso};
-use crate::runtime::{LocalOptions, Runtime};
 use crate::storage::{ConversationMeta, Storage};
 
 pub(super) fn conversations(data_dir: Option<PathBuf>) -> ExitCode {
@@ -45,65 +44,6 @@ fn title_of(task: &str) -> String {
         t.push('…');
     }
     t
-}
-
-async fn start_runtime(
-    settings: &Settings,
-    workspace: &std::path::Path,
-    conversation_id: &str,
-) -> Result<Arc<dyn Runtime>, String> {
-    match settings.runtime.kind {
-        RuntimeKind::Local => {
-            let opts = LocalOptions {
-                binary: settings.runtime.binary.clone(),
-                plugins: Vec::new(),
-                enable_browser: false,
-            };
-            crate::runtime::LocalRuntime::start(workspace, opts)
-                .await
-                .map(|r| Arc::new(r) as Arc<dyn Runtime>)
-                .map_err(|e| e.to_string())
-        }
-        RuntimeKind::Remote => {
-            let url = settings.runtime.url.clone().unwrap_or_default();
-            crate::runtime::RemoteRuntime::connect(
-                &url,
-                settings.runtime.api_key.clone(),
-                workspace.to_path_buf(),
-            )
-            .await
-            .map(|r| Arc::new(r) as Arc<dyn Runtime>)
-            .map_err(|e| e.to_string())
-        }
-        RuntimeKind::Docker => {
-            let opts =
-                super::sandbox::docker_options(&settings.docker, Some(conversation_id.to_owned()));
-            let progress = |line: &str| eprintln!("  {line}");
-            let engine =
-                crate::runtime::docker::engine_check(settings.docker.socket.as_deref()).await;
-            if let Err(e) = engine {
-                if !settings.docker.fallback_to_local {
-                    return Err(e.to_string());
-                }
-                eprintln!(
-                    "warning: {e}\nfalling back to the local runtime (docker.fallback_to_local = true)"
-                );
-                let opts = LocalOptions {
-                    binary: settings.runtime.binary.clone(),
-                    plugins: Vec::new(),
-                    enable_browser: false,
-                };
-                return crate::runtime::LocalRuntime::start(workspace, opts)
-                    .await
-                    .map(|r| Arc::new(r) as Arc<dyn Runtime>)
-                    .map_err(|e| e.to_string());
-            }
-            crate::runtime::docker::DockerRuntime::start(workspace, opts, &progress)
-                .await
-                .map(|r| Arc::new(r) as Arc<dyn Runtime>)
-                .map_err(|e| e.to_string())
-        }
-    }
 }
 
 pub(super) async fn run(args: RunArgs) -> ExitCode {
@@ -191,7 +131,7 @@ pub(super) async fn run(args: RunArgs) -> ExitCode {
     };
     eprintln!("conversation {} ({})", meta.id, storage.root().display());
 
-    let runtime = match start_runtime(&settings, &workspace, &meta.id).await {
+    let runtime = match crate::runtime::start_runtime(&settings, &workspace, &meta.id).await {
         Ok(r) => r,
         Err(e) => return fail(exit::USAGE, e),
     };

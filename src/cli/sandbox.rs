@@ -9,7 +9,7 @@ use crate::runtime::docker::{
 };
 
 /// The Docker runtime's options from the settings, for one conversation.
-pub(crate) fn docker_options(d: &DockerSettings, conversation_id: Option<String>) -> DockerOptions {
+pub fn docker_options(d: &DockerSettings, conversation_id: Option<String>) -> DockerOptions {
     DockerOptions {
         image: d.image.clone(),
         memory_bytes: d.memory_bytes,

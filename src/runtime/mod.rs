@@ -7,6 +7,7 @@ pub mod docker;
 mod local;
 mod process;
 mod remote;
+mod select;
 
 use std::path::{Path, PathBuf};
 
@@ -62,3 +63,6 @@ pub struct LocalOptions {
     pub plugins: Vec<String>,
     pub enable_browser: bool,
 }
+
+pub use crate::cli::docker_options;
+pub use select::start_runtime;

@@ -1,0 +1,67 @@
+//! Starting the runtime a task's settings ask for: local, remote, or Docker (with its opt-in fallback).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::config::{RuntimeKind, Settings};
+use crate::runtime::{LocalOptions, Runtime};
+
+/// Starts the configured runtime for a conversation; the error is a sentence for the user.
+pub async fn start_runtime(
+    settings: &Settings,
+    workspace: &Path,
+    conversation_id: &str,
+) -> Result<Arc<dyn Runtime>, String> {
+    match settings.runtime.kind {
+        RuntimeKind::Local => {
+            let opts = LocalOptions {
+                binary: settings.runtime.binary.clone(),
+                plugins: Vec::new(),
+                enable_browser: false,
+            };
+            crate::runtime::LocalRuntime::start(workspace, opts)
+                .await
+                .map(|r| Arc::new(r) as Arc<dyn Runtime>)
+                .map_err(|e| e.to_string())
+        }
+        RuntimeKind::Remote => {
+            let url = settings.runtime.url.clone().unwrap_or_default();
+            crate::runtime::RemoteRuntime::connect(
+                &url,
+                settings.runtime.api_key.clone(),
+                workspace.to_path_buf(),
+            )
+            .await
+            .map(|r| Arc::new(r) as Arc<dyn Runtime>)
+            .map_err(|e| e.to_string())
+        }
+        RuntimeKind::Docker => {
+            let opts =
+                crate::runtime::docker_options(&settings.docker, Some(conversation_id.to_owned()));
+            let progress = |line: &str| eprintln!("  {line}");
+            let engine =
+                crate::runtime::docker::engine_check(settings.docker.socket.as_deref()).await;
+            if let Err(e) = engine {
+                if !settings.docker.fallback_to_local {
+                    return Err(e.to_string());
+                }
+                eprintln!(
+                    "warning: {e}\nfalling back to the local runtime (docker.fallback_to_local = true)"
+                );
+                let opts = LocalOptions {
+                    binary: settings.runtime.binary.clone(),
+                    plugins: Vec::new(),
+                    enable_browser: false,
+                };
+                return crate::runtime::LocalRuntime::start(workspace, opts)
+                    .await
+                    .map(|r| Arc::new(r) as Arc<dyn Runtime>)
+                    .map_err(|e| e.to_string());
+            }
+            crate::runtime::docker::DockerRuntime::start(workspace, opts, &progress)
+                .await
+                .map(|r| Arc::new(r) as Arc<dyn Runtime>)
+                .map_err(|e| e.to_string())
+        }
+    }
+}
