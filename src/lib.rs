@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod events;
 pub mod llm;
+pub mod lsp;
 pub mod runtime;
 pub mod storage;
 pub mod transcript;

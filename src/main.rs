@@ -23,5 +23,8 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    runtime.block_on(cli_main(cli))
+    let code = runtime.block_on(cli_main(cli));
+    // A blocking stdin read (the LSP transport) never ends on its own: do not wait for it.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    code
 }

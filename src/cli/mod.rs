@@ -33,12 +33,15 @@ pub mod exit {
 4 stuck in a loop, 5 the agent asks a question (answer with --resume), 130 stopped with Ctrl-C."
 )]
 pub struct Cli {
+    /// Without a command, `openhands-lsp` speaks LSP on stdin/stdout
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Speak LSP on stdin/stdout (the default): what editors start
+    Lsp,
     /// Run one task to its end without an editor
     Run(RunArgs),
     /// Build or check the Docker sandbox image
@@ -113,10 +116,14 @@ pub(super) fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
 
 pub async fn main(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Run(args) => run::run(args).await,
-        Command::Conversations { data_dir } => run::conversations(data_dir),
-        Command::Sandbox {
+        None | Some(Command::Lsp) => {
+            crate::lsp::serve_stdio().await;
+            ExitCode::SUCCESS
+        }
+        Some(Command::Run(args)) => run::run(args).await,
+        Some(Command::Conversations { data_dir }) => run::conversations(data_dir),
+        Some(Command::Sandbox {
             action: SandboxCommand::Build(args),
-        } => sandbox::build(args).await,
+        }) => sandbox::build(args).await,
     }
 }

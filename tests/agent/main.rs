@@ -5,6 +5,7 @@ mod common;
 mod docker;
 mod e2e;
 mod llm;
+mod lsp;
 mod runtime;
 mod scripted_llm;
 mod storage;

@@ -1,0 +1,255 @@
+//! The open buffers as the editor has them (didOpen / incremental didChange / didClose), in ropes, with
+//! LSP positions converted in the negotiated encoding. Updated synchronously, before any await.
+
+use std::collections::HashMap;
+
+use ropey::Rope;
+use tower_lsp_server::ls_types::{Position, TextDocumentContentChangeEvent};
+
+/// The unit of `Position.character`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    Utf16,
+    Utf32,
+}
+
+impl Encoding {
+    fn units(self, c: char) -> usize {
+        match self {
+            Encoding::Utf8 => c.len_utf8(),
+            Encoding::Utf16 => c.len_utf16(),
+            Encoding::Utf32 => 1,
+        }
+    }
+}
+
+/// One open buffer.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub version: i32,
+    pub language_id: String,
+    pub text: Rope,
+}
+
+/// Why a change could not be applied; the buffer is then left as it was.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DocumentError {
+    #[error("no open document {0}: didChange before didOpen, or after didClose")]
+    Unknown(String),
+    #[error("range {0} is outside {1} (it has {2} lines)")]
+    OutOfBounds(String, String, usize),
+}
+
+/// Open buffers by URI.
+#[derive(Debug)]
+pub struct Documents {
+    encoding: Encoding,
+    docs: HashMap<String, Document>,
+}
+
+impl Documents {
+    pub fn new(encoding: Encoding) -> Self {
+        Self {
+            encoding,
+            docs: HashMap::new(),
+        }
+    }
+
+    pub fn encoding(&self) -> Encoding {
+        self.encoding
+    }
+
+    pub fn open(&mut self, uri: &str, version: i32, language_id: &str, text: &str) {
+        self.docs.insert(
+            uri.to_owned(),
+            Document {
+                version,
+                language_id: language_id.to_owned(),
+                text: Rope::from_str(text),
+            },
+        );
+    }
+
+    pub fn close(&mut self, uri: &str) {
+        self.docs.remove(uri);
+    }
+
+    pub fn get(&self, uri: &str) -> Option<&Document> {
+        self.docs.get(uri)
+    }
+
+    pub fn len(&self) -> usize {
+        self.docs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.docs.is_empty()
+    }
+
+    /// The char index of `pos`; a character past the end of its line clamps to the line end (as the
+    /// LSP specification asks), a line past the end is an error.
+    pub fn char_index(&self, text: &Rope, pos: Position) -> Option<usize> {
+        let line = pos.line as usize;
+        if line > text.len_lines() {
+            return None;
+        }
+        if line == text.len_lines() {
+            return (pos.character == 0).then(|| text.len_chars());
+        }
+        let start = text.line_to_char(line);
+        let slice = text.line(line);
+        let mut units = 0usize;
+        let mut chars = 0usize;
+        for c in slice.chars() {
+            if c == '\n' || c == '\r' || units >= pos.character as usize {
+                break;
+            }
+            units += self.encoding.units(c);
+            chars += 1;
+        }
+        Some(start + chars)
+    }
+
+    /// The LSP position of char index `idx`.
+    pub fn position(&self, text: &Rope, idx: usize) -> Position {
+        let idx = idx.min(text.len_chars());
+        let line = text.char_to_line(idx);
+        let start = text.line_to_char(line);
+        let units: usize = text
+            .slice(start..idx)
+            .chars()
+            .map(|c| self.encoding.units(c))
+            .sum();
+        Position::new(line as u32, units as u32)
+    }
+
+    /// Applies `changes` in order; all or nothing.
+    pub fn change(
+        &mut self,
+        uri: &str,
+        version: i32,
+        changes: &[TextDocumentContentChangeEvent],
+    ) -> Result<(), DocumentError> {
+        let doc = self
+            .docs
+            .get(uri)
+            .ok_or_else(|| DocumentError::Unknown(uri.to_owned()))?;
+        let mut text = doc.text.clone();
+        for change in changes {
+            match change.range {
+                None => text = Rope::from_str(&change.text),
+                Some(range) => {
+                    let (Some(a), Some(b)) = (
+                        self.char_index(&text, range.start),
+                        self.char_index(&text, range.end),
+                    ) else {
+                        return Err(DocumentError::OutOfBounds(
+                            format!(
+                                "{}:{}-{}:{}",
+                                range.start.line,
+                                range.start.character,
+                                range.end.line,
+                                range.end.character
+                            ),
+                            uri.to_owned(),
+                            text.len_lines(),
+                        ));
+                    };
+                    let (a, b) = (a.min(b), a.max(b));
+                    text.remove(a..b);
+                    text.insert(a, &change.text);
+                }
+            }
+        }
+        if let Some(doc) = self.docs.get_mut(uri) {
+            doc.text = text;
+            doc.version = version;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower_lsp_server::ls_types::Range;
+
+    fn edit(sl: u32, sc: u32, el: u32, ec: u32, text: &str) -> TextDocumentContentChangeEvent {
+        TextDocumentContentChangeEvent {
+            range: Some(Range::new(Position::new(sl, sc), Position::new(el, ec))),
+            range_length: None,
+            text: text.to_owned(),
+        }
+    }
+
+    #[test]
+    fn incremental_changes_apply_in_order() {
+        let mut d = Documents::new(Encoding::Utf16);
+        d.open("file:///a.rs", 1, "rust", "fn main() {\n    old();\n}\n");
+        d.change(
+            "file:///a.rs",
+            2,
+            &[edit(1, 4, 1, 7, "new"), edit(2, 1, 2, 1, "\n// end")],
+        )
+        .unwrap();
+        let doc = d.get("file:///a.rs").unwrap();
+        assert_eq!(doc.text.to_string(), "fn main() {\n    new();\n}\n// end\n");
+        assert_eq!(doc.version, 2);
+    }
+
+    #[test]
+    fn positions_count_in_the_negotiated_encoding() {
+        // "é" is 2 bytes in UTF-8 and 1 unit in UTF-16; "😀" is 4 bytes, 2 UTF-16 units, 1 char.
+        let text = "aé😀b\n";
+        for (enc, b_col) in [
+            (Encoding::Utf8, 7),
+            (Encoding::Utf16, 4),
+            (Encoding::Utf32, 3),
+        ] {
+            let mut d = Documents::new(enc);
+            d.open("u", 1, "txt", text);
+            d.change("u", 2, &[edit(0, b_col, 0, b_col + 1, "B")])
+                .unwrap();
+            assert_eq!(d.get("u").unwrap().text.to_string(), "aé😀B\n", "{enc:?}");
+            let rope = d.get("u").unwrap().text.clone();
+            assert_eq!(d.position(&rope, 3), Position::new(0, b_col));
+        }
+    }
+
+    #[test]
+    fn bad_changes_are_errors_and_change_nothing() {
+        let mut d = Documents::new(Encoding::Utf16);
+        assert_eq!(
+            d.change("nope", 1, &[]),
+            Err(DocumentError::Unknown("nope".into()))
+        );
+        d.open("u", 1, "txt", "one\ntwo\n");
+        let err = d.change("u", 2, &[edit(0, 0, 0, 1, "x"), edit(9, 0, 9, 1, "y")]);
+        assert!(matches!(err, Err(DocumentError::OutOfBounds(..))));
+        assert_eq!(d.get("u").unwrap().text.to_string(), "one\ntwo\n");
+        assert_eq!(d.get("u").unwrap().version, 1);
+        // A character past the line end clamps to the end of that line.
+        d.change("u", 3, &[edit(0, 99, 0, 99, "!")]).unwrap();
+        assert_eq!(d.get("u").unwrap().text.to_string(), "one!\ntwo\n");
+    }
+
+    #[test]
+    fn a_full_replacement_and_close() {
+        let mut d = Documents::new(Encoding::Utf8);
+        d.open("u", 1, "txt", "a");
+        d.change(
+            "u",
+            2,
+            &[TextDocumentContentChangeEvent {
+                range: None,
+                range_length: None,
+                text: "b".into(),
+            }],
+        )
+        .unwrap();
+        assert_eq!(d.get("u").unwrap().text.to_string(), "b");
+        d.close("u");
+        assert!(d.is_empty());
+    }
+}

@@ -1,0 +1,292 @@
+//! The LSP front end, the only module that knows LSP: editors start, steer and cancel tasks with
+//! `workspace/executeCommand` and watch them through progress, log messages and a transcript.
+
+mod commands;
+pub mod documents;
+mod framing;
+mod tasks;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use tower_lsp_server::jsonrpc::{Error, Result};
+use tower_lsp_server::ls_types::*;
+use tower_lsp_server::{Client, LanguageServer, LspService, Server};
+
+use crate::config::Overrides;
+use documents::{Documents, Encoding};
+use tasks::TaskInfo;
+
+/// The commands this server answers.
+pub const COMMANDS: &[&str] = &[
+    "openhands.task.start",
+    "openhands.task.reply",
+    "openhands.task.cancel",
+    "openhands.task.status",
+    "openhands.conversation.list",
+    "openhands.conversation.resume",
+    "openhands.transcript.open",
+];
+
+/// What the client can do, detected at `initialize`.
+#[derive(Debug, Clone, Default)]
+pub struct ClientProfile {
+    pub name: String,
+    pub work_done_progress: bool,
+    pub show_document: bool,
+}
+
+pub(crate) struct State {
+    pub docs: Documents,
+    pub workspace: Option<PathBuf>,
+    pub client: ClientProfile,
+    pub overrides: Overrides,
+    pub tasks: Vec<TaskInfo>,
+    /// The conversation `task.start` continues when it names none (set by `conversation.resume`).
+    pub current_conversation: Option<String>,
+    pub next_task: u64,
+    pub handles: HashMap<String, tokio::task::JoinHandle<()>>,
+}
+
+pub struct Backend {
+    client: Client,
+    state: Arc<Mutex<State>>,
+}
+
+impl Backend {
+    fn new(client: Client) -> Self {
+        Self {
+            client,
+            state: Arc::new(Mutex::new(State {
+                docs: Documents::new(Encoding::Utf16),
+                workspace: None,
+                client: ClientProfile::default(),
+                overrides: Overrides::default(),
+                tasks: Vec::new(),
+                current_conversation: None,
+                next_task: 1,
+                handles: HashMap::new(),
+            })),
+        }
+    }
+
+    /// A frame from the editor that was not JSON (see `framing`): tell the user, keep serving.
+    async fn malformed(&self, params: Value) {
+        let why = params["error"].as_str().unwrap_or("unreadable").to_owned();
+        self.client
+            .log_message(
+                MessageType::WARNING,
+                format!("OpenHands ignored a malformed message from the editor: {why}"),
+            )
+            .await;
+    }
+
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Serves LSP on stdin/stdout until the client exits. Logs go to stderr: stdout is the protocol.
+pub async fn serve_stdio() {
+    let (service, socket) = LspService::build(Backend::new)
+        .custom_method(framing::MALFORMED, Backend::malformed)
+        .finish();
+    Server::new(
+        framing::guard(tokio::io::stdin()),
+        tokio::io::stdout(),
+        socket,
+    )
+    .serve(service)
+    .await;
+}
+
+fn uri_path(uri: &Uri) -> Option<PathBuf> {
+    let s = uri.as_str();
+    let rest = s.strip_prefix("file://")?;
+    let decoded = percent_decode(rest);
+    Some(PathBuf::from(decoded))
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        if bytes[i] == b'%'
+            && let Some(b) = hex
+        {
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Reads `initializationOptions.openhands` (all optional); returns the overrides and the problems found.
+fn read_options(value: Option<&Value>) -> (Overrides, Vec<String>) {
+    let mut o = Overrides::default();
+    let mut problems = Vec::new();
+    let Some(opts) = value.and_then(|v| v.get("openhands")) else {
+        return (o, problems);
+    };
+    let Some(map) = opts.as_object() else {
+        problems.push("initializationOptions.openhands must be an object".into());
+        return (o, problems);
+    };
+    for (k, v) in map {
+        match (k.as_str(), v) {
+            ("model", Value::String(s)) => o.model = Some(s.clone()),
+            ("llm", Value::String(s)) => o.llm_profile = Some(s.clone()),
+            ("runtime", Value::String(s)) => match s.parse() {
+                Ok(kind) => o.runtime = Some(kind),
+                Err(e) => problems.push(format!("openhands.runtime: {e}")),
+            },
+            ("maxIterations", Value::Number(n)) => {
+                match n.as_u64().and_then(|n| u32::try_from(n).ok()) {
+                    Some(n) if n > 0 => o.max_iterations = Some(n),
+                    _ => problems.push(format!(
+                        "openhands.maxIterations must be a positive integer, got {n}"
+                    )),
+                }
+            }
+            ("dataDir", Value::String(s)) => o.data_dir = Some(PathBuf::from(s)),
+            ("ui", Value::String(s)) if s == "rich" || s == "standard" => {}
+            (key, value) => problems.push(format!(
+                "openhands.{key}: unknown setting or wrong type ({value})"
+            )),
+        }
+    }
+    (o, problems)
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        let offered = params
+            .capabilities
+            .general
+            .as_ref()
+            .and_then(|g| g.position_encodings.clone())
+            .unwrap_or_default();
+        let encoding = if offered.contains(&PositionEncodingKind::UTF8) {
+            (Encoding::Utf8, PositionEncodingKind::UTF8)
+        } else {
+            (Encoding::Utf16, PositionEncodingKind::UTF16)
+        };
+        #[allow(deprecated)]
+        let workspace = params
+            .workspace_folders
+            .as_ref()
+            .and_then(|f| f.first())
+            .and_then(|f| uri_path(&f.uri))
+            .or_else(|| params.root_uri.as_ref().and_then(uri_path))
+            .or_else(|| std::env::current_dir().ok());
+        let window = params.capabilities.window.as_ref();
+        let profile = ClientProfile {
+            name: params
+                .client_info
+                .as_ref()
+                .map(|c| c.name.clone())
+                .unwrap_or_default(),
+            work_done_progress: window.and_then(|w| w.work_done_progress).unwrap_or(false),
+            show_document: window
+                .and_then(|w| w.show_document.as_ref())
+                .is_some_and(|s| s.support),
+        };
+        let (overrides, problems) = read_options(params.initialization_options.as_ref());
+        {
+            let mut st = self.lock();
+            st.docs = Documents::new(encoding.0);
+            st.workspace = workspace;
+            st.client = profile;
+            st.overrides = overrides;
+        }
+        if !problems.is_empty() {
+            let client = self.client.clone();
+            tokio::spawn(async move {
+                client
+                    .show_message(
+                        MessageType::ERROR,
+                        format!("OpenHands settings: {}", problems.join("; ")),
+                    )
+                    .await;
+            });
+        }
+        Ok(InitializeResult {
+            capabilities: ServerCapabilities {
+                position_encoding: Some(encoding.1),
+                text_document_sync: Some(TextDocumentSyncCapability::Options(
+                    TextDocumentSyncOptions {
+                        open_close: Some(true),
+                        change: Some(TextDocumentSyncKind::INCREMENTAL),
+                        ..Default::default()
+                    },
+                )),
+                execute_command_provider: Some(ExecuteCommandOptions {
+                    commands: COMMANDS.iter().map(|c| (*c).to_owned()).collect(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            server_info: Some(ServerInfo {
+                name: "openhands-lsp".into(),
+                version: Some(env!("CARGO_PKG_VERSION").into()),
+            }),
+            offset_encoding: None,
+        })
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        let handles: Vec<_> = {
+            let mut st = self.lock();
+            st.tasks.iter().for_each(TaskInfo::stop);
+            st.handles.drain().map(|(_, h)| h).collect()
+        };
+        // Let stopped tasks record how they ended and close their runtimes.
+        for h in handles {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), h).await;
+        }
+        Ok(())
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        let d = params.text_document;
+        self.lock()
+            .docs
+            .open(d.uri.as_str(), d.version, &d.language_id, &d.text);
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        let result = self.lock().docs.change(
+            params.text_document.uri.as_str(),
+            params.text_document.version,
+            &params.content_changes,
+        );
+        if let Err(e) = result {
+            self.client
+                .log_message(
+                    MessageType::WARNING,
+                    format!("OpenHands ignored a change: {e}"),
+                )
+                .await;
+        }
+    }
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        self.lock().docs.close(params.text_document.uri.as_str());
+    }
+
+    async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
+        commands::execute(self, &self.client, &params.command, &params.arguments)
+            .map(Some)
+            .map_err(Error::invalid_params)
+    }
+}

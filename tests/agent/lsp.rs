@@ -1,0 +1,420 @@
+//! The LSP front end over its real transport: the `openhands-lsp` binary on stdio, a scripted LLM, and a
+//! real local runtime; the test plays the editor.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::scripted_llm::{Reply, ScriptedLlm, Wire};
+
+struct Editor {
+    child: Child,
+    stdin: ChildStdin,
+    inbox: Receiver<Value>,
+    next_id: i64,
+    /// Every message the server sent, in order.
+    seen: Vec<Value>,
+    _dir: tempfile::TempDir,
+    ws: std::path::PathBuf,
+}
+
+impl Editor {
+    fn start(llm: &ScriptedLlm) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = dir.path().join("ws");
+        std::fs::create_dir_all(&ws).unwrap();
+        let ws = ws.canonicalize().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_openhands-lsp"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", dir.path())
+            .env("XDG_CONFIG_HOME", dir.path().join("config"))
+            .env("OPENHANDS_DATA_DIR", dir.path().join("data"))
+            .env("LLM_MODEL", "scripted-model")
+            .env("LLM_BASE_URL", &llm.base_url)
+            .env("LLM_API_KEY", "sk-test-secret")
+            .env("LLM_NATIVE_TOOL_CALLING", "true")
+            .env("LLM_NUM_RETRIES", "0")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, inbox) = channel();
+        std::thread::spawn(move || {
+            let mut r = BufReader::new(stdout);
+            loop {
+                let mut len = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let line = line.trim_end();
+                    if line.is_empty() {
+                        break;
+                    }
+                    if let Some(v) = line.strip_prefix("Content-Length: ") {
+                        len = v.parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; len];
+                if r.read_exact(&mut body).is_err() {
+                    return;
+                }
+                if let Ok(v) = serde_json::from_slice::<Value>(&body)
+                    && tx.send(v).is_err()
+                {
+                    return;
+                }
+            }
+        });
+        Self {
+            child,
+            stdin,
+            inbox,
+            next_id: 1,
+            seen: Vec::new(),
+            _dir: dir,
+            ws,
+        }
+    }
+
+    fn send(&mut self, msg: &Value) {
+        let body = msg.to_string();
+        write!(self.stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    fn send_raw(&mut self, body: &str) {
+        write!(self.stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    fn notify(&mut self, method: &str, params: Value) {
+        self.send(&json!({"jsonrpc": "2.0", "method": method, "params": params}));
+    }
+
+    /// Next message, answering the server's own requests as a cooperative editor would.
+    fn next(&mut self, deadline: Instant) -> Option<Value> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let msg = self.inbox.recv_timeout(left).ok()?;
+        if msg.get("method").is_some() && msg.get("id").is_some() {
+            let id = msg["id"].clone();
+            let result = match msg["method"].as_str() {
+                Some("window/showDocument") => json!({"success": true}),
+                _ => Value::Null,
+            };
+            self.send(&json!({"jsonrpc": "2.0", "id": id, "result": result}));
+        }
+        self.seen.push(msg.clone());
+        Some(msg)
+    }
+
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params.clone()}));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while let Some(msg) = self.next(deadline) {
+            if msg.get("id") == Some(&json!(id)) && msg.get("method").is_none() {
+                return msg;
+            }
+        }
+        panic!("no answer to {method} {params}; saw:\n{:#?}", self.seen);
+    }
+
+    /// Reads until a message matches, returning it.
+    fn wait_for(&mut self, what: &str, f: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while let Some(msg) = self.next(deadline) {
+            if f(&msg) {
+                return msg;
+            }
+        }
+        panic!("never saw {what}; saw:\n{:#?}", self.seen);
+    }
+
+    fn initialize(&mut self, progress: bool) -> Value {
+        let ws = self.ws.display().to_string();
+        let r = self.request(
+            "initialize",
+            json!({"processId": null, "rootUri": format!("file://{ws}"),
+                   "capabilities": {"window": {"workDoneProgress": progress, "showDocument": {"support": true}},
+                                    "general": {"positionEncodings": ["utf-8", "utf-16"]}},
+                   "clientInfo": {"name": "test-editor"}}),
+        );
+        self.notify("initialized", json!({}));
+        r
+    }
+
+    fn shutdown(mut self) {
+        let r = self.request("shutdown", Value::Null);
+        assert!(r.get("error").is_none(), "{r}");
+        self.notify("exit", Value::Null);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                assert!(status.success(), "exit status {status}");
+                return;
+            }
+            assert!(Instant::now() < deadline, "the server did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn method(m: &Value) -> &str {
+    m["method"].as_str().unwrap_or_default()
+}
+
+#[test]
+fn a_task_runs_with_progress_log_messages_and_a_transcript() {
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![
+            Reply::Tools {
+                text: "Creating it.".into(),
+                calls: vec![(
+                    "execute_bash".into(),
+                    json!({"command": "echo from-lsp > hello.txt && cat hello.txt"}),
+                )],
+            },
+            Reply::Tools {
+                text: String::new(),
+                calls: vec![("finish".into(), json!({"message": "hello.txt is there"}))],
+            },
+        ],
+    );
+    let mut ed = Editor::start(&llm);
+    let init = ed.initialize(true);
+    let caps = &init["result"]["capabilities"];
+    assert_eq!(caps["positionEncoding"], "utf-8");
+    assert_eq!(caps["textDocumentSync"]["change"], 2);
+    assert!(
+        caps["executeCommandProvider"]["commands"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("openhands.task.start"))
+    );
+    let t = Instant::now();
+    let r = ed.request(
+        "workspace/executeCommand",
+        json!({"command": "openhands.task.start", "arguments": ["create hello.txt"]}),
+    );
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "the command answers at once"
+    );
+    let task_id = r["result"]["taskId"].as_str().unwrap().to_owned();
+    let conversation = r["result"]["conversationId"].as_str().unwrap().to_owned();
+    let done = ed.wait_for("the finished message", |m| {
+        method(m) == "window/showMessage"
+            && m["params"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("finished")
+    });
+    assert!(
+        done["params"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("hello.txt is there")
+    );
+    assert_eq!(
+        std::fs::read_to_string(ed.ws.join("hello.txt")).unwrap(),
+        "from-lsp\n"
+    );
+    let seen = ed.seen.clone();
+    assert!(
+        seen.iter()
+            .any(|m| method(m) == "window/workDoneProgress/create")
+    );
+    let kinds: Vec<&str> = seen
+        .iter()
+        .filter(|m| method(m) == "$/progress")
+        .map(|m| m["params"]["value"]["kind"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(kinds.first(), Some(&"begin"), "{kinds:?}");
+    assert_eq!(kinds.last(), Some(&"end"), "{kinds:?}");
+    let log: String = seen
+        .iter()
+        .filter(|m| method(m) == "window/logMessage")
+        .filter_map(|m| m["params"]["message"].as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        log.contains(&format!("[{task_id}] > create hello.txt")),
+        "{log}"
+    );
+    assert!(
+        log.contains("$ echo from-lsp > hello.txt && cat hello.txt"),
+        "{log}"
+    );
+    assert!(log.contains("from-lsp\n  [exit 0]"), "{log}");
+    assert!(!log.contains("sk-test-secret"));
+    let transcript = ed
+        .ws
+        .join(".openhands/transcripts")
+        .join(format!("{conversation}.md"));
+    let md = std::fs::read_to_string(&transcript).unwrap();
+    assert!(md.contains("$ echo from-lsp"), "{md}");
+    let status = ed.request(
+        "workspace/executeCommand",
+        json!({"command": "openhands.task.status", "arguments": []}),
+    );
+    assert_eq!(status["result"]["tasks"][0]["state"], "finished");
+    let open = ed.request(
+        "workspace/executeCommand",
+        json!({"command": "openhands.transcript.open", "arguments": []}),
+    );
+    assert!(
+        open["result"]["uri"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("{conversation}.md"))
+    );
+    ed.wait_for("showDocument", |m| method(m) == "window/showDocument");
+    ed.shutdown();
+}
+
+#[test]
+fn bad_requests_are_answered_and_the_server_keeps_serving() {
+    let llm = ScriptedLlm::start(Wire::OpenAi, vec![]);
+    let mut ed = Editor::start(&llm);
+    ed.initialize(false);
+    let r = ed.request(
+        "workspace/executeCommand",
+        json!({"command": "openhands.nope", "arguments": []}),
+    );
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown command `openhands.nope`"),
+        "{r}"
+    );
+    let r = ed.request(
+        "workspace/executeCommand",
+        json!({"command": "openhands.task.start", "arguments": [42]}),
+    );
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("takes a prompt string"),
+        "{r}"
+    );
+    let r = ed.request(
+        "workspace/executeCommand",
+        json!({"command": "openhands.task.cancel", "arguments": []}),
+    );
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no running task"),
+        "{r}"
+    );
+    let r = ed.request(
+        "workspace/executeCommand",
+        json!({"command": "openhands.conversation.resume", "arguments": ["../etc"]}),
+    );
+    assert!(r.get("error").is_some(), "{r}");
+    // A change to a document never opened, then a range out of bounds: warnings, no crash.
+    ed.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": "file:///nowhere.txt", "version": 2},
+               "contentChanges": [{"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 1}}, "text": "x"}]}),
+    );
+    ed.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": "file:///a.txt", "languageId": "plaintext", "version": 1, "text": "one\n"}}),
+    );
+    ed.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": "file:///a.txt", "version": 2},
+               "contentChanges": [{"range": {"start": {"line": 9, "character": 0}, "end": {"line": 9, "character": 1}}, "text": "x"}]}),
+    );
+    ed.wait_for("a warning about the bad range", |m| {
+        method(m) == "window/logMessage"
+            && m["params"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("outside")
+    });
+    // Malformed JSON-RPC is answered with a parse error and the connection stays usable.
+    ed.send_raw("{this is not json");
+    ed.wait_for("the malformed-message warning", |m| {
+        method(m) == "window/logMessage"
+            && m["params"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("malformed message")
+    });
+    let status = ed.request(
+        "workspace/executeCommand",
+        json!({"command": "openhands.task.status", "arguments": []}),
+    );
+    assert_eq!(status["result"]["tasks"], json!([]));
+    ed.shutdown();
+}
+
+#[test]
+fn a_running_task_is_cancelled_by_command_and_the_llm_failure_is_shown() {
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![Reply::Tools {
+            text: String::new(),
+            calls: vec![(
+                "execute_bash".into(),
+                json!({"command": "sleep 30", "timeout": 60}),
+            )],
+        }],
+    );
+    let mut ed = Editor::start(&llm);
+    ed.initialize(true);
+    let r = ed.request(
+        "workspace/executeCommand",
+        json!({"command": "openhands.task.start", "arguments": [{"prompt": "wait a while"}]}),
+    );
+    let task_id = r["result"]["taskId"].as_str().unwrap().to_owned();
+    ed.wait_for("the sleep command", |m| {
+        method(m) == "window/logMessage"
+            && m["params"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("$ sleep 30")
+    });
+    let r = ed.request(
+        "workspace/executeCommand",
+        json!({"command": "openhands.task.cancel", "arguments": [task_id]}),
+    );
+    assert_eq!(r["result"]["cancelled"], true, "{r}");
+    ed.wait_for("the cancelled message", |m| {
+        method(m) == "window/showMessage"
+            && m["params"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("cancelled")
+    });
+    // The script is exhausted: the next task's LLM call fails and the user is told why.
+    ed.request(
+        "workspace/executeCommand",
+        json!({"command": "openhands.task.start", "arguments": ["again"]}),
+    );
+    let failed = ed.wait_for("the failure", |m| {
+        method(m) == "window/showMessage"
+            && m["params"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("OpenHands failed")
+    });
+    assert_eq!(failed["params"]["type"], 1, "an error message");
+    ed.shutdown();
+}
