@@ -418,3 +418,111 @@ fn a_running_task_is_cancelled_by_command_and_the_llm_failure_is_shown() {
     assert_eq!(failed["params"]["type"], 1, "an error message");
     ed.shutdown();
 }
+
+/// The same flow in a real editor: headless Neovim (Debian's 0.7.2 on CI) drives `openhands-lsp`.
+#[test]
+fn neovim_runs_a_task_and_shows_its_progress_and_transcript() {
+    let nvim = match Command::new("nvim").arg("--version").output() {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_owned(),
+        _ => {
+            eprintln!("skipped: nvim is not installed (apt-get install neovim)");
+            return;
+        }
+    };
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![
+            Reply::Tools {
+                text: "Editing the notes.".into(),
+                calls: vec![(
+                    "execute_bash".into(),
+                    json!({"command": "echo 'second line' >> notes.txt && cat notes.txt"}),
+                )],
+            },
+            Reply::Tools {
+                text: String::new(),
+                calls: vec![("finish".into(), json!({"message": "appended a line"}))],
+            },
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    std::fs::create_dir_all(&ws).unwrap();
+    let file = ws.join("notes.txt");
+    std::fs::write(&file, "first line\n").unwrap();
+    let report = dir.path().join("report.json");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/agent/editors/neovim_task.lua"
+    );
+    let out = Command::new("nvim")
+        .args(["--headless", "-u", "NONE", "-i", "NONE", "-n"])
+        .arg(format!("+luafile {script}"))
+        .env("OH_LSP", env!("CARGO_BIN_EXE_openhands-lsp"))
+        .env("OH_FILE", &file)
+        .env("OH_REPORT", &report)
+        .env("OH_PROMPT", "append a line to notes.txt")
+        .env("HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .env("XDG_STATE_HOME", dir.path().join("state"))
+        .env("XDG_CACHE_HOME", dir.path().join("cache"))
+        .env("OPENHANDS_DATA_DIR", dir.path().join("data"))
+        .env("LLM_MODEL", "scripted-model")
+        .env("LLM_BASE_URL", &llm.base_url)
+        .env("LLM_API_KEY", "sk-test-secret")
+        .env("LLM_NATIVE_TOOL_CALLING", "true")
+        .env("LLM_NUM_RETRIES", "0")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap_or_else(|_| {
+            panic!(
+                "{nvim} wrote no report; stderr:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        }))
+        .unwrap();
+    assert_eq!(report["ok"], true, "{nvim}: {report:#}");
+    let seen = report["seen"].as_array().unwrap();
+    fn of<'a>(seen: &'a [Value], kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+        seen.iter().filter(move |s| s["kind"] == kind)
+    }
+    assert!(
+        of(seen, "window/workDoneProgress/create").count() >= 1,
+        "{report:#}"
+    );
+    let progress: Vec<&str> = of(seen, "$/progress")
+        .filter_map(|s| s["data"]["value"]["kind"].as_str())
+        .collect();
+    assert_eq!(progress.first(), Some(&"begin"), "{progress:?}");
+    assert_eq!(progress.last(), Some(&"end"), "{progress:?}");
+    let log: Vec<&str> = of(seen, "window/logMessage")
+        .filter_map(|s| s["data"]["message"].as_str())
+        .collect();
+    let log = log.join("\n");
+    assert!(
+        log.contains("first line\n  second line\n  [exit 0]"),
+        "{log}"
+    );
+    assert!(
+        log.contains("$ echo 'second line' >> notes.txt && cat notes.txt"),
+        "{log}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "first line\nsecond line\n"
+    );
+    let transcripts = ws.join(".openhands/transcripts");
+    let md = std::fs::read_dir(&transcripts)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert!(std::fs::read_to_string(md).unwrap().contains("second line"));
+}
