@@ -99,6 +99,13 @@ impl Page {
             }
         }
         self.settle(&mut events, deadline).await;
+        if matches!(
+            action,
+            BrowserAction::Click { .. } | BrowserAction::Press { .. }
+        ) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            self.adopt_popups(left).await?;
+        }
         Ok(())
     }
 

@@ -251,6 +251,12 @@ impl Chromium {
                 "Chromium did not exit within 5 s of SIGKILL"
             );
         }
+        // The helpers die from the same signal but may take a moment: wait, so that a server that
+        // exits right after this leaves nothing behind.
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+        while group_alive(self.pid) && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         // Helpers outside the group (crashpad) may still be writing for a moment.
         if let Some(dir) = self.profile.take() {
             remove_profile(dir).await;
@@ -270,6 +276,24 @@ fn kill_group(pid: i32) {
     use nix::sys::signal::{Signal, killpg};
     use nix::unistd::Pid;
     let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+}
+
+/// Whether any process of the group is still running (zombies, which only wait to be reaped, do not
+/// count).
+fn group_alive(pgid: i32) -> bool {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .any(|pid| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            // After the command name: state, ppid, pgrp.
+            let mut fields = stat[stat.rfind(')').map_or(0, |i| i + 2)..].split(' ');
+            let state = fields.next();
+            state != Some("Z") && fields.nth(1).and_then(|g| g.parse().ok()) == Some(pgid)
+        })
 }
 
 async fn remove_profile(dir: tempfile::TempDir) {

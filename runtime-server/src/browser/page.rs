@@ -55,6 +55,8 @@ pub(crate) struct Snapshot {
 
 pub(crate) struct Page {
     pub(super) cdp: Arc<Cdp>,
+    /// Our tab; any other tab a page opens is folded back into it.
+    target: String,
     session: String,
     pub(super) main_frame: String,
     /// Where the mouse is, for `scroll` (Playwright's mouse starts at the origin).
@@ -112,6 +114,7 @@ impl Page {
         let watcher = tokio::spawn(watch(cdp.clone(), session.clone(), crashed.clone()));
         let mut page = Self {
             cdp,
+            target,
             session,
             main_frame: String::new(),
             mouse: (0.0, 0.0),
@@ -293,6 +296,64 @@ impl Page {
                 && e.params["frameId"] == frame.as_str()
         };
         let _ = wait_for(events, deadline, stopped).await;
+    }
+
+    /// Keeps to one page: a tab the page opened (a `target="_blank"` link, `window.open`) is closed and
+    /// its address opened here instead, so the agent sees where its click led.
+    pub async fn adopt_popups(&mut self, timeout: Duration) -> Result<(), StepError> {
+        let others = |targets: &Value| -> Vec<(String, String)> {
+            targets["targetInfos"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|t| t["type"] == "page" && t["targetId"] != self.target.as_str())
+                .map(|t| {
+                    let s = |k: &str| t[k].as_str().unwrap_or_default().to_owned();
+                    (s("targetId"), s("url"))
+                })
+                .collect()
+        };
+        let mut popups = others(
+            &self
+                .cdp
+                .call("Target.getTargets", json!({}), None, CALL_TIMEOUT)
+                .await?,
+        );
+        if popups.is_empty() {
+            return Ok(());
+        }
+        if popups
+            .iter()
+            .any(|(_, url)| url.is_empty() || url == "about:blank")
+        {
+            // A new tab shows about:blank until its first navigation commits.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            popups = others(
+                &self
+                    .cdp
+                    .call("Target.getTargets", json!({}), None, CALL_TIMEOUT)
+                    .await?,
+            );
+        }
+        let mut adopt = None;
+        for (id, url) in popups {
+            let _ = self
+                .cdp
+                .call(
+                    "Target.closeTarget",
+                    json!({"targetId": id}),
+                    None,
+                    CALL_TIMEOUT,
+                )
+                .await;
+            if !url.is_empty() && url != "about:blank" {
+                adopt = Some(url);
+            }
+        }
+        match adopt {
+            Some(url) => self.goto(&url, timeout).await,
+            None => Ok(()),
+        }
     }
 
     /// Marks the elements and reads everything an observation may show.

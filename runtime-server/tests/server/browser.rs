@@ -24,8 +24,8 @@ const FORM_PAGE: &str = r#"<!doctype html><html><head><title>Sign up</title></he
 <ul><li>first</li><li>second</li></ul>
 </body></html>"#;
 
-const SECOND_PAGE: &str =
-    "<!doctype html><title>Second</title><h2>The second page</h2><p>Reached by a link.</p>";
+const SECOND_PAGE: &str = "<!doctype html><title>Second</title><h2>The second page</h2><p>Reached by a link.</p>\
+    <p><a href=\"/\" target=\"_blank\">Home in a new tab</a></p>";
 
 const WIDGETS_PAGE: &str = r#"<!doctype html><html><head><title>Widgets</title></head><body>
 <p id="log">log:</p>
@@ -378,6 +378,11 @@ fn pages_are_read_filled_submitted_and_followed() {
     );
     let obs = interact(&srv, "go_back()\ngo_forward()");
     assert_eq!(obs["extras"]["url"], site.url("/second"));
+    // A link to a new tab opens in the one page.
+    let new_tab = bid(&obs, "link 'Home in a new tab'");
+    let obs = interact(&srv, &format!("click('{new_tab}')"));
+    assert_eq!(obs["extras"]["url"], site.url("/"));
+    assert_eq!(obs["extras"]["open_pages_urls"], json!([site.url("/")]));
 
     let info: Value = srv.get("/server_info").json().unwrap();
     assert_eq!(info["browser"]["status"], "running", "{info}");
