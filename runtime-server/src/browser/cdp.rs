@@ -117,7 +117,13 @@ impl Cdp {
             }
             rx.await.map_err(|_| CdpError::Closed)
         };
+        let started = std::time::Instant::now();
         let answer = tokio::time::timeout(timeout, exchange).await;
+        tracing::trace!(
+            method,
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "CDP call"
+        );
         self.lock_pending().remove(&id);
         match answer {
             Err(_) => Err(CdpError::Timeout {

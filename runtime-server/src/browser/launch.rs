@@ -67,6 +67,8 @@ const FLAGS: &[&str] = &[
     "--use-mock-keychain",
     "--mute-audio",
     "--hide-scrollbars",
+    // A wheel scroll lands at once, so the observation after `scroll` shows where it went.
+    "--disable-smooth-scrolling",
     "--force-color-profile=srgb",
 ];
 

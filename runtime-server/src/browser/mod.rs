@@ -179,6 +179,7 @@ impl Browser {
             Err(StepError::Action(e)) => observation::failed(req, asked_url, e),
             Err(StepError::Browser(e)) => return self.lost(&mut guard, req, asked_url, e).await,
         };
+        crate::memory::release_free_memory();
         if restarted {
             obs.content.insert_str(
                 0,

@@ -266,11 +266,11 @@ impl Page {
     /// the main frame started loading, waits until it stops or the deadline passes (no error then, as
     /// BrowserGym only waits for the DOM as far as it can).
     pub async fn settle(&self, events: &mut broadcast::Receiver<Event>, deadline: Instant) {
-        // One frame and a task turn, so that handlers of the input have run.
+        // Two frames and a task turn, so that handlers of the input and of the scrolling it caused have run.
         let _ = self
             .call_within(
                 "Runtime.evaluate",
-                json!({"expression": "new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)))", "awaitPromise": true}),
+                json!({"expression": "new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(r, 0))))", "awaitPromise": true}),
                 Duration::from_millis(500),
             )
             .await;
@@ -358,13 +358,35 @@ impl Page {
 
     /// Marks the elements and reads everything an observation may show.
     pub async fn snapshot(&self, with_markdown: bool) -> Result<Snapshot, StepError> {
-        let page = self.eval("snapshot", json!([with_markdown])).await?;
-        let (ax, dom, shot) = tokio::join!(
-            self.call("Accessibility.getFullAXTree", json!({})),
-            self.call("DOMSnapshot.captureSnapshot", json!({"computedStyles": []})),
-            self.call("Page.captureScreenshot", json!({"format": "png"})),
-        );
-        let (mut ax, dom, shot) = (ax?, dom?, shot?);
+        // The screenshot does not depend on the bids, so it is taken while they are assigned and read.
+        let marked = async {
+            let page = self.eval("snapshot", json!([with_markdown])).await?;
+            let (ax, dom) = tokio::join!(
+                self.call("Accessibility.getFullAXTree", json!({})),
+                self.call("DOMSnapshot.captureSnapshot", json!({"computedStyles": []})),
+            );
+            Ok::<_, StepError>((page, ax?, dom?))
+        };
+        let screenshot = || {
+            self.call(
+                "Page.captureScreenshot",
+                json!({"format": "png", "optimizeForSpeed": true}),
+            )
+        };
+        let (marked, shot) = tokio::join!(marked, screenshot());
+        let (page, mut ax, dom) = marked?;
+        let shot = match shot {
+            // Just after an error page commits, the tab may briefly refuse ("Not attached to an active
+            // page"): try again now that the page has answered; without a picture the observation stands.
+            Err(CdpError::Protocol { .. }) => match screenshot().await {
+                Err(CdpError::Protocol { message, .. }) => {
+                    tracing::debug!("no screenshot: {message}");
+                    Value::Null
+                }
+                other => other?,
+            },
+            other => other?,
+        };
         let index = DomIndex::from_snapshot(&dom);
         let mut ax_nodes = match ax["nodes"].take() {
             Value::Array(nodes) => nodes,
