@@ -80,20 +80,7 @@ impl Page {
             BrowserAction::Focus(bid) => {
                 self.eval("focus", json!([bid])).await?;
             }
-            BrowserAction::DragAndDrop { from, to } => {
-                let (x, y) = self.point(from).await?;
-                self.move_to(x, y).await?;
-                self.mouse_button("mousePressed", MouseButton::Left, 1, 0)
-                    .await?;
-                let (tx, ty) = self.point(to).await?;
-                // Several steps, so that pages tracking mousemove see a drag rather than a jump.
-                for step in 1..=5 {
-                    let f = f64::from(step) / 5.0;
-                    self.move_to(x + (tx - x) * f, y + (ty - y) * f).await?;
-                }
-                self.mouse_button("mouseReleased", MouseButton::Left, 1, 0)
-                    .await?;
-            }
+            BrowserAction::DragAndDrop { from, to } => self.drag(from, to).await?,
             BrowserAction::UploadFile { bid, files } => {
                 self.upload(bid, files, cwd, deadline).await?
             }
@@ -109,6 +96,57 @@ impl Page {
         Ok(())
     }
 
+    /// Presses on `from`, moves to `to` in steps and releases there. If the page starts an HTML5 drag
+    /// (`draggable`), Chromium hands it to us (`Input.setInterceptDrags`) and the drop is dispatched as drag
+    /// events, as Playwright does; otherwise the page sees plain mouse events.
+    async fn drag(&mut self, from: &str, to: &str) -> Result<(), StepError> {
+        let (x, y) = self.point(from).await?;
+        self.move_to(x, y).await?;
+        let mut events = self.events();
+        self.call("Input.setInterceptDrags", json!({"enabled": true}))
+            .await?;
+        let dragged = async {
+            self.mouse_button("mousePressed", MouseButton::Left, 1, 0)
+                .await?;
+            let (tx, ty) = self.point(to).await?;
+            // Several steps, so that pages tracking mousemove see a drag rather than a jump.
+            for step in 1..=5 {
+                let f = f64::from(step) / 5.0;
+                self.move_to(x + (tx - x) * f, y + (ty - y) * f).await?;
+            }
+            let within = Instant::now() + Duration::from_millis(50);
+            match wait_for(&mut events, within, |e| e.method == "Input.dragIntercepted").await {
+                Ok(drag) => {
+                    for kind in ["dragEnter", "dragOver", "drop"] {
+                        self.call(
+                            "Input.dispatchDragEvent",
+                            json!({"type": kind, "x": tx, "y": ty, "data": drag.params["data"]}),
+                        )
+                        .await?;
+                    }
+                    // The button goes up without a drag in progress, so the page sees no second drop.
+                    self.mouse_button("mouseReleased", MouseButton::Left, 1, 0)
+                        .await
+                }
+                Err(_) => {
+                    self.mouse_button("mouseReleased", MouseButton::Left, 1, 0)
+                        .await
+                }
+            }
+        };
+        let result = dragged.await;
+        // A failed drag (the target's bid does not exist) must not leave the button held down.
+        if self.buttons & 1 != 0 {
+            let _ = self
+                .mouse_button("mouseReleased", MouseButton::Left, 1, 0)
+                .await;
+        }
+        let _ = self
+            .call("Input.setInterceptDrags", json!({"enabled": false}))
+            .await;
+        result
+    }
+
     async fn point(&self, bid: &str) -> Result<(f64, f64), StepError> {
         let p = self.eval("point", json!([bid])).await?;
         Ok((
@@ -118,9 +156,15 @@ impl Page {
     }
 
     async fn move_to(&mut self, x: f64, y: f64) -> Result<(), StepError> {
+        let button = match self.buttons {
+            0 => "none",
+            b if b & 1 != 0 => "left",
+            b if b & 2 != 0 => "right",
+            _ => "middle",
+        };
         self.call(
             "Input.dispatchMouseEvent",
-            json!({"type": "mouseMoved", "x": x, "y": y}),
+            json!({"type": "mouseMoved", "x": x, "y": y, "button": button, "buttons": self.buttons}),
         )
         .await?;
         self.mouse = (x, y);
@@ -128,7 +172,7 @@ impl Page {
     }
 
     async fn mouse_button(
-        &self,
+        &mut self,
         kind: &str,
         button: MouseButton,
         click_count: u32,
@@ -140,10 +184,14 @@ impl Page {
             MouseButton::Middle => ("middle", 4),
         };
         let (x, y) = self.mouse;
-        let buttons = if kind == "mousePressed" { mask } else { 0 };
+        if kind == "mousePressed" {
+            self.buttons |= mask;
+        } else {
+            self.buttons &= !mask;
+        }
         self.call(
             "Input.dispatchMouseEvent",
-            json!({"type": kind, "x": x, "y": y, "button": name, "buttons": buttons,
+            json!({"type": kind, "x": x, "y": y, "button": name, "buttons": self.buttons,
                    "clickCount": click_count, "modifiers": modifiers}),
         )
         .await?;

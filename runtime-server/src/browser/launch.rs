@@ -280,22 +280,31 @@ fn kill_group(pid: i32) {
     let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
 }
 
-/// Whether any process of the group is still running (zombies, which only wait to be reaped, do not
-/// count).
+/// A process's state letter and process group from `/proc/<pid>/stat`; `None` once it is gone.
+fn state_and_group(pid: u32) -> Option<(String, i32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the command name: state, ppid, pgrp.
+    let mut fields = stat[stat.rfind(')')? + 2..].split(' ');
+    let state = fields.next()?.to_owned();
+    Some((state, fields.nth(1)?.parse().ok()?))
+}
+
+/// Whether the process runs (a zombie, which only waits to be reaped, does not).
+pub(crate) fn process_alive(pid: i32) -> bool {
+    u32::try_from(pid)
+        .ok()
+        .and_then(state_and_group)
+        .is_some_and(|(state, _)| state != "Z")
+}
+
+/// Whether any process of the group still runs.
 fn group_alive(pgid: i32) -> bool {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return false;
     };
     dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .any(|pid| {
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-                return false;
-            };
-            // After the command name: state, ppid, pgrp.
-            let mut fields = stat[stat.rfind(')').map_or(0, |i| i + 2)..].split(' ');
-            let state = fields.next();
-            state != Some("Z") && fields.nth(1).and_then(|g| g.parse().ok()) == Some(pgid)
-        })
+        .filter_map(state_and_group)
+        .any(|(state, group)| state != "Z" && group == pgid)
 }
 
 async fn remove_profile(dir: tempfile::TempDir) {

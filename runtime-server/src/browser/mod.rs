@@ -275,7 +275,11 @@ impl Browser {
 
     /// The `browser` entry of `/server_info`.
     pub fn status(&self) -> Value {
-        let s = self.status.lock().map(|s| s.clone()).unwrap_or_default();
+        let mut s = self.status.lock().map(|s| s.clone()).unwrap_or_default();
+        // A crash between actions is only noticed by the next action; say it now.
+        if s.state == "running" && !s.pid.is_some_and(launch::process_alive) {
+            s.state = "crashed";
+        }
         json!({
             "status": s.state,
             "pid": s.pid,

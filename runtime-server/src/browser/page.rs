@@ -61,6 +61,8 @@ pub(crate) struct Page {
     pub(super) main_frame: String,
     /// Where the mouse is, for `scroll` (Playwright's mouse starts at the origin).
     pub(super) mouse: (f64, f64),
+    /// The mouse buttons held down (CDP's `buttons` mask), so that moves while pressed are drags.
+    pub(super) buttons: u32,
     crashed: Arc<AtomicBool>,
     watcher: tokio::task::JoinHandle<()>,
 }
@@ -118,6 +120,7 @@ impl Page {
             session,
             main_frame: String::new(),
             mouse: (0.0, 0.0),
+            buttons: 0,
             crashed,
             watcher,
         };

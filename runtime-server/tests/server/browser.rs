@@ -36,6 +36,9 @@ const WIDGETS_PAGE: &str = r#"<!doctype html><html><head><title>Widgets</title><
 <input type="file" aria-label="Upload" onchange="log('file ' + this.files[0].name)">
 <div id="src" style="width:60px;height:40px;background:#c00" onmousedown="dragging = true">Drag</div>
 <div style="width:60px;height:40px;margin-top:30px;background:#00c" onmouseup="if (window.dragging) log('dropped')">Drop</div>
+<div draggable="true" ondragstart="event.dataTransfer.setData('text/plain', 'card')">Card</div>
+<div style="width:80px;height:40px;margin-top:30px" ondragover="event.preventDefault()"
+     ondrop="event.preventDefault(); log('html5 ' + event.dataTransfer.getData('text/plain'))">Column</div>
 <div style="height:3000px"></div>
 <p>Bottom</p>
 <script>
@@ -429,12 +432,22 @@ fn widgets_take_mouse_keyboard_files_and_scrolling() {
     assert_eq!(obs["extras"]["focused_element_bid"], keys.as_str());
     assert!(!tree(&obs).contains("old text"), "{}", content(&obs));
 
+    let (card, column) = (
+        bid_above(&obs, "StaticText 'Card'"),
+        bid_above(&obs, "StaticText 'Column'"),
+    );
     let obs = interact(
         &srv,
-        &format!("drag_and_drop('{src}', '{dst}')\nscroll(0, 500)"),
+        &format!(
+            "drag_and_drop('{src}', '{dst}')\ndrag_and_drop('{card}', '{column}')\nscroll(0, 500)"
+        ),
     );
     assert_eq!(action_error(&obs), "");
-    assert!(tree(&obs).contains("dropped'"), "{}", content(&obs));
+    assert!(
+        tree(&obs).contains("dropped html5 card'"),
+        "{}",
+        content(&obs)
+    );
     assert!(
         tree(&obs).starts_with("RootWebArea 'scrolled 5"),
         "{}",
@@ -615,6 +628,8 @@ fn a_crashed_chromium_is_restarted_and_none_outlives_the_server() {
     wait_until("the crashed group is gone", Duration::from_secs(10), || {
         group_members(first).is_empty()
     });
+    let info: Value = srv.get("/server_info").json().unwrap();
+    assert_eq!(info["browser"]["status"], "crashed", "{info}");
     let obs = browse(&srv, &site.url("/"));
     assert_eq!(obs["extras"]["error"], false, "{obs}");
     assert!(
