@@ -24,8 +24,15 @@ const FORM_PAGE: &str = r#"<!doctype html><html><head><title>Sign up</title></he
 <ul><li>first</li><li>second</li></ul>
 </body></html>"#;
 
-const SECOND_PAGE: &str = "<!doctype html><title>Second</title><h2>The second page</h2><p>Reached by a link.</p>\
-    <p><a href=\"/\" target=\"_blank\">Home in a new tab</a></p>";
+const SECOND_PAGE: &str = r#"<!doctype html><title>Second</title><h2>The second page</h2><p>Reached by a link.</p>
+<p><a href="/" target="_blank">Home in a new tab</a></p>
+<ol><li>Step <em>one</em><ul><li>detail</li></ul></li><li>Step <code>two()</code></li></ol>
+<table><tr><th>Name</th><th>Size</th></tr><tr><td>a|b</td><td>3</td></tr></table>
+<pre>fn main() {
+    println!("hi");
+}</pre>
+<blockquote>Quoted <img src="x.png" alt="an image"></blockquote>
+<p style="display:none">hidden text</p><script>var notShown = 1;</script>"#;
 
 const WIDGETS_PAGE: &str = r#"<!doctype html><html><head><title>Widgets</title></head><body>
 <p id="log">log:</p>
@@ -535,14 +542,19 @@ fn bad_actions_and_unreachable_pages_are_reported() {
         content(&obs)
     );
 
-    // The browser still works afterwards.
+    // The browser still works afterwards, and the Markdown covers lists, tables, code and quotes.
     let obs = browse(&srv, &site.url("/second"));
     assert_eq!(obs["extras"]["error"], false);
-    assert!(
-        content(&obs).contains("## The second page"),
-        "{}",
-        content(&obs)
+    let expected = format!(
+        "[Current URL: {u}/second]\n============== BEGIN webpage content ==============\nSecond\n\n\
+         ## The second page\n\nReached by a link.\n\n[Home in a new tab]({u}/)\n\n\
+         1. Step _one_\n   * detail\n2. Step `two()`\n\n\
+         | Name | Size |\n| --- | --- |\n| a\\|b | 3 |\n\n\
+         ```\nfn main() {{\n    println!(\"hi\");\n}}\n```\n\n\
+         > Quoted an image\n============== END webpage content ==============\n",
+        u = site.url("")
     );
+    assert_eq!(content(&obs), expected);
 }
 
 #[test]
