@@ -72,6 +72,20 @@ impl Backend {
         }
     }
 
+    /// `window/workDoneProgress/cancel` (tower-lsp-server has no handler for it yet).
+    async fn progress_cancel(&self, params: WorkDoneProgressCancelParams) {
+        // Our tokens are `openhands/task/<taskId>`; the user pressed cancel on that progress.
+        let NumberOrString::String(token) = params.token else {
+            return;
+        };
+        let Some(task_id) = token.strip_prefix("openhands/task/") else {
+            return;
+        };
+        if let Some(task) = self.lock().tasks.iter().find(|t| t.task_id == task_id) {
+            task.stop();
+        }
+    }
+
     /// A frame from the editor that was not JSON (see `framing`): tell the user, keep serving.
     async fn malformed(&self, params: Value) {
         let why = params["error"].as_str().unwrap_or("unreadable").to_owned();
@@ -92,6 +106,7 @@ impl Backend {
 pub async fn serve_stdio() {
     let (service, socket) = LspService::build(Backend::new)
         .custom_method(framing::MALFORMED, Backend::malformed)
+        .custom_method("window/workDoneProgress/cancel", Backend::progress_cancel)
         .finish();
     Server::new(
         framing::guard(tokio::io::stdin()),

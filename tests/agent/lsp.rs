@@ -526,3 +526,43 @@ fn neovim_runs_a_task_and_shows_its_progress_and_transcript() {
         .path();
     assert!(std::fs::read_to_string(md).unwrap().contains("second line"));
 }
+
+#[test]
+fn cancelling_the_progress_cancels_the_task() {
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![Reply::Tools {
+            text: String::new(),
+            calls: vec![(
+                "execute_bash".into(),
+                json!({"command": "sleep 30", "timeout": 60}),
+            )],
+        }],
+    );
+    let mut ed = Editor::start(&llm);
+    ed.initialize(true);
+    let r = ed.request(
+        "workspace/executeCommand",
+        json!({"command": "openhands.task.start", "arguments": ["wait"]}),
+    );
+    let task_id = r["result"]["taskId"].as_str().unwrap().to_owned();
+    ed.wait_for("the sleep command", |m| {
+        method(m) == "window/logMessage"
+            && m["params"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("$ sleep 30")
+    });
+    ed.notify(
+        "window/workDoneProgress/cancel",
+        json!({"token": format!("openhands/task/{task_id}")}),
+    );
+    ed.wait_for("the cancelled message", |m| {
+        method(m) == "window/showMessage"
+            && m["params"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("cancelled")
+    });
+    ed.shutdown();
+}
