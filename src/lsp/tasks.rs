@@ -14,6 +14,7 @@ use tower_lsp_server::ls_types::{
     WorkDoneProgressBegin, WorkDoneProgressEnd, WorkDoneProgressReport,
 };
 
+use super::bridge::{EditorRuntime, Link};
 use crate::agent::{ControlHandle, Controller, Metrics, Outcome};
 use crate::config::{Overrides, Settings};
 use crate::events::{Event, EventStream, now_iso};
@@ -38,7 +39,7 @@ impl TaskInfo {
     pub fn state(&self) -> String {
         self.state.lock().map(|s| s.clone()).unwrap_or_default()
     }
-    fn set_state(&self, s: &str) {
+    pub(crate) fn set_state(&self, s: &str) {
         if let Ok(mut st) = self.state.lock() {
             *st = s.to_owned();
         }
@@ -55,6 +56,8 @@ impl TaskInfo {
 /// Everything a task needs from the server.
 pub struct TaskRequest {
     pub info: TaskInfo,
+    pub state: Arc<std::sync::Mutex<super::State>>,
+    pub changed: Arc<tokio::sync::Notify>,
     pub workspace: PathBuf,
     pub overrides: Overrides,
     pub resume: bool,
@@ -212,7 +215,17 @@ async fn drive(
             ),
         )
         .await;
-    let runtime = crate::runtime::start_runtime(&settings, &req.workspace, &meta.id).await?;
+    let inner = crate::runtime::start_runtime(&settings, &req.workspace, &meta.id).await?;
+    let link = Link {
+        client: client.clone(),
+        state: req.state.clone(),
+        changed: req.changed.clone(),
+        workspace: req.workspace.clone(),
+        task: info.clone(),
+    };
+    let sandboxed = settings.runtime.kind != crate::config::RuntimeKind::Local;
+    let runtime: Arc<dyn crate::runtime::Runtime> =
+        Arc::new(EditorRuntime::new(inner, link, sandboxed));
     let stream = Arc::new(EventStream::new(history, Some(Box::new(log))));
     let mut events = stream.subscribe();
     let mut controller =

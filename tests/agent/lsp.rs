@@ -10,6 +10,60 @@ use serde_json::{Value, json};
 
 use super::scripted_llm::{Reply, ScriptedLlm, Wire};
 
+mod edits;
+
+/// How the test editor answers `workspace/applyEdit`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum EditMode {
+    /// Applies the edit to its buffer, sends the `didChange`, answers `applied: true`.
+    Apply,
+    /// Answers `applied: false`.
+    Refuse,
+    /// Never answers.
+    Ignore,
+    /// Answers `applied: true` and changes nothing (Neovim's stale-version skip).
+    ClaimOnly,
+    /// The user types `text` at the start of `line` first, then the edit is refused as stale.
+    TypeThenRefuse { line: usize, text: &'static str },
+}
+
+/// How the test editor answers `window/showMessageRequest`.
+#[derive(Debug, Clone, PartialEq)]
+enum AskMode {
+    /// Picks these titles, in order (then `null`).
+    Pick(Vec<&'static str>),
+    /// Never answers.
+    Silent,
+    /// Answers MethodNotFound, as Helix up to 25.07 does.
+    NotFound,
+}
+
+/// Applies LSP text edits (utf-8 positions) to `text`.
+fn apply_text_edits(text: &str, edits: &[Value]) -> String {
+    let offset = |pos: &Value| {
+        let line = pos["line"].as_u64().unwrap() as usize;
+        let ch = pos["character"].as_u64().unwrap() as usize;
+        let start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
+        (start + ch).min(text.len())
+    };
+    let mut spans: Vec<(usize, usize, String)> = edits
+        .iter()
+        .map(|e| {
+            (
+                offset(&e["range"]["start"]),
+                offset(&e["range"]["end"]),
+                e["newText"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    spans.sort_by_key(|s| std::cmp::Reverse(s.0));
+    let mut out = text.to_owned();
+    for (a, b, t) in spans {
+        out.replace_range(a..b, &t);
+    }
+    out
+}
+
 struct Editor {
     child: Child,
     stdin: ChildStdin,
@@ -19,6 +73,12 @@ struct Editor {
     seen: Vec<Value>,
     _dir: tempfile::TempDir,
     ws: std::path::PathBuf,
+    /// Open buffers: uri -> (version, text).
+    docs: std::collections::HashMap<String, (i32, String)>,
+    edit_mode: EditMode,
+    /// Modes for the next edits, before `edit_mode`.
+    edit_script: std::collections::VecDeque<EditMode>,
+    ask_mode: AskMode,
 }
 
 impl Editor {
@@ -82,6 +142,10 @@ impl Editor {
             seen: Vec::new(),
             _dir: dir,
             ws,
+            docs: Default::default(),
+            edit_mode: EditMode::Apply,
+            edit_script: Default::default(),
+            ask_mode: AskMode::Pick(Vec::new()),
         }
     }
 
@@ -106,14 +170,87 @@ impl Editor {
         let msg = self.inbox.recv_timeout(left).ok()?;
         if msg.get("method").is_some() && msg.get("id").is_some() {
             let id = msg["id"].clone();
-            let result = match msg["method"].as_str() {
-                Some("window/showDocument") => json!({"success": true}),
-                _ => Value::Null,
+            let answer = match msg["method"].as_str() {
+                Some("window/showDocument") => Some(json!({"result": {"success": true}})),
+                Some("workspace/applyEdit") => self.answer_edit(&msg["params"]),
+                Some("window/showMessageRequest") => match &mut self.ask_mode {
+                    AskMode::Pick(titles) if titles.is_empty() => Some(json!({"result": null})),
+                    AskMode::Pick(titles) => Some(json!({"result": {"title": titles.remove(0)}})),
+                    AskMode::Silent => None,
+                    AskMode::NotFound => {
+                        Some(json!({"error": {"code": -32601, "message": "Method not found"}}))
+                    }
+                },
+                _ => Some(json!({"result": null})),
             };
-            self.send(&json!({"jsonrpc": "2.0", "id": id, "result": result}));
+            if let Some(mut answer) = answer {
+                answer["jsonrpc"] = json!("2.0");
+                answer["id"] = id;
+                self.send(&answer);
+            }
         }
         self.seen.push(msg.clone());
         Some(msg)
+    }
+
+    fn open(&mut self, name: &str, text: &str) -> String {
+        let uri = format!("file://{}", self.ws.join(name).display());
+        self.docs.insert(uri.clone(), (1, text.to_owned()));
+        self.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}),
+        );
+        uri
+    }
+
+    /// The user edits a buffer: the whole new text is sent.
+    fn type_text(&mut self, uri: &str, text: String) {
+        let (version, _) = self.docs[uri].clone();
+        self.docs
+            .insert(uri.to_owned(), (version + 1, text.clone()));
+        self.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": version + 1},
+                   "contentChanges": [{"text": text}]}),
+        );
+    }
+
+    fn buffer(&self, uri: &str) -> String {
+        self.docs[uri].1.clone()
+    }
+
+    fn answer_edit(&mut self, params: &Value) -> Option<Value> {
+        let refuse = json!({"result": {"applied": false, "failureReason": "document has changed"}});
+        match self.edit_script.pop_front().unwrap_or(self.edit_mode) {
+            EditMode::Ignore => return None,
+            EditMode::Refuse => return Some(refuse),
+            EditMode::ClaimOnly => return Some(json!({"result": {"applied": true}})),
+            EditMode::TypeThenRefuse { line, text } => {
+                let (uri, (_, old)) = self
+                    .docs
+                    .iter()
+                    .next()
+                    .map(|(u, d)| (u.clone(), d.clone()))
+                    .unwrap();
+                let mut lines: Vec<&str> = old.split_inclusive('\n').collect();
+                let typed = format!("{text}{}", lines[line]);
+                lines[line] = &typed;
+                self.type_text(&uri, lines.concat());
+                return Some(refuse);
+            }
+            EditMode::Apply => {}
+        }
+        let changes = &params["edit"]["documentChanges"];
+        for change in changes.as_array().unwrap() {
+            let uri = change["textDocument"]["uri"].as_str().unwrap().to_owned();
+            let (version, text) = self.docs[&uri].clone();
+            if change["textDocument"]["version"] != json!(version) {
+                return Some(refuse);
+            }
+            let new = apply_text_edits(&text, change["edits"].as_array().unwrap());
+            self.type_text(&uri, new);
+        }
+        Some(json!({"result": {"applied": true}}))
     }
 
     fn request(&mut self, method: &str, params: Value) -> Value {
@@ -141,13 +278,19 @@ impl Editor {
     }
 
     fn initialize(&mut self, progress: bool) -> Value {
+        self.initialize_with(progress, json!(null))
+    }
+
+    fn initialize_with(&mut self, progress: bool, options: Value) -> Value {
         let ws = self.ws.display().to_string();
         let r = self.request(
             "initialize",
             json!({"processId": null, "rootUri": format!("file://{ws}"),
                    "capabilities": {"window": {"workDoneProgress": progress, "showDocument": {"support": true}},
+                                    "workspace": {"applyEdit": true, "workspaceEdit": {"documentChanges": true}},
                                     "general": {"positionEncodings": ["utf-8", "utf-16"]}},
-                   "clientInfo": {"name": "test-editor"}}),
+                   "clientInfo": {"name": "test-editor"},
+                   "initializationOptions": options}),
         );
         self.notify("initialized", json!({}));
         r
