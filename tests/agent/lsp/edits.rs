@@ -94,8 +94,9 @@ fn an_agent_edit_to_an_open_buffer_lands_there_and_the_agent_saw_the_unsaved_tex
     ed.shutdown();
 }
 
-#[test]
-fn a_refused_edit_is_reported_to_the_agent_and_changes_nothing() {
+/// The agent edits an open buffer through an editor answering with `mode`: the edit must fail, the agent
+/// must read `why`, and neither the buffer nor the sandbox may keep the change.
+fn a_failed_edit_reaches_the_agent(mode: EditMode, why: &str) {
     let llm = ScriptedLlm::start(
         Wire::OpenAi,
         vec![str_replace("app.py", "y = 2", "y = 3"), finish()],
@@ -104,14 +105,11 @@ fn a_refused_edit_is_reported_to_the_agent_and_changes_nothing() {
     std::fs::write(ed.ws.join("app.py"), "x = 1\ny = 2\n").unwrap();
     ed.initialize(false);
     let uri = ed.open("app.py", "x = 1\ny = 2\n");
-    ed.edit_mode = EditMode::Refuse;
+    ed.edit_mode = mode;
     start_task(&mut ed, "change y");
     wait_end(&mut ed);
     let seen = last_prompt(&llm);
-    assert!(
-        seen.contains("was NOT applied: the editor refused it (document has changed)"),
-        "{seen}"
-    );
+    assert!(seen.contains(&format!("was NOT applied: {why}")), "{seen}");
     assert_eq!(ed.buffer(&uri), "x = 1\ny = 2\n");
     assert_eq!(
         std::fs::read_to_string(ed.ws.join("app.py")).unwrap(),
@@ -122,45 +120,27 @@ fn a_refused_edit_is_reported_to_the_agent_and_changes_nothing() {
 }
 
 #[test]
+fn a_refused_edit_is_reported_to_the_agent_and_changes_nothing() {
+    a_failed_edit_reaches_the_agent(
+        EditMode::Refuse,
+        "the editor refused it (document has changed)",
+    );
+}
+
+#[test]
 fn an_editor_that_claims_an_edit_it_never_made_is_caught() {
-    let llm = ScriptedLlm::start(
-        Wire::OpenAi,
-        vec![str_replace("app.py", "y = 2", "y = 3"), finish()],
+    a_failed_edit_reaches_the_agent(
+        EditMode::ClaimOnly,
+        "the editor said it applied the edit, but the buffer did not change",
     );
-    let mut ed = Editor::start(&llm);
-    std::fs::write(ed.ws.join("app.py"), "y = 2\n").unwrap();
-    ed.initialize(false);
-    ed.open("app.py", "y = 2\n");
-    ed.edit_mode = EditMode::ClaimOnly;
-    start_task(&mut ed, "change y");
-    wait_end(&mut ed);
-    let seen = last_prompt(&llm);
-    assert!(
-        seen.contains("the editor said it applied the edit, but the buffer did not change"),
-        "{seen}"
-    );
-    ed.shutdown();
 }
 
 #[test]
 fn an_editor_that_never_answers_an_edit_does_not_hang_the_task() {
-    let llm = ScriptedLlm::start(
-        Wire::OpenAi,
-        vec![str_replace("app.py", "y = 2", "y = 3"), finish()],
+    a_failed_edit_reaches_the_agent(
+        EditMode::Ignore,
+        "the editor did not answer the edit within 5 s",
     );
-    let mut ed = Editor::start(&llm);
-    std::fs::write(ed.ws.join("app.py"), "y = 2\n").unwrap();
-    ed.initialize(false);
-    ed.open("app.py", "y = 2\n");
-    ed.edit_mode = EditMode::Ignore;
-    start_task(&mut ed, "change y");
-    wait_end(&mut ed);
-    let seen = last_prompt(&llm);
-    assert!(
-        seen.contains("the editor did not answer the edit within 5 s"),
-        "{seen}"
-    );
-    ed.shutdown();
 }
 
 #[test]
