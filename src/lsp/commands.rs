@@ -256,6 +256,7 @@ fn spawn(
         overrides: st.overrides.clone(),
         resume,
         progress: st.client.work_done_progress,
+        rich: st.client.rich,
     };
     let handle = tokio::spawn(tasks::run(client.clone(), req));
     st.handles.insert(task_id.clone(), handle);

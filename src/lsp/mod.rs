@@ -8,6 +8,7 @@ mod commands;
 pub mod documents;
 pub mod edits;
 mod framing;
+mod rich;
 mod tasks;
 
 use std::collections::{HashMap, HashSet};
@@ -110,6 +111,17 @@ impl Backend {
         }
     }
 
+    /// `openhands/sessionHistory {conversationId, afterSeq?}`: replays a conversation's rich updates.
+    async fn session_history(&self, params: Value) -> Result<Value> {
+        let root = self
+            .lock()
+            .overrides
+            .data_dir
+            .clone()
+            .unwrap_or_else(crate::storage::Storage::default_root);
+        rich::history(root, &params)
+    }
+
     /// A frame from the editor that was not JSON (see `framing`): tell the user, keep serving.
     async fn malformed(&self, params: Value) {
         let why = params["error"].as_str().unwrap_or("unreadable").to_owned();
@@ -131,6 +143,7 @@ pub async fn serve_stdio() {
     let (service, socket) = LspService::build(Backend::new)
         .custom_method(framing::MALFORMED, Backend::malformed)
         .custom_method("window/workDoneProgress/cancel", Backend::progress_cancel)
+        .custom_method("openhands/sessionHistory", Backend::session_history)
         .finish();
     Server::new(
         framing::guard(tokio::io::stdin()),

@@ -15,6 +15,7 @@ use tower_lsp_server::ls_types::{
 };
 
 use super::bridge::{EditorRuntime, Link};
+use super::rich::SessionUpdate;
 use crate::agent::{ControlHandle, Controller, Metrics, Outcome};
 use crate::config::{Overrides, Settings};
 use crate::events::{Event, EventStream, now_iso};
@@ -62,6 +63,8 @@ pub struct TaskRequest {
     pub overrides: Overrides,
     pub resume: bool,
     pub progress: bool,
+    /// Send `openhands/sessionUpdate`s (the client opted in).
+    pub rich: bool,
 }
 
 /// The Markdown transcript of a conversation, under `.openhands/` in the workspace.
@@ -240,12 +243,25 @@ async fn drive(
     let task_id = info.task_id.clone();
     let token = token.clone();
     let max = settings.agent.max_iterations;
+    let rich = req.rich.then(|| meta.id.clone());
     let forwarder = tokio::spawn(async move {
         let mut writer = TranscriptWriter::open(&transcript);
         let mut step = 0u32;
         let mut last_report = Instant::now() - REPORT_EVERY;
         while let Some(event) = events.recv().await {
             writer.append(&event);
+            if let Some(conversation) = &rich {
+                for update in super::rich::updates(&event) {
+                    forward_client
+                        .send_notification::<SessionUpdate>(super::rich::params(
+                            conversation,
+                            &task_id,
+                            event.id(),
+                            update,
+                        ))
+                        .await;
+                }
+            }
             let Some(text) = crate::transcript::render(&event) else {
                 continue;
             };
@@ -276,6 +292,18 @@ async fn drive(
     let outcome = controller.send_user_message(&info.prompt).await;
     runtime.close().await;
     let m = controller.metrics().clone();
+    if req.rich {
+        let update = json!({"sessionUpdate": "usage_update", "promptTokens": m.prompt_tokens,
+            "completionTokens": m.completion_tokens, "cost": {"amount": m.cost, "currency": "USD"}});
+        client
+            .send_notification::<SessionUpdate>(super::rich::params(
+                &meta.id,
+                &info.task_id,
+                stream.len() as i64,
+                update,
+            ))
+            .await;
+    }
     meta.state = controller.state().as_str().to_owned();
     meta.updated_at = now_iso();
     meta.accumulated_cost = m.cost;

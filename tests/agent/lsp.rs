@@ -423,6 +423,10 @@ fn a_task_runs_with_progress_log_messages_and_a_transcript() {
             .ends_with(&format!("{conversation}.md"))
     );
     ed.wait_for("showDocument", |m| method(m) == "window/showDocument");
+    assert!(
+        !ed.seen.iter().any(|m| method(m).starts_with("openhands/")),
+        "a client that did not opt in gets no custom notifications"
+    );
     ed.shutdown();
 }
 

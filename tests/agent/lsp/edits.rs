@@ -392,3 +392,109 @@ fn bad_settings_and_cancelled_requests_leave_the_server_serving() {
     assert_eq!(r["result"]["tasks"], json!([]), "{r}");
     ed.shutdown();
 }
+
+#[test]
+fn rich_clients_get_acp_session_updates_and_can_replay_them() {
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![
+            Reply::Tools {
+                text: "Writing the file.".into(),
+                calls: vec![(
+                    "str_replace_editor".into(),
+                    json!({"command": "create", "path": "new.txt", "file_text": "hello\n"}),
+                )],
+            },
+            tool("execute_bash", json!({"command": "cat new.txt"})),
+            finish(),
+        ],
+    );
+    let mut ed = Editor::start(&llm);
+    ed.initialize_with(false, json!({"openhands": {"ui": "rich"}}));
+    let r = ed.request(
+        "workspace/executeCommand",
+        json!({"command": "openhands.task.start", "arguments": ["write new.txt"]}),
+    );
+    let conversation = r["result"]["conversationId"].as_str().unwrap().to_owned();
+    ed.wait_for("the usage update", |m| {
+        method(m) == "openhands/sessionUpdate"
+            && m["params"]["update"]["sessionUpdate"] == "usage_update"
+    });
+    let updates: Vec<Value> = ed
+        .seen
+        .iter()
+        .filter(|m| method(m) == "openhands/sessionUpdate")
+        .map(|m| m["params"].clone())
+        .collect();
+    assert!(
+        updates
+            .iter()
+            .all(|u| u["sessionId"] == conversation.as_str())
+    );
+    let kinds: Vec<String> = updates
+        .iter()
+        .map(|u| u["update"]["sessionUpdate"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "user_message_chunk",
+            "agent_message_chunk",
+            "tool_call",
+            "tool_call_update",
+            "tool_call",
+            "tool_call_update",
+            "agent_message_chunk",
+            "usage_update"
+        ]
+    );
+    let call = &updates[2]["update"];
+    assert_eq!(call["kind"], "edit");
+    assert_eq!(call["title"], "create new.txt");
+    let done = &updates[3]["update"];
+    assert_eq!(done["toolCallId"], call["toolCallId"]);
+    assert_eq!(done["status"], "completed");
+    assert_eq!(
+        call["content"],
+        json!([{"type": "diff", "path": "new.txt", "oldText": null, "newText": "hello\n"}])
+    );
+    assert!(
+        done["content"][0]["content"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("File created successfully"),
+        "{done}"
+    );
+    let run = &updates[5]["update"];
+    assert_eq!(run["rawOutput"]["exitCode"], 0);
+    assert!(
+        run["content"][0]["content"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("hello")
+    );
+    // Replay after the user's message, as a panel opened late would.
+    let after = updates[0]["_meta"]["seq"].as_i64().unwrap();
+    let r = ed.request(
+        "openhands/sessionHistory",
+        json!({"conversationId": conversation, "afterSeq": after}),
+    );
+    let replayed: Vec<String> = r["result"]["updates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["update"]["sessionUpdate"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(replayed, kinds[1..7], "{r}");
+    let r = ed.request(
+        "openhands/sessionHistory",
+        json!({"conversationId": conversation, "afterSeq": "x"}),
+    );
+    assert_eq!(r["error"]["code"], -32602, "{r}");
+    let r = ed.request(
+        "openhands/sessionHistory",
+        json!({"conversationId": "nope"}),
+    );
+    assert!(r["error"]["message"].is_string(), "{r}");
+    ed.shutdown();
+}
