@@ -83,6 +83,10 @@ struct Editor {
 
 impl Editor {
     fn start(llm: &ScriptedLlm) -> Self {
+        Self::start_with_env(llm, &[])
+    }
+
+    fn start_with_env(llm: &ScriptedLlm, extra: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let ws = dir.path().join("ws");
         std::fs::create_dir_all(&ws).unwrap();
@@ -98,6 +102,7 @@ impl Editor {
             .env("LLM_API_KEY", "sk-test-secret")
             .env("LLM_NATIVE_TOOL_CALLING", "true")
             .env("LLM_NUM_RETRIES", "0")
+            .envs(extra.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

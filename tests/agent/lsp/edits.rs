@@ -498,3 +498,101 @@ fn rich_clients_get_acp_session_updates_and_can_replay_them() {
     assert!(r["error"]["message"].is_string(), "{r}");
     ed.shutdown();
 }
+
+/// Processes whose working directory is inside `dir`.
+fn processes_in(dir: &std::path::Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let pid = entry.file_name().to_string_lossy().into_owned();
+        if pid.parse::<u32>().is_err() {
+            continue;
+        }
+        if let Ok(cwd) = std::fs::read_link(entry.path().join("cwd"))
+            && cwd.starts_with(dir)
+        {
+            let cmd = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            found.push(format!(
+                "{pid}: {}",
+                String::from_utf8_lossy(&cmd).replace('\0', " ")
+            ));
+        }
+    }
+    found
+}
+
+#[test]
+fn an_editor_that_exits_mid_task_leaves_nothing_running() {
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![tool(
+            "execute_bash",
+            json!({"command": "sleep 30", "timeout": 60}),
+        )],
+    );
+    let mut ed = Editor::start(&llm);
+    ed.initialize(false);
+    start_task(&mut ed, "wait");
+    ed.wait_for("the sleep", |m| {
+        m["params"]["message"]
+            .as_str()
+            .is_some_and(|s| s.contains("$ sleep 30"))
+    });
+    assert!(
+        !processes_in(&ed.ws).is_empty(),
+        "the sleep runs in the workspace"
+    );
+    // The editor dies: its end of the pipes closes, with no shutdown or exit.
+    let Editor {
+        mut child,
+        stdin,
+        ws,
+        _dir,
+        ..
+    } = ed;
+    drop(stdin);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let gone = child.try_wait().unwrap().is_some() && processes_in(&ws).is_empty();
+        if gone {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still running 10 s after the editor left: server {:?}, {:?}",
+            child.try_wait(),
+            processes_in(&ws)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_runtime_that_cannot_start_is_reported_and_the_server_keeps_serving() {
+    let llm = ScriptedLlm::start(Wire::OpenAi, vec![finish()]);
+    let mut ed = Editor::start_with_env(
+        &llm,
+        &[("OPENHANDS_RUNTIME_BIN", "/nonexistent/openhands-runtime")],
+    );
+    ed.initialize(false);
+    start_task(&mut ed, "anything");
+    let failed = ed.wait_for("the failure", |m| {
+        method(m) == "window/showMessage"
+            && m["params"]["message"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("OpenHands could not run the task"))
+    });
+    assert_eq!(failed["params"]["type"], 1, "an error: {failed}");
+    assert!(
+        failed["params"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("/nonexistent/openhands-runtime"),
+        "{failed}"
+    );
+    let r = ed.request(
+        "workspace/executeCommand",
+        json!({"command": "openhands.task.status", "arguments": []}),
+    );
+    assert_eq!(r["result"]["tasks"][0]["state"], "error", "{r}");
+    ed.shutdown();
+}
