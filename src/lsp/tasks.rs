@@ -123,6 +123,16 @@ pub async fn run(client: Client, req: TaskRequest) {
         )
         .await;
     }
+    client
+        .show_message(
+            MessageType::INFO,
+            format!(
+                "OpenHands started {}: {}",
+                info.task_id,
+                one_line(&info.prompt, 80)
+            ),
+        )
+        .await;
     let outcome = drive(&client, &req, &token, progress_ok).await;
     let (kind, text) = match &outcome {
         Ok(Outcome::Finished(m)) => (

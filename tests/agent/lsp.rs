@@ -374,6 +374,19 @@ fn a_task_runs_with_progress_log_messages_and_a_transcript() {
             .unwrap()
             .contains("hello.txt is there")
     );
+    let milestones: Vec<&str> = ed
+        .seen
+        .iter()
+        .filter(|m| method(m) == "window/showMessage")
+        .filter_map(|m| m["params"]["message"].as_str())
+        .collect();
+    assert_eq!(
+        milestones,
+        [
+            format!("OpenHands started {task_id}: create hello.txt"),
+            "OpenHands finished: hello.txt is there".to_owned()
+        ]
+    );
     assert_eq!(
         std::fs::read_to_string(ed.ws.join("hello.txt")).unwrap(),
         "from-lsp\n"
@@ -427,7 +440,10 @@ fn a_task_runs_with_progress_log_messages_and_a_transcript() {
             .unwrap()
             .ends_with(&format!("{conversation}.md"))
     );
-    ed.wait_for("showDocument", |m| method(m) == "window/showDocument");
+    // The request may already have arrived while the command's answer was awaited.
+    if !ed.seen.iter().any(|m| method(m) == "window/showDocument") {
+        ed.wait_for("showDocument", |m| method(m) == "window/showDocument");
+    }
     assert!(
         !ed.seen.iter().any(|m| method(m).starts_with("openhands/")),
         "a client that did not opt in gets no custom notifications"
