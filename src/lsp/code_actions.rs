@@ -37,14 +37,16 @@ pub fn actions(backend: &Backend, params: &CodeActionParams) -> Vec<CodeActionOr
         .unwrap_or_else(|| uri.to_owned());
     let lines = format!("lines {}-{}", range.start.line + 1, range.end.line + 1);
     let mut out = Vec::new();
-    // The selection, or the whole line under the cursor (a comment saying what to do).
+    // The selection, or the whole line under the cursor (a comment saying what to do). Helix always has a
+    // one-character selection (the cursor), so a selection of one character or less counts as none.
     let selected = st.docs.get(uri).and_then(|doc| {
         let a = st.docs.char_index(&doc.text, range.start)?;
         let b = st.docs.char_index(&doc.text, range.end)?;
-        let text = if a < b {
-            doc.text.slice(a..b).to_string()
+        let selection = doc.text.slice(a.min(b)..a.max(b)).to_string();
+        let text = if selection.trim().chars().count() > 1 {
+            selection
         } else {
-            let line = doc.text.char_to_line(a);
+            let line = doc.text.char_to_line(a.min(b));
             doc.text.line(line).to_string()
         };
         (!text.trim().is_empty()).then_some(text)

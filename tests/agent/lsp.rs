@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use super::scripted_llm::{Reply, ScriptedLlm, Wire};
 
 mod edits;
+mod helix;
 
 /// How the test editor answers `workspace/applyEdit`.
 #[derive(Debug, Clone, Copy, PartialEq)]
