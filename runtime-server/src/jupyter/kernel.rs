@@ -20,7 +20,7 @@ const LAUNCHER: &str = include_str!("launcher.py");
 const READY: &str = "openhands-kernel-ready ";
 const MISSING: &str = "openhands-kernel-missing ";
 /// Importing IPython on a busy 2-core machine can take seconds; a kernel that needs more is broken.
-const START_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// Lines of the kernel's stderr kept to explain a failed start.
 const STDERR_LINES: usize = 20;
 

@@ -287,11 +287,22 @@ fn spawn_kernel(
             })
         };
         let result = async {
-            let (process, conn, ready) =
+            let (mut process, conn, ready) =
                 KernelProcess::start(&options.python, options.user_id, &cwd, on_spawn, on_exit)
                     .await?;
             let session = wire::hex(&kernel::random_bytes(16).map_err(anyhow::Error::from)?);
-            let channels = client::Channels::connect(&conn, session).await?;
+            let connect = tokio::time::timeout(
+                kernel::START_TIMEOUT,
+                client::Channels::connect(&conn, session),
+            );
+            let channels = tokio::select! {
+                c = connect => c.map_err(|_| StartError::TimedOut { python: options.python.clone() })??,
+                status = process.exited() => return Err(StartError::Exited {
+                    python: options.python.clone(),
+                    status: kernel::describe(status),
+                    stderr: String::new(),
+                }),
+            };
             Ok::<_, StartError>((process, channels, ready))
         }
         .await;
