@@ -20,6 +20,9 @@ use super::wire::Message;
 /// well inside the 5 s OpenHands' client adds to the action's timeout.
 pub(crate) const INTERRUPT_GRACE: Duration = Duration::from_secs(2);
 
+/// After the kernel died, how long the channels may stay quiet before its last messages count as read.
+const DRAIN_QUIET: Duration = Duration::from_millis(50);
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum End {
     /// The kernel went idle.
@@ -91,11 +94,23 @@ pub(crate) async fn run(
             }
             status = process.exited() => {
                 cell.end = End::Died(status);
+                if !interrupted {
+                    drain(channels, &id, &mut cell).await;
+                }
                 break;
             }
         }
     }
     Ok(cell)
+}
+
+/// Takes what a dead kernel sent before it died and we have not read yet.
+async fn drain(channels: &mut Channels, id: &str, cell: &mut Cell) {
+    while let Ok(Some(msg)) = tokio::time::timeout(DRAIN_QUIET, channels.incoming.recv()).await {
+        if msg.parent_id.as_deref() == Some(id) {
+            take(cell, &msg);
+        }
+    }
 }
 
 /// What OpenHands keeps of each output message.

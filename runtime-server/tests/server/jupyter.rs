@@ -177,7 +177,7 @@ fn a_cell_that_kills_the_kernel_gets_a_new_kernel_and_the_agent_is_told() {
     assert_eq!(
         run(
             &srv,
-            "print('bye', flush=True)\nimport os; os._exit(3)",
+            "import time\nprint('bye', flush=True)\ntime.sleep(0.2)\nos._exit(3)",
             30.0
         ),
         "bye\n[The IPython kernel died while running this cell (exit code 3) and was restarted; \
@@ -394,4 +394,35 @@ fn a_missing_interpreter_is_named() {
     );
     assert!(content.contains("--python"), "{content}");
     assert_eq!(info(&srv)["status"], "unavailable");
+}
+
+#[test]
+fn a_root_server_runs_the_kernel_as_the_given_user() {
+    let me = std::process::Command::new("id").arg("-u").output().unwrap();
+    if String::from_utf8_lossy(&me.stdout).trim() != "0" {
+        eprintln!("skipped: switching users needs the tests to run as root");
+        return;
+    }
+    if !ipykernel_installed() {
+        return;
+    }
+    let srv = Server::builder()
+        .arg("--plugins")
+        .arg("jupyter")
+        .arg("--user-id")
+        .arg("65534")
+        .start();
+    let obs = srv.exec(cell("print(os.getuid(), os.getgid())", 30.0));
+    if obs["observation"] == "error" {
+        // Here ipykernel lives in root's private Python; the user's `python3` has none, and is told so.
+        let content = obs["content"].as_str().unwrap();
+        assert!(
+            content.contains("ipykernel is not installed for python3"),
+            "{content}"
+        );
+        eprintln!("skipped: no Python with ipykernel is readable by uid 65534 here");
+        return;
+    }
+    let content = obs["content"].as_str().unwrap();
+    assert!(content.starts_with("65534 65534\n"), "{content}");
 }
