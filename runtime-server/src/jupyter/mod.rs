@@ -124,66 +124,29 @@ impl Jupyter {
         cwd: &Path,
     ) -> Observation {
         let mut slot = self.slot.lock().await;
-        let mut before = String::new();
-        if let Slot::Ready(k) = &*slot
-            && let Some(status) = k.process.exit_status()
-        {
-            before = format!(
-                "[The IPython kernel had died ({}) and was restarted before this cell; {}.]\n",
-                kernel::describe(status),
-                text::STATE_LOST
-            );
-            *slot = self.restart(cwd);
-        }
-        if matches!(&*slot, Slot::Failed(_)) {
-            // Perhaps ipykernel was installed since: try again.
-            *slot = Slot::Starting(spawn_kernel(
-                self.options.clone(),
-                cwd.to_path_buf(),
-                self.board.clone(),
-            ));
-        }
-        if let Slot::Starting(handle) = &mut *slot {
-            *slot = match handle.await {
-                Ok(Ok(k)) => Slot::Ready(Box::new(k)),
-                Ok(Err(e)) => Slot::Failed(e.to_string()),
-                Err(e) => Slot::Failed(format!("the kernel start-up task failed: {e}")),
-            };
-        }
-        let k = match &mut *slot {
-            Slot::Ready(k) => k,
-            Slot::Failed(why) => return Observation::error(text::unavailable(why)),
-            Slot::Starting(_) => {
-                return Observation::error(text::unavailable("the kernel is not running"));
-            }
+        let (k, before) = match self.kernel(&mut slot, cwd).await {
+            Ok(ready) => ready,
+            Err(why) => return Observation::error(text::unavailable(&why)),
         };
         if k.cwd != cwd {
             // OpenHands' own cell; its outcome is not the agent's business unless the kernel dies of it.
             let chdir = text::chdir_cell(cwd);
-            if let Ok(c) = cell::run(
+            let moved = cell::run(
                 &mut k.channels,
                 &mut k.process,
                 &chdir,
                 true,
                 Some(CHDIR_TIMEOUT),
-            )
-            .await
-                && c.end == End::Completed
-            {
+            );
+            if moved.await.is_ok_and(|c| c.end == End::Completed) {
                 k.cwd = cwd.to_path_buf();
             }
         }
         self.board.update(|s| s.status = "busy");
         let secs = timeout.filter(|t| t.is_finite() && *t > 0.0);
-        let outcome = cell::run(
-            &mut k.channels,
-            &mut k.process,
-            &action.code,
-            false,
-            secs.map(Duration::from_secs_f64),
-        )
-        .await;
-        self.board.update(|s| s.status = "ready");
+        let limit = secs.map(Duration::from_secs_f64);
+        let outcome = cell::run(&mut k.channels, &mut k.process, &action.code, false, limit).await;
+        let executable = k.executable.clone();
         let c = match outcome {
             Ok(c) => c,
             Err(e) => {
@@ -195,12 +158,11 @@ impl Jupyter {
                 ));
             }
         };
-        let executable = k.executable.clone();
-        let mut content = before + &cell_text(c.output, c.end, secs);
         match c.end {
-            End::Completed | End::TimedOut => {}
+            End::Completed | End::TimedOut => self.board.update(|s| s.status = "ready"),
             End::Stuck | End::Died(_) => *slot = self.restart(cwd),
         }
+        let mut content = before + &cell_text(c.output, c.end, secs);
         content.truncate(content.trim_end().len());
         if action.include_extra {
             content.push_str(&text::footer(cwd, &executable));
@@ -209,7 +171,47 @@ impl Jupyter {
         Observation::ipython(content, action.code.clone(), images)
     }
 
-    /// Kills the current kernel (if any) and starts a new one in the background.
+    /// A live kernel, waiting for one to start if need be, with a note for the agent if the previous one
+    /// had died; or why there is none.
+    async fn kernel<'a>(
+        &self,
+        slot: &'a mut Slot,
+        cwd: &Path,
+    ) -> Result<(&'a mut Kernel, String), String> {
+        let mut note = String::new();
+        if let Slot::Ready(k) = &*slot
+            && let Some(status) = k.process.exit_status()
+        {
+            note = format!(
+                "[The IPython kernel had died ({}) and was restarted before this cell; {}.]\n",
+                kernel::describe(status),
+                text::STATE_LOST
+            );
+            *slot = self.restart(cwd);
+        }
+        if matches!(slot, Slot::Failed(_)) {
+            // Perhaps ipykernel was installed since: try again.
+            *slot = Slot::Starting(spawn_kernel(
+                self.options.clone(),
+                cwd.to_path_buf(),
+                self.board.clone(),
+            ));
+        }
+        if let Slot::Starting(handle) = slot {
+            *slot = match handle.await {
+                Ok(Ok(k)) => Slot::Ready(Box::new(k)),
+                Ok(Err(e)) => Slot::Failed(e.to_string()),
+                Err(e) => Slot::Failed(format!("the kernel start-up task failed: {e}")),
+            };
+        }
+        match slot {
+            Slot::Ready(k) => Ok((k, note)),
+            Slot::Failed(why) => Err(why.clone()),
+            Slot::Starting(_) => Err("the kernel is not running".to_owned()),
+        }
+    }
+
+    /// A slot whose new kernel starts in the background; assigning it drops, and so kills, the old kernel.
     fn restart(&self, cwd: &Path) -> Slot {
         self.board.update(|s| {
             s.restarts += 1;

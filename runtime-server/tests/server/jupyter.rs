@@ -170,6 +170,31 @@ fn a_timeout_interrupts_the_cell_and_the_next_cell_is_whole() {
 }
 
 #[test]
+fn a_cell_that_ignores_the_interrupt_gets_a_new_kernel() {
+    let Some(srv) = start() else { return };
+    run(&srv, "x = 1", 30.0);
+    let first = kernel_pid(&srv);
+    let t0 = Instant::now();
+    assert_eq!(
+        run(
+            &srv,
+            "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass",
+            1.0
+        ),
+        "[Execution timed out (1.0 seconds).]\n[The IPython kernel did not stop when interrupted and \
+         was restarted; variables, imports and other state from earlier cells are lost.]"
+    );
+    // Inside OpenHands' client deadline (the timeout plus 5 s).
+    assert!(t0.elapsed() < Duration::from_secs(6), "{:?}", t0.elapsed());
+    assert!(
+        wait_gone(first),
+        "the stuck kernel {first} is still running"
+    );
+    assert_eq!(run(&srv, "print('x' in globals())", 30.0), "False");
+    assert_eq!(info(&srv)["restarts"], 1);
+}
+
+#[test]
 fn a_cell_that_kills_the_kernel_gets_a_new_kernel_and_the_agent_is_told() {
     let Some(srv) = start() else { return };
     run(&srv, "x = 1", 30.0);
