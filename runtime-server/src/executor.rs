@@ -1,4 +1,5 @@
-//! Runs decoded actions: bash commands on the persistent session, file actions on the file tools.
+//! Runs decoded actions: bash commands on the persistent session, file actions on the file tools, IPython
+//! cells on the jupyter plugin's kernel.
 //!
 //! The main bash session is behind its own lock, so actions on it are strictly serialised (OpenHands
 //! semantics: one command at a time), while file actions and `is_static` commands do not wait for a
@@ -12,6 +13,7 @@ use openhands_runtime_api::{Action, ActionEvent, Observation};
 use crate::ServerConfig;
 use crate::bash::{BashOptions, BashSession, Keyboard, SharedCwd, run_static};
 use crate::files::FileOps;
+use crate::jupyter::{Jupyter, JupyterOptions};
 
 /// Why an action produced no observation.
 #[derive(Debug, thiserror::Error)]
@@ -28,11 +30,12 @@ pub(crate) struct Executor {
     files: Arc<Mutex<FileOps>>,
     bash_options: BashOptions,
     cwd: SharedCwd,
-    plugins: Vec<String>,
     browser_enabled: bool,
     last_action: Mutex<Instant>,
     /// Lets `C-c` reach the shell while another action holds `bash`; refreshed after every bash action.
     keyboard: Mutex<Option<Keyboard>>,
+    /// The IPython kernel, when the jupyter plugin is enabled.
+    jupyter: Option<Jupyter>,
 }
 
 impl Executor {
@@ -45,7 +48,18 @@ impl Executor {
         let cwd = SharedCwd::new(config.working_dir.clone());
         let bash = BashSession::start(bash_options.clone(), cwd.clone()).await?;
         let keyboard = Mutex::new(Some(bash.keyboard()?));
+        let jupyter = config.plugins.iter().any(|p| p == "jupyter").then(|| {
+            let options = JupyterOptions {
+                python: config.python.as_ref().map_or_else(
+                    || "python3".to_owned(),
+                    |p| p.to_string_lossy().into_owned(),
+                ),
+                user_id: config.user_id,
+            };
+            Jupyter::start(options, &config.working_dir)
+        });
         Ok(Self {
+            jupyter,
             keyboard,
             cwd,
             bash: tokio::sync::Mutex::new(bash),
@@ -54,7 +68,6 @@ impl Executor {
                 config.confine_files,
             ))),
             bash_options,
-            plugins: config.plugins.clone(),
             browser_enabled: config.browser_enabled,
             last_action: Mutex::new(Instant::now()),
         })
@@ -115,13 +128,12 @@ impl Executor {
                 let cwd = self.cwd.get();
                 self.with_files(move |f| f.edit(&edit, &cwd)).await
             }
-            Action::RunIpython(_) => Ok(Observation::error(
-                if self.plugins.iter().any(|p| p == "jupyter") {
-                    "The jupyter plugin is not available in this build of openhands-runtime. Unable to run IPython action."
-                } else {
-                    "JupyterRequirement not found. Unable to run IPython action."
-                },
-            )),
+            Action::RunIpython(cell) => match &self.jupyter {
+                Some(jupyter) => Ok(jupyter.run(&cell, timeout, &self.cwd.get()).await),
+                None => Ok(Observation::error(
+                    "JupyterRequirement not found. Unable to run IPython action.",
+                )),
+            },
             Action::Browse(_) | Action::BrowseInteractive(_) => {
                 let _ = self.browser_enabled;
                 Ok(Observation::error(
@@ -157,7 +169,15 @@ impl Executor {
             .ok_or_else(|| anyhow::anyhow!("the shell has no keyboard yet"))
     }
 
+    /// The `jupyter` entry of `/server_info`, when the plugin is enabled.
+    pub fn jupyter_status(&self) -> Option<serde_json::Value> {
+        self.jupyter.as_ref().map(Jupyter::status)
+    }
+
     pub async fn shutdown(&self) {
+        if let Some(jupyter) = &self.jupyter {
+            jupyter.shutdown();
+        }
         self.bash.lock().await.close();
     }
 }

@@ -1,12 +1,13 @@
 //! `openhands-runtime`: an action execution server wire-compatible with OpenHands' V0 runtime.
 //!
 //! The HTTP layer (`server`) decodes requests into wire types and hands them to the [`executor`], which
-//! owns the persistent bash session (`bash`) and the file tools (`files`).
+//! owns the persistent bash session (`bash`), the file tools (`files`) and the IPython kernel (`jupyter`).
 
 mod bash;
 mod cli;
 mod executor;
 mod files;
+mod jupyter;
 pub mod memory;
 mod server;
 mod system_stats;
@@ -34,6 +35,8 @@ pub struct ServerConfig {
     pub no_change_timeout: std::time::Duration,
     /// Refuse file actions outside `working_dir`.
     pub confine_files: bool,
+    /// The interpreter of the jupyter plugin's kernel; `None` means `python3` on PATH.
+    pub python: Option<PathBuf>,
 }
 
 impl ServerConfig {
@@ -79,6 +82,7 @@ impl ServerConfig {
                 .filter(|k| !k.is_empty()),
             no_change_timeout,
             confine_files: args.confine_files,
+            python: args.python.clone(),
         })
     }
 }

@@ -13,7 +13,11 @@ pub(crate) async fn alive() -> Json<Value> {
 }
 
 pub(crate) async fn server_info(State(state): State<Arc<AppState>>) -> Json<Value> {
-    Json(state.stats.snapshot(state.executor.idle_time()))
+    let mut info = state.stats.snapshot(state.executor.idle_time());
+    if let Some(jupyter) = state.executor.jupyter_status() {
+        info["jupyter"] = jupyter;
+    }
+    Json(info)
 }
 
 /// The VS Code plugin is not part of this server; OpenHands answers `null` when it is not loaded.

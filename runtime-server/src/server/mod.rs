@@ -1,6 +1,6 @@
 //! The HTTP layer: routes, the API-key check and JSON error bodies; no action semantics live here.
 
-mod archive;
+pub(crate) mod archive;
 mod execute;
 mod info;
 mod transfer;

@@ -4,4 +4,5 @@ mod bash;
 mod common;
 mod files;
 mod http;
+mod jupyter;
 mod transfer;
