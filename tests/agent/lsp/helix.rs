@@ -187,16 +187,17 @@ fn helix_runs_a_task_that_edits_its_unsaved_buffer() {
         .last()
         .map(|r| r.to_string())
         .unwrap_or_default();
-    std::thread::sleep(Duration::from_millis(300));
-    let screen = tmux.screen();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut screen = tmux.screen();
+    while !screen.contains("first line, edited by the agent") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        screen = tmux.screen();
+    }
     assert!(
         screen.contains("first line, edited by the agent") && !seen.contains("NOT applied"),
         "the agent's edit is not in the buffer:\n{screen}\nthe agent saw: {seen}"
     );
-    assert!(
-        screen.contains("unsaved line: change line one"),
-        "{screen}"
-    );
+    assert!(screen.contains("unsaved line: change line one"), "{screen}");
     assert!(
         screen.contains("[+]"),
         "the buffer is modified, unsaved:\n{screen}"
