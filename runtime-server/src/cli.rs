@@ -35,6 +35,10 @@ pub struct Args {
     /// Disable the browser
     #[arg(long)]
     pub no_enable_browser: bool,
+    /// Chromium or Chrome executable for the browser (default: Debian's chromium, then chromium,
+    /// chromium-browser, google-chrome on PATH)
+    #[arg(long, env = "OPENHANDS_CHROMIUM")]
+    pub chromium_path: Option<PathBuf>,
     /// Address to bind; 127.0.0.1 unless widened on purpose
     #[arg(long, default_value = "127.0.0.1")]
     pub host: IpAddr,

@@ -1,5 +1,5 @@
 //! Runs decoded actions: bash commands on the persistent session, file actions on the file tools, IPython
-//! cells on the jupyter plugin's kernel.
+//! cells on the jupyter plugin's kernel, browser actions on the browser.
 //!
 //! The main bash session is behind its own lock, so actions on it are strictly serialised (OpenHands
 //! semantics: one command at a time), while file actions and `is_static` commands do not wait for a
@@ -30,7 +30,7 @@ pub(crate) struct Executor {
     files: Arc<Mutex<FileOps>>,
     bash_options: BashOptions,
     cwd: SharedCwd,
-    browser_enabled: bool,
+    browser: crate::browser::Browser,
     last_action: Mutex<Instant>,
     /// Lets `C-c` reach the shell while another action holds `bash`; refreshed after every bash action.
     keyboard: Mutex<Option<Keyboard>>,
@@ -68,7 +68,12 @@ impl Executor {
                 config.confine_files,
             ))),
             bash_options,
-            browser_enabled: config.browser_enabled,
+            browser: crate::browser::Browser::new(config.browser_enabled.then(|| {
+                crate::browser::BrowserSettings {
+                    executable: config.chromium_path.clone(),
+                    working_dir: config.working_dir.clone(),
+                }
+            })),
             last_action: Mutex::new(Instant::now()),
         })
     }
@@ -134,11 +139,9 @@ impl Executor {
                     "JupyterRequirement not found. Unable to run IPython action.",
                 )),
             },
-            Action::Browse(_) | Action::BrowseInteractive(_) => {
-                let _ = self.browser_enabled;
-                Ok(Observation::error(
-                    "Browser functionality is not supported or disabled.",
-                ))
+            Action::Browse(browse) => Ok(self.browser.browse(&browse, timeout).await),
+            Action::BrowseInteractive(interactive) => {
+                Ok(self.browser.interact(&interactive, timeout).await)
             }
             Action::Other { kind, .. } => Err(ExecError::NotRunnable(kind)),
         }
@@ -174,11 +177,17 @@ impl Executor {
         self.jupyter.as_ref().map(Jupyter::status)
     }
 
+    /// The browser's state for `/server_info`.
+    pub fn browser_status(&self) -> serde_json::Value {
+        self.browser.status()
+    }
+
     pub async fn shutdown(&self) {
         if let Some(jupyter) = &self.jupyter {
             jupyter.shutdown();
         }
         self.bash.lock().await.close();
+        self.browser.shutdown().await;
     }
 }
 

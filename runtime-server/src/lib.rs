@@ -1,9 +1,11 @@
 //! `openhands-runtime`: an action execution server wire-compatible with OpenHands' V0 runtime.
 //!
 //! The HTTP layer (`server`) decodes requests into wire types and hands them to the [`executor`], which
-//! owns the persistent bash session (`bash`), the file tools (`files`) and the IPython kernel (`jupyter`).
+//! owns the persistent bash session (`bash`), the file tools (`files`), the IPython kernel (`jupyter`) and the
+//! browser (`browser`).
 
 mod bash;
+mod browser;
 mod cli;
 mod executor;
 mod files;
@@ -29,6 +31,8 @@ pub struct ServerConfig {
     pub user_id: Option<u32>,
     pub plugins: Vec<String>,
     pub browser_enabled: bool,
+    /// The browser's executable, when configured (`--chromium-path`, `OPENHANDS_CHROMIUM`).
+    pub chromium_path: Option<PathBuf>,
     /// `SESSION_API_KEY`; `None` disables the check.
     pub api_key: Option<String>,
     /// The soft "no new output" timeout of the bash session (`NO_CHANGE_TIMEOUT_SECONDS`).
@@ -77,6 +81,7 @@ impl ServerConfig {
             user_id: shell_user(args.user_id),
             plugins: args.plugins.clone(),
             browser_enabled: args.browser_enabled(),
+            chromium_path: args.chromium_path.clone(),
             api_key: std::env::var("SESSION_API_KEY")
                 .ok()
                 .filter(|k| !k.is_empty()),

@@ -17,6 +17,7 @@ pub(crate) async fn server_info(State(state): State<Arc<AppState>>) -> Json<Valu
     if let Some(jupyter) = state.executor.jupyter_status() {
         info["jupyter"] = jupyter;
     }
+    info["browser"] = state.executor.browser_status();
     Json(info)
 }
 

@@ -33,6 +33,11 @@ impl ServerBuilder {
         self.args.push(a.into());
         self
     }
+    /// Leaves the browser enabled (the builder disables it by default: most tests need no Chromium).
+    pub fn with_browser(mut self) -> Self {
+        self.args.retain(|a| a != "--no-enable-browser");
+        self
+    }
     pub fn workdir(mut self, dir: &Path) -> Self {
         self.workdir = Some(dir.to_path_buf());
         self

@@ -39,7 +39,8 @@ fn alive_and_server_info_need_no_key() {
 
     let (status, info) = status_and_json(srv.client.get(srv.url("/server_info")).send().unwrap());
     assert_eq!(status, 200);
-    assert_eq!(keys(&info), ["uptime", "idle_time", "resources"]);
+    assert_eq!(keys(&info), ["uptime", "idle_time", "resources", "browser"]);
+    assert_eq!(info["browser"]["status"], "disabled", "{info}");
     assert!(info["uptime"].as_f64().unwrap() >= 0.0, "{info}");
     assert!(info["idle_time"].as_f64().unwrap() >= 0.0, "{info}");
     let res = &info["resources"];

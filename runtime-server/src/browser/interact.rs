@@ -1,0 +1,300 @@
+//! Carries out BrowserGym actions on the page with real input events (`Input.dispatchMouseEvent`,
+//! `Input.dispatchKeyEvent`, `Input.insertText`), so pages see what a user's clicks and keys would cause.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::time::Instant;
+
+use super::actions::{BrowserAction, MouseButton};
+use super::keys::{Key, parse_combination};
+use super::page::{NotSeen, Page, StepError, wait_for};
+
+impl Page {
+    /// Runs one action; `deadline` bounds navigations and waits, `cwd` resolves relative upload paths.
+    pub async fn run(
+        &mut self,
+        action: &BrowserAction,
+        nav_timeout: Duration,
+        cwd: &Path,
+    ) -> Result<(), StepError> {
+        let deadline = Instant::now() + nav_timeout;
+        let mut events = self.events();
+        match action {
+            BrowserAction::Goto(url) => return self.goto(url, nav_timeout).await,
+            BrowserAction::GoBack => return self.history(-1, deadline).await,
+            BrowserAction::GoForward => return self.history(1, deadline).await,
+            BrowserAction::Noop { wait_ms } => {
+                let wait = Duration::from_secs_f64(wait_ms / 1000.0);
+                tokio::time::sleep_until((Instant::now() + wait).min(deadline)).await;
+                return Ok(());
+            }
+            BrowserAction::Message => return Ok(()),
+            BrowserAction::Scroll { dx, dy } => {
+                let (x, y) = self.mouse;
+                self.call(
+                    "Input.dispatchMouseEvent",
+                    json!({"type": "mouseWheel", "x": x, "y": y, "deltaX": dx, "deltaY": dy}),
+                )
+                .await?;
+            }
+            BrowserAction::Click {
+                bid,
+                button,
+                modifiers,
+                double,
+            } => {
+                let mods = modifiers
+                    .iter()
+                    .map(|m| match m.as_str() {
+                        "Alt" => 1,
+                        "Control" | "ControlOrMeta" => 2,
+                        "Meta" => 4,
+                        _ => 8,
+                    })
+                    .fold(0, |a, b| a | b);
+                let (x, y) = self.point(bid).await?;
+                self.move_to(x, y).await?;
+                for count in if *double { 1..=2 } else { 1..=1 } {
+                    self.mouse_button("mousePressed", *button, count, mods)
+                        .await?;
+                    self.mouse_button("mouseReleased", *button, count, mods)
+                        .await?;
+                }
+            }
+            BrowserAction::Hover(bid) => {
+                let (x, y) = self.point(bid).await?;
+                self.move_to(x, y).await?;
+            }
+            BrowserAction::Fill { bid, value } => self.fill(bid, value).await?,
+            BrowserAction::Clear(bid) => self.fill(bid, "").await?,
+            BrowserAction::SelectOption { bid, options } => {
+                self.eval("selectOption", json!([bid, options])).await?;
+            }
+            BrowserAction::Press { bid, keys } => {
+                let keys = parse_combination(keys).map_err(StepError::Action)?;
+                self.eval("focus", json!([bid])).await?;
+                self.press(&keys).await?;
+            }
+            BrowserAction::Focus(bid) => {
+                self.eval("focus", json!([bid])).await?;
+            }
+            BrowserAction::DragAndDrop { from, to } => {
+                let (x, y) = self.point(from).await?;
+                self.move_to(x, y).await?;
+                self.mouse_button("mousePressed", MouseButton::Left, 1, 0)
+                    .await?;
+                let (tx, ty) = self.point(to).await?;
+                // Several steps, so that pages tracking mousemove see a drag rather than a jump.
+                for step in 1..=5 {
+                    let f = f64::from(step) / 5.0;
+                    self.move_to(x + (tx - x) * f, y + (ty - y) * f).await?;
+                }
+                self.mouse_button("mouseReleased", MouseButton::Left, 1, 0)
+                    .await?;
+            }
+            BrowserAction::UploadFile { bid, files } => {
+                self.upload(bid, files, cwd, deadline).await?
+            }
+        }
+        self.settle(&mut events, deadline).await;
+        if matches!(
+            action,
+            BrowserAction::Click { .. } | BrowserAction::Press { .. }
+        ) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            self.adopt_popups(left).await?;
+        }
+        Ok(())
+    }
+
+    async fn point(&self, bid: &str) -> Result<(f64, f64), StepError> {
+        let p = self.eval("point", json!([bid])).await?;
+        Ok((
+            p["x"].as_f64().unwrap_or_default(),
+            p["y"].as_f64().unwrap_or_default(),
+        ))
+    }
+
+    async fn move_to(&mut self, x: f64, y: f64) -> Result<(), StepError> {
+        self.call(
+            "Input.dispatchMouseEvent",
+            json!({"type": "mouseMoved", "x": x, "y": y}),
+        )
+        .await?;
+        self.mouse = (x, y);
+        Ok(())
+    }
+
+    async fn mouse_button(
+        &self,
+        kind: &str,
+        button: MouseButton,
+        click_count: u32,
+        modifiers: u32,
+    ) -> Result<(), StepError> {
+        let (name, mask) = match button {
+            MouseButton::Left => ("left", 1),
+            MouseButton::Right => ("right", 2),
+            MouseButton::Middle => ("middle", 4),
+        };
+        let (x, y) = self.mouse;
+        let buttons = if kind == "mousePressed" { mask } else { 0 };
+        self.call(
+            "Input.dispatchMouseEvent",
+            json!({"type": kind, "x": x, "y": y, "button": name, "buttons": buttons,
+                   "clickCount": click_count, "modifiers": modifiers}),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Playwright's fill: select the current text, then type over it (or delete it).
+    async fn fill(&self, bid: &str, value: &str) -> Result<(), StepError> {
+        let prepared = self.eval("prepareFill", json!([bid, value])).await?;
+        if prepared["done"] == true {
+            return Ok(());
+        }
+        if value.is_empty() {
+            let delete = parse_combination("Delete").map_err(StepError::Action)?;
+            self.press(&delete).await
+        } else {
+            self.call("Input.insertText", json!({"text": value}))
+                .await?;
+            Ok(())
+        }
+    }
+
+    /// Presses the keys in order and releases them in reverse, like a chord.
+    async fn press(&self, keys: &[Key]) -> Result<(), StepError> {
+        let mut modifiers = 0;
+        for key in keys {
+            modifiers |= key.modifier;
+            // With Control, Alt or Meta held, a key is a shortcut and types no text.
+            let text = key.text.as_deref().filter(|_| modifiers & 0b0111 == 0);
+            let mut down = json!({
+                "type": if text.is_some() { "keyDown" } else { "rawKeyDown" },
+                "key": key.key, "code": key.code, "windowsVirtualKeyCode": key.key_code,
+                "modifiers": modifiers,
+            });
+            if let Some(t) = text {
+                down["text"] = t.into();
+                down["unmodifiedText"] = t.into();
+            }
+            self.call("Input.dispatchKeyEvent", down).await?;
+        }
+        for key in keys.iter().rev() {
+            self.call(
+                "Input.dispatchKeyEvent",
+                json!({"type": "keyUp", "key": key.key, "code": key.code,
+                       "windowsVirtualKeyCode": key.key_code, "modifiers": modifiers}),
+            )
+            .await?;
+            modifiers &= !key.modifier;
+        }
+        Ok(())
+    }
+
+    /// Moves through the session history; nothing happens at either end, as in Playwright.
+    async fn history(&mut self, delta: i64, deadline: Instant) -> Result<(), StepError> {
+        let history = self.call("Page.getNavigationHistory", json!({})).await?;
+        let current = history["currentIndex"].as_i64().unwrap_or_default();
+        let Some(entry) = history["entries"]
+            .as_array()
+            .and_then(|e| e.get(usize::try_from(current + delta).ok()?))
+        else {
+            return Ok(());
+        };
+        let mut events = self.events();
+        self.call(
+            "Page.navigateToHistoryEntry",
+            json!({"entryId": entry["id"]}),
+        )
+        .await?;
+        let frame = self.main_frame.clone();
+        let done = wait_for(&mut events, deadline, |e| {
+            (e.method == "Page.frameStoppedLoading" || e.method == "Page.navigatedWithinDocument")
+                && e.params["frameId"] == frame.as_str()
+        })
+        .await;
+        match done {
+            Err(NotSeen::Closed) => Err(StepError::Browser(super::cdp::CdpError::Closed)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Sets files on a file input, or on the chooser that clicking the element opens.
+    async fn upload(
+        &mut self,
+        bid: &str,
+        files: &[String],
+        cwd: &Path,
+        deadline: Instant,
+    ) -> Result<(), StepError> {
+        let mut paths = Vec::new();
+        for f in files {
+            let path = cwd.join(f);
+            if !path.is_file() {
+                return Err(StepError::Action(format!(
+                    "Error: ENOENT: no such file or directory, stat '{}'",
+                    path.display()
+                )));
+            }
+            paths.push(path.to_string_lossy().into_owned());
+        }
+        if self.eval("isFileInput", json!([bid])).await?["file"] == true {
+            let object = self.eval_object("element", json!([bid])).await?;
+            self.call(
+                "DOM.setFileInputFiles",
+                json!({"files": paths, "objectId": object}),
+            )
+            .await?;
+            return Ok(());
+        }
+        let mut events = self.events();
+        self.call(
+            "Page.setInterceptFileChooserDialog",
+            json!({"enabled": true}),
+        )
+        .await?;
+        let clicked = Box::pin(self.run(
+            &BrowserAction::Click {
+                bid: bid.to_owned(),
+                button: MouseButton::Left,
+                modifiers: Vec::new(),
+                double: false,
+            },
+            Duration::from_secs(2),
+            cwd,
+        ))
+        .await;
+        let chooser_deadline = (Instant::now() + Duration::from_secs(2)).min(deadline);
+        let chooser = match &clicked {
+            Ok(()) => wait_for(&mut events, chooser_deadline, |e| {
+                e.method == "Page.fileChooserOpened"
+            })
+            .await
+            .ok(),
+            Err(_) => None,
+        };
+        let _ = self
+            .call(
+                "Page.setInterceptFileChooserDialog",
+                json!({"enabled": false}),
+            )
+            .await;
+        clicked?;
+        let Some(chooser) = chooser else {
+            return Err(StepError::Action(format!(
+                "Error: clicking the element with bid \"{bid}\" opened no file chooser"
+            )));
+        };
+        self.call(
+            "DOM.setFileInputFiles",
+            json!({"files": paths, "backendNodeId": chooser.params["backendNodeId"]}),
+        )
+        .await?;
+        Ok(())
+    }
+}
