@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-/// Plugins OpenHands knows; `jupyter` and `vscode` arrive in later work, `agent_skills` has no server side.
+/// Plugins OpenHands knows; `vscode` arrives in later work, `agent_skills` has no server side.
 pub const KNOWN_PLUGINS: &[&str] = &["jupyter", "agent_skills", "vscode"];
 
 /// Action execution server wire-compatible with OpenHands' V0 runtime.
@@ -45,6 +45,9 @@ pub struct Args {
     /// Refuse file actions, uploads and downloads outside the working directory
     #[arg(long, env = "OPENHANDS_CONFINE_FILES")]
     pub confine_files: bool,
+    /// Python interpreter for the jupyter plugin's IPython kernel (needs ipykernel; default: python3 on PATH)
+    #[arg(long, env = "OPENHANDS_PYTHON")]
+    pub python: Option<PathBuf>,
     /// Accepted for compatibility with OpenHands' launcher; evaluation environments are not supported
     #[arg(long, hide = true)]
     pub browsergym_eval_env: Option<String>,

@@ -1,5 +1,5 @@
-//! Runs decoded actions: bash commands on the persistent session, file actions on the file tools,
-//! browser actions on the browser.
+//! Runs decoded actions: bash commands on the persistent session, file actions on the file tools, IPython
+//! cells on the jupyter plugin's kernel, browser actions on the browser.
 //!
 //! The main bash session is behind its own lock, so actions on it are strictly serialised (OpenHands
 //! semantics: one command at a time), while file actions and `is_static` commands do not wait for a
@@ -13,6 +13,7 @@ use openhands_runtime_api::{Action, ActionEvent, Observation};
 use crate::ServerConfig;
 use crate::bash::{BashOptions, BashSession, Keyboard, SharedCwd, run_static};
 use crate::files::FileOps;
+use crate::jupyter::{Jupyter, JupyterOptions};
 
 /// Why an action produced no observation.
 #[derive(Debug, thiserror::Error)]
@@ -29,11 +30,12 @@ pub(crate) struct Executor {
     files: Arc<Mutex<FileOps>>,
     bash_options: BashOptions,
     cwd: SharedCwd,
-    plugins: Vec<String>,
     browser: crate::browser::Browser,
     last_action: Mutex<Instant>,
     /// Lets `C-c` reach the shell while another action holds `bash`; refreshed after every bash action.
     keyboard: Mutex<Option<Keyboard>>,
+    /// The IPython kernel, when the jupyter plugin is enabled.
+    jupyter: Option<Jupyter>,
 }
 
 impl Executor {
@@ -46,7 +48,18 @@ impl Executor {
         let cwd = SharedCwd::new(config.working_dir.clone());
         let bash = BashSession::start(bash_options.clone(), cwd.clone()).await?;
         let keyboard = Mutex::new(Some(bash.keyboard()?));
+        let jupyter = config.plugins.iter().any(|p| p == "jupyter").then(|| {
+            let options = JupyterOptions {
+                python: config.python.as_ref().map_or_else(
+                    || "python3".to_owned(),
+                    |p| p.to_string_lossy().into_owned(),
+                ),
+                user_id: config.user_id,
+            };
+            Jupyter::start(options, &config.working_dir)
+        });
         Ok(Self {
+            jupyter,
             keyboard,
             cwd,
             bash: tokio::sync::Mutex::new(bash),
@@ -55,7 +68,6 @@ impl Executor {
                 config.confine_files,
             ))),
             bash_options,
-            plugins: config.plugins.clone(),
             browser: crate::browser::Browser::new(config.browser_enabled.then(|| {
                 crate::browser::BrowserSettings {
                     executable: config.chromium_path.clone(),
@@ -121,13 +133,12 @@ impl Executor {
                 let cwd = self.cwd.get();
                 self.with_files(move |f| f.edit(&edit, &cwd)).await
             }
-            Action::RunIpython(_) => Ok(Observation::error(
-                if self.plugins.iter().any(|p| p == "jupyter") {
-                    "The jupyter plugin is not available in this build of openhands-runtime. Unable to run IPython action."
-                } else {
-                    "JupyterRequirement not found. Unable to run IPython action."
-                },
-            )),
+            Action::RunIpython(cell) => match &self.jupyter {
+                Some(jupyter) => Ok(jupyter.run(&cell, timeout, &self.cwd.get()).await),
+                None => Ok(Observation::error(
+                    "JupyterRequirement not found. Unable to run IPython action.",
+                )),
+            },
             Action::Browse(browse) => Ok(self.browser.browse(&browse, timeout).await),
             Action::BrowseInteractive(interactive) => {
                 Ok(self.browser.interact(&interactive, timeout).await)
@@ -161,12 +172,20 @@ impl Executor {
             .ok_or_else(|| anyhow::anyhow!("the shell has no keyboard yet"))
     }
 
+    /// The `jupyter` entry of `/server_info`, when the plugin is enabled.
+    pub fn jupyter_status(&self) -> Option<serde_json::Value> {
+        self.jupyter.as_ref().map(Jupyter::status)
+    }
+
     /// The browser's state for `/server_info`.
     pub fn browser_status(&self) -> serde_json::Value {
         self.browser.status()
     }
 
     pub async fn shutdown(&self) {
+        if let Some(jupyter) = &self.jupyter {
+            jupyter.shutdown();
+        }
         self.bash.lock().await.close();
         self.browser.shutdown().await;
     }

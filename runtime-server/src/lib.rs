@@ -1,13 +1,15 @@
 //! `openhands-runtime`: an action execution server wire-compatible with OpenHands' V0 runtime.
 //!
 //! The HTTP layer (`server`) decodes requests into wire types and hands them to the [`executor`], which
-//! owns the persistent bash session (`bash`), the file tools (`files`) and the browser (`browser`).
+//! owns the persistent bash session (`bash`), the file tools (`files`), the IPython kernel (`jupyter`) and the
+//! browser (`browser`).
 
 mod bash;
 mod browser;
 mod cli;
 mod executor;
 mod files;
+mod jupyter;
 pub mod memory;
 mod server;
 mod system_stats;
@@ -37,6 +39,8 @@ pub struct ServerConfig {
     pub no_change_timeout: std::time::Duration,
     /// Refuse file actions outside `working_dir`.
     pub confine_files: bool,
+    /// The interpreter of the jupyter plugin's kernel; `None` means `python3` on PATH.
+    pub python: Option<PathBuf>,
 }
 
 impl ServerConfig {
@@ -83,6 +87,7 @@ impl ServerConfig {
                 .filter(|k| !k.is_empty()),
             no_change_timeout,
             confine_files: args.confine_files,
+            python: args.python.clone(),
         })
     }
 }

@@ -18,6 +18,9 @@ use crate::events::{Event, EventSource, EventStream, StreamError, kinds};
 use crate::llm::{Llm, LlmError, Request, StreamEvent, ToolSpec};
 use crate::runtime::Runtime;
 
+/// How often a stop repeats `C-c` while the interrupted action has not reported.
+const INTERRUPT_REPEAT: Duration = Duration::from_millis(300);
+
 /// Limits and switches of the agent.
 #[derive(Debug, Clone)]
 pub struct AgentConfig {
@@ -452,10 +455,20 @@ impl Controller {
         let result = match result {
             Some(r) => r,
             None => {
-                self.runtime.interrupt().await;
-                let late = tokio::time::timeout(self.config.interrupt_grace, &mut exec).await;
+                // A `C-c` that reaches the shell before the command has started is lost: repeat it
+                // until the action reports how it ended or the grace period runs out.
+                let deadline = tokio::time::Instant::now() + self.config.interrupt_grace;
+                let late = loop {
+                    self.runtime.interrupt().await;
+                    let next = (tokio::time::Instant::now() + INTERRUPT_REPEAT).min(deadline);
+                    match tokio::time::timeout_at(next, &mut exec).await {
+                        Ok(r) => break Some(r),
+                        Err(_) if next >= deadline => break None,
+                        Err(_) => {}
+                    }
+                };
                 self.metrics.runtime_time += started.elapsed();
-                return self.interrupted(Some((action, late.ok()))).await.map(Some);
+                return self.interrupted(Some((action, late))).await.map(Some);
             }
         };
         self.metrics.runtime_time += started.elapsed();

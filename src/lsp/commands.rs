@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use tower_lsp_server::Client;
 use tower_lsp_server::ls_types::{MessageType, ShowDocumentParams, Uri};
 
+use super::approvals::Decision;
 use super::tasks::{self, TaskInfo, TaskRequest};
 use super::{Backend, COMMANDS};
 use crate::storage::{ConversationId, Storage};
@@ -90,6 +91,28 @@ pub fn execute(
             let c = client.clone();
             tokio::spawn(async move { c.show_message(MessageType::INFO, line).await });
             Ok(json!({"tasks": list}))
+        }
+        "openhands.approval.respond" => {
+            let id = string_arg(args, 0, "approvalId")?.ok_or(
+                "openhands.approval.respond needs [approvalId, \"allow_once\" | \"allow_always\" | \"reject\"]",
+            )?;
+            let decision: Decision = string_arg(args, 1, "answer")?
+                .ok_or("openhands.approval.respond needs the answer: allow_once, allow_always or reject")?
+                .parse()?;
+            let mut st = backend.lock();
+            let known: Vec<String> = st.approvals.iter().map(|p| p.id.clone()).collect();
+            let pending = st
+                .approvals
+                .iter_mut()
+                .find(|p| p.id == id.trim_start_matches('#'))
+                .ok_or_else(|| match known.is_empty() {
+                    true => format!("no approval {id} is pending (none is)"),
+                    false => format!("no approval {id} is pending; pending: {}", known.join(", ")),
+                })?;
+            if !pending.answer(decision) {
+                return Err(format!("approval {id} was already answered"));
+            }
+            Ok(json!({"approvalId": pending.id, "answered": true}))
         }
         "openhands.conversation.list" => {
             let root = backend
@@ -227,10 +250,13 @@ fn spawn(
     st.tasks.push(info.clone());
     let req = TaskRequest {
         info,
+        state: backend.state.clone(),
+        changed: backend.changed.clone(),
         workspace,
         overrides: st.overrides.clone(),
         resume,
         progress: st.client.work_done_progress,
+        rich: st.client.rich,
     };
     let handle = tokio::spawn(tasks::run(client.clone(), req));
     st.handles.insert(task_id.clone(), handle);

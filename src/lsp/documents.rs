@@ -79,6 +79,11 @@ impl Documents {
         self.docs.get(uri)
     }
 
+    /// The URIs of the open documents.
+    pub fn uris(&self) -> impl Iterator<Item = &str> {
+        self.docs.keys().map(String::as_str)
+    }
+
     pub fn len(&self) -> usize {
         self.docs.len()
     }

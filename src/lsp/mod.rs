@@ -1,21 +1,28 @@
 //! The LSP front end, the only module that knows LSP: editors start, steer and cancel tasks with
 //! `workspace/executeCommand` and watch them through progress, log messages and a transcript.
 
+mod approvals;
+mod bridge;
+mod code_actions;
 mod commands;
 pub mod documents;
+pub mod edits;
 mod framing;
+mod rich;
 mod tasks;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
+use tokio::sync::Notify;
 use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer, LspService, Server};
 
 use crate::config::Overrides;
+use approvals::{ApprovalSettings, Policy};
 use documents::{Documents, Encoding};
 use tasks::TaskInfo;
 
@@ -25,6 +32,7 @@ pub const COMMANDS: &[&str] = &[
     "openhands.task.reply",
     "openhands.task.cancel",
     "openhands.task.status",
+    "openhands.approval.respond",
     "openhands.conversation.list",
     "openhands.conversation.resume",
     "openhands.transcript.open",
@@ -36,6 +44,11 @@ pub struct ClientProfile {
     pub name: String,
     pub work_done_progress: bool,
     pub show_document: bool,
+    pub apply_edit: bool,
+    /// Versioned `documentChanges` in `applyEdit` (Neovim handles them without saying so).
+    pub document_changes: bool,
+    /// Opted in to `openhands/sessionUpdate` (`{"openhands": {"ui": "rich"}}`).
+    pub rich: bool,
 }
 
 pub(crate) struct State {
@@ -48,11 +61,18 @@ pub(crate) struct State {
     pub current_conversation: Option<String>,
     pub next_task: u64,
     pub handles: HashMap<String, tokio::task::JoinHandle<()>>,
+    pub approval: ApprovalSettings,
+    pub approvals: Vec<approvals::Pending>,
+    pub next_approval: u64,
+    /// `conversation \0 reason` pairs the user allowed for the rest of the conversation.
+    pub allowed: HashSet<String>,
 }
 
 pub struct Backend {
     client: Client,
     state: Arc<Mutex<State>>,
+    /// Woken on every `didChange`, for edits waiting for their confirmation.
+    changed: Arc<Notify>,
 }
 
 impl Backend {
@@ -68,8 +88,38 @@ impl Backend {
                 current_conversation: None,
                 next_task: 1,
                 handles: HashMap::new(),
+                approval: ApprovalSettings::default(),
+                approvals: Vec::new(),
+                next_approval: 1,
+                allowed: HashSet::new(),
             })),
+            changed: Arc::new(Notify::new()),
         }
+    }
+
+    /// `window/workDoneProgress/cancel` (tower-lsp-server has no handler for it yet).
+    async fn progress_cancel(&self, params: WorkDoneProgressCancelParams) {
+        // Our tokens are `openhands/task/<taskId>`; the user pressed cancel on that progress.
+        let NumberOrString::String(token) = params.token else {
+            return;
+        };
+        let Some(task_id) = token.strip_prefix("openhands/task/") else {
+            return;
+        };
+        if let Some(task) = self.lock().tasks.iter().find(|t| t.task_id == task_id) {
+            task.stop();
+        }
+    }
+
+    /// `openhands/sessionHistory {conversationId, afterSeq?}`: replays a conversation's rich updates.
+    async fn session_history(&self, params: Value) -> Result<Value> {
+        let root = self
+            .lock()
+            .overrides
+            .data_dir
+            .clone()
+            .unwrap_or_else(crate::storage::Storage::default_root);
+        rich::history(root, &params)
     }
 
     /// A frame from the editor that was not JSON (see `framing`): tell the user, keep serving.
@@ -92,6 +142,8 @@ impl Backend {
 pub async fn serve_stdio() {
     let (service, socket) = LspService::build(Backend::new)
         .custom_method(framing::MALFORMED, Backend::malformed)
+        .custom_method("window/workDoneProgress/cancel", Backend::progress_cancel)
+        .custom_method("openhands/sessionHistory", Backend::session_history)
         .finish();
     Server::new(
         framing::guard(tokio::io::stdin()),
@@ -131,41 +183,110 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Reads `initializationOptions.openhands` (all optional); returns the overrides and the problems found.
-fn read_options(value: Option<&Value>) -> (Overrides, Vec<String>) {
-    let mut o = Overrides::default();
+/// The settings an editor may give (`initializationOptions` or `workspace/didChangeConfiguration`).
+#[derive(Debug, Clone, Default)]
+struct Options {
+    overrides: Overrides,
+    approval: ApprovalSettings,
+    rich: bool,
+}
+
+fn seconds(key: &str, v: &Value, problems: &mut Vec<String>) -> Option<std::time::Duration> {
+    match v.as_f64() {
+        Some(s) if s > 0.0 && s.is_finite() => Some(std::time::Duration::from_secs_f64(s)),
+        _ => {
+            problems.push(format!(
+                "openhands.{key} must be a positive number of seconds, got {v}"
+            ));
+            None
+        }
+    }
+}
+
+/// Reads `{"openhands": {...}}` (all optional) over `o`; returns the problems found, leaving those
+/// settings as they were.
+fn read_options(value: Option<&Value>, o: &mut Options) -> Vec<String> {
     let mut problems = Vec::new();
     let Some(opts) = value.and_then(|v| v.get("openhands")) else {
-        return (o, problems);
+        return problems;
     };
     let Some(map) = opts.as_object() else {
-        problems.push("initializationOptions.openhands must be an object".into());
-        return (o, problems);
+        problems.push("openhands settings must be an object".into());
+        return problems;
     };
     for (k, v) in map {
         match (k.as_str(), v) {
-            ("model", Value::String(s)) => o.model = Some(s.clone()),
-            ("llm", Value::String(s)) => o.llm_profile = Some(s.clone()),
+            ("model", Value::String(s)) => o.overrides.model = Some(s.clone()),
+            ("llm", Value::String(s)) => o.overrides.llm_profile = Some(s.clone()),
             ("runtime", Value::String(s)) => match s.parse() {
-                Ok(kind) => o.runtime = Some(kind),
+                Ok(kind) => o.overrides.runtime = Some(kind),
                 Err(e) => problems.push(format!("openhands.runtime: {e}")),
             },
+            ("runtimeUrl", Value::String(s)) => o.overrides.runtime_url = Some(s.clone()),
             ("maxIterations", Value::Number(n)) => {
                 match n.as_u64().and_then(|n| u32::try_from(n).ok()) {
-                    Some(n) if n > 0 => o.max_iterations = Some(n),
+                    Some(n) if n > 0 => o.overrides.max_iterations = Some(n),
                     _ => problems.push(format!(
                         "openhands.maxIterations must be a positive integer, got {n}"
                     )),
                 }
             }
-            ("dataDir", Value::String(s)) => o.data_dir = Some(PathBuf::from(s)),
-            ("ui", Value::String(s)) if s == "rich" || s == "standard" => {}
+            ("dataDir", Value::String(s)) => o.overrides.data_dir = Some(PathBuf::from(s)),
+            ("ui", Value::String(s)) if s == "rich" || s == "standard" => o.rich = s == "rich",
+            ("approvals", Value::String(s)) => match s.parse::<Policy>() {
+                Ok(p) => o.approval.policy = p,
+                Err(e) => problems.push(format!("openhands.approvals: {e}")),
+            },
+            ("approvalTimeoutSeconds", v) => {
+                if let Some(d) = seconds(k, v, &mut problems) {
+                    o.approval.timeout = d;
+                }
+            }
+            ("approvalFallbackSeconds", v) => {
+                if let Some(d) = seconds(k, v, &mut problems) {
+                    o.approval.fallback_after = d;
+                }
+            }
             (key, value) => problems.push(format!(
                 "openhands.{key}: unknown setting or wrong type ({value})"
             )),
         }
     }
-    (o, problems)
+    problems
+}
+
+impl Backend {
+    fn current_options(&self) -> Options {
+        let st = self.lock();
+        Options {
+            overrides: st.overrides.clone(),
+            approval: st.approval.clone(),
+            rich: st.client.rich,
+        }
+    }
+
+    fn set_options(&self, o: Options) {
+        let mut st = self.lock();
+        st.overrides = o.overrides;
+        st.approval = o.approval;
+        st.client.rich = o.rich;
+    }
+
+    /// Shows settings problems without blocking the handler.
+    fn report_problems(&self, problems: Vec<String>) {
+        if problems.is_empty() {
+            return;
+        }
+        let client = self.client.clone();
+        tokio::spawn(async move {
+            client
+                .show_message(
+                    MessageType::ERROR,
+                    format!("OpenHands settings: {}", problems.join("; ")),
+                )
+                .await;
+        });
+    }
 }
 
 impl LanguageServer for Backend {
@@ -190,6 +311,11 @@ impl LanguageServer for Backend {
             .or_else(|| params.root_uri.as_ref().and_then(uri_path))
             .or_else(|| std::env::current_dir().ok());
         let window = params.capabilities.window.as_ref();
+        let ws = params.capabilities.workspace.as_ref();
+        let is_neovim = params
+            .client_info
+            .as_ref()
+            .is_some_and(|c| c.name.eq_ignore_ascii_case("neovim") || c.name == "nvim");
         let profile = ClientProfile {
             name: params
                 .client_info
@@ -200,26 +326,24 @@ impl LanguageServer for Backend {
             show_document: window
                 .and_then(|w| w.show_document.as_ref())
                 .is_some_and(|s| s.support),
+            apply_edit: ws.and_then(|w| w.apply_edit).unwrap_or(false),
+            document_changes: ws
+                .and_then(|w| w.workspace_edit.as_ref())
+                .and_then(|e| e.document_changes)
+                .unwrap_or(false)
+                || is_neovim,
+            rich: false,
         };
-        let (overrides, problems) = read_options(params.initialization_options.as_ref());
+        let mut options = Options::default();
+        let problems = read_options(params.initialization_options.as_ref(), &mut options);
         {
             let mut st = self.lock();
             st.docs = Documents::new(encoding.0);
             st.workspace = workspace;
             st.client = profile;
-            st.overrides = overrides;
         }
-        if !problems.is_empty() {
-            let client = self.client.clone();
-            tokio::spawn(async move {
-                client
-                    .show_message(
-                        MessageType::ERROR,
-                        format!("OpenHands settings: {}", problems.join("; ")),
-                    )
-                    .await;
-            });
-        }
+        self.set_options(options);
+        self.report_problems(problems);
         Ok(InitializeResult {
             capabilities: ServerCapabilities {
                 position_encoding: Some(encoding.1),
@@ -230,6 +354,7 @@ impl LanguageServer for Backend {
                         ..Default::default()
                     },
                 )),
+                code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
                 execute_command_provider: Some(ExecuteCommandOptions {
                     commands: COMMANDS.iter().map(|c| (*c).to_owned()).collect(),
                     ..Default::default()
@@ -270,6 +395,7 @@ impl LanguageServer for Backend {
             params.text_document.version,
             &params.content_changes,
         );
+        self.changed.notify_waiters();
         if let Err(e) = result {
             self.client
                 .log_message(
@@ -278,6 +404,17 @@ impl LanguageServer for Backend {
                 )
                 .await;
         }
+    }
+
+    async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
+        let mut options = self.current_options();
+        let problems = read_options(Some(&params.settings), &mut options);
+        self.set_options(options);
+        self.report_problems(problems);
+    }
+
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        Ok(Some(code_actions::actions(self, &params)))
     }
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {

@@ -14,6 +14,8 @@ use tower_lsp_server::ls_types::{
     WorkDoneProgressBegin, WorkDoneProgressEnd, WorkDoneProgressReport,
 };
 
+use super::bridge::{EditorRuntime, Link};
+use super::rich::SessionUpdate;
 use crate::agent::{ControlHandle, Controller, Metrics, Outcome};
 use crate::config::{Overrides, Settings};
 use crate::events::{Event, EventStream, now_iso};
@@ -38,7 +40,7 @@ impl TaskInfo {
     pub fn state(&self) -> String {
         self.state.lock().map(|s| s.clone()).unwrap_or_default()
     }
-    fn set_state(&self, s: &str) {
+    pub(crate) fn set_state(&self, s: &str) {
         if let Ok(mut st) = self.state.lock() {
             *st = s.to_owned();
         }
@@ -55,10 +57,14 @@ impl TaskInfo {
 /// Everything a task needs from the server.
 pub struct TaskRequest {
     pub info: TaskInfo,
+    pub state: Arc<std::sync::Mutex<super::State>>,
+    pub changed: Arc<tokio::sync::Notify>,
     pub workspace: PathBuf,
     pub overrides: Overrides,
     pub resume: bool,
     pub progress: bool,
+    /// Send `openhands/sessionUpdate`s (the client opted in).
+    pub rich: bool,
 }
 
 /// The Markdown transcript of a conversation, under `.openhands/` in the workspace.
@@ -117,6 +123,16 @@ pub async fn run(client: Client, req: TaskRequest) {
         )
         .await;
     }
+    client
+        .show_message(
+            MessageType::INFO,
+            format!(
+                "OpenHands started {}: {}",
+                info.task_id,
+                one_line(&info.prompt, 80)
+            ),
+        )
+        .await;
     let outcome = drive(&client, &req, &token, progress_ok).await;
     let (kind, text) = match &outcome {
         Ok(Outcome::Finished(m)) => (
@@ -212,7 +228,17 @@ async fn drive(
             ),
         )
         .await;
-    let runtime = crate::runtime::start_runtime(&settings, &req.workspace, &meta.id).await?;
+    let inner = crate::runtime::start_runtime(&settings, &req.workspace, &meta.id).await?;
+    let link = Link {
+        client: client.clone(),
+        state: req.state.clone(),
+        changed: req.changed.clone(),
+        workspace: req.workspace.clone(),
+        task: info.clone(),
+    };
+    let sandboxed = settings.runtime.kind != crate::config::RuntimeKind::Local;
+    let runtime: Arc<dyn crate::runtime::Runtime> =
+        Arc::new(EditorRuntime::new(inner, link, sandboxed));
     let stream = Arc::new(EventStream::new(history, Some(Box::new(log))));
     let mut events = stream.subscribe();
     let mut controller =
@@ -227,12 +253,25 @@ async fn drive(
     let task_id = info.task_id.clone();
     let token = token.clone();
     let max = settings.agent.max_iterations;
+    let rich = req.rich.then(|| meta.id.clone());
     let forwarder = tokio::spawn(async move {
         let mut writer = TranscriptWriter::open(&transcript);
         let mut step = 0u32;
         let mut last_report = Instant::now() - REPORT_EVERY;
         while let Some(event) = events.recv().await {
             writer.append(&event);
+            if let Some(conversation) = &rich {
+                for update in super::rich::updates(&event) {
+                    forward_client
+                        .send_notification::<SessionUpdate>(super::rich::params(
+                            conversation,
+                            &task_id,
+                            event.id(),
+                            update,
+                        ))
+                        .await;
+                }
+            }
             let Some(text) = crate::transcript::render(&event) else {
                 continue;
             };
@@ -263,6 +302,18 @@ async fn drive(
     let outcome = controller.send_user_message(&info.prompt).await;
     runtime.close().await;
     let m = controller.metrics().clone();
+    if req.rich {
+        let update = json!({"sessionUpdate": "usage_update", "promptTokens": m.prompt_tokens,
+            "completionTokens": m.completion_tokens, "cost": {"amount": m.cost, "currency": "USD"}});
+        client
+            .send_notification::<SessionUpdate>(super::rich::params(
+                &meta.id,
+                &info.task_id,
+                stream.len() as i64,
+                update,
+            ))
+            .await;
+    }
     meta.state = controller.state().as_str().to_owned();
     meta.updated_at = now_iso();
     meta.accumulated_cost = m.cost;

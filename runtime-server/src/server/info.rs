@@ -14,6 +14,9 @@ pub(crate) async fn alive() -> Json<Value> {
 
 pub(crate) async fn server_info(State(state): State<Arc<AppState>>) -> Json<Value> {
     let mut info = state.stats.snapshot(state.executor.idle_time());
+    if let Some(jupyter) = state.executor.jupyter_status() {
+        info["jupyter"] = jupyter;
+    }
     info["browser"] = state.executor.browser_status();
     Json(info)
 }

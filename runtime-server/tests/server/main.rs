@@ -5,4 +5,5 @@ mod browser;
 mod common;
 mod files;
 mod http;
+mod jupyter;
 mod transfer;

@@ -1,7 +1,7 @@
 -- Headless Neovim as the user's editor: starts openhands-lsp, opens a file, runs openhands.task.start, and
 -- records what Neovim's own LSP handlers receive; writes a JSON report and quits (exit 1 on failure).
 -- Works on Neovim 0.7 (start_client) and newer (vim.lsp.start). Env: OH_LSP (server binary), OH_FILE (file
--- to open), OH_REPORT (report path), OH_PROMPT (the task).
+-- to open), OH_REPORT (report path), OH_PROMPT (the task), OH_UNSAVED (a line the user adds without saving).
 local server = os.getenv("OH_LSP")
 local file = os.getenv("OH_FILE")
 local report_path = os.getenv("OH_REPORT")
@@ -16,13 +16,16 @@ end
 local function done(ok, why)
   local f = assert(io.open(report_path, "w"))
   local v = vim.version()
-  f:write(vim.fn.json_encode({ ok = ok, why = why, nvim = v.major .. "." .. v.minor .. "." .. v.patch, seen = seen }))
+  local buf = vim.fn.bufnr(file)
+  f:write(vim.fn.json_encode({ ok = ok, why = why, nvim = v.major .. "." .. v.minor .. "." .. v.patch, seen = seen,
+    lines = vim.api.nvim_buf_get_lines(buf, 0, -1, false), modified = vim.bo[buf].modified }))
   f:close()
   if ok then vim.cmd("qall!") else vim.cmd("cquit! 1") end
 end
 
 -- Keep Neovim's default behaviour for each message; only record it on the way.
-for _, method in ipairs({ "$/progress", "window/workDoneProgress/create", "window/showMessage", "window/logMessage" }) do
+for _, method in ipairs({ "$/progress", "window/workDoneProgress/create", "window/showMessage", "window/logMessage",
+  "workspace/applyEdit" }) do
   local default = vim.lsp.handlers[method]
   vim.lsp.handlers[method] = function(err, result, ctx, config)
     note(method, result)
@@ -33,6 +36,8 @@ end
 
 vim.cmd("edit " .. vim.fn.fnameescape(file))
 local buf = vim.api.nvim_get_current_buf()
+local unsaved = os.getenv("OH_UNSAVED")
+if unsaved then vim.api.nvim_buf_set_lines(buf, -1, -1, false, { unsaved }) end
 local config = { name = "openhands", cmd = { server }, root_dir = vim.fn.fnamemodify(file, ":p:h") }
 local id
 if vim.lsp.start then

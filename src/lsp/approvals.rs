@@ -1,0 +1,394 @@
+//! Approvals: a policy decides first; otherwise the user is asked with `window/showMessageRequest`, or, for
+//! editors without it or silent for too long, through code actions and `openhands.approval.respond`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use openhands_runtime_api::{Action, EventMeta, Observation, ObservationKind};
+use serde_json::Map;
+use tokio::sync::oneshot;
+use tower_lsp_server::ls_types::{MessageActionItem, MessageType};
+
+use super::bridge::Link;
+
+/// When the user is asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// Never ask: everything runs.
+    Never,
+    /// Ask before every action that changes something.
+    Always,
+    /// Ask for risky actions only (the default).
+    Risky,
+}
+
+impl std::str::FromStr for Policy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "never" => Ok(Policy::Never),
+            "always" => Ok(Policy::Always),
+            "risky" => Ok(Policy::Risky),
+            other => Err(format!(
+                "`{other}` is not an approval policy: use \"never\", \"always\" or \"risky\""
+            )),
+        }
+    }
+}
+
+/// The approval settings of the session.
+#[derive(Debug, Clone)]
+pub struct ApprovalSettings {
+    pub policy: Policy,
+    /// After this long without an answer to `showMessageRequest`, the user is told about the fallbacks.
+    pub fallback_after: Duration,
+    /// After this long without any answer the action is rejected.
+    pub timeout: Duration,
+}
+
+impl Default for ApprovalSettings {
+    fn default() -> Self {
+        Self {
+            policy: Policy::Risky,
+            fallback_after: Duration::from_secs(30),
+            timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+/// The user's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    AllowOnce,
+    AllowAlways,
+    Reject,
+}
+
+impl std::str::FromStr for Decision {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "allow_once" => Ok(Decision::AllowOnce),
+            "allow_always" => Ok(Decision::AllowAlways),
+            "reject" => Ok(Decision::Reject),
+            other => Err(format!(
+                "`{other}` is not an answer: use \"allow_once\", \"allow_always\" or \"reject\""
+            )),
+        }
+    }
+}
+
+const ALLOW_ONCE: &str = "Allow once";
+const ALLOW_ALWAYS: &str = "Allow for this conversation";
+const REJECT: &str = "Reject";
+
+/// An approval the user has not answered yet.
+pub struct Pending {
+    pub id: String,
+    pub task_id: String,
+    pub summary: String,
+    answer: Option<oneshot::Sender<Decision>>,
+}
+
+impl Pending {
+    /// Delivers the user's answer; false if the task no longer waits.
+    pub fn answer(&mut self, d: Decision) -> bool {
+        self.answer.take().is_some_and(|tx| tx.send(d).is_ok())
+    }
+}
+
+/// Why the risky policy asks before `action`, if it does.
+pub fn risk(action: &Action, sandboxed: bool, sandbox_workspace: &Path) -> Option<&'static str> {
+    match action {
+        Action::Run(run) if !run.is_input => command_risk(&run.command)
+            .or((!sandboxed && run.security_risk >= 2).then_some("the model rated it high risk")),
+        Action::RunIpython(cell) => {
+            (!sandboxed && cell.security_risk >= 2).then_some("the model rated it high risk")
+        }
+        Action::Write(w) => outside(&w.path, sandbox_workspace),
+        Action::Edit(e) if e.command != "view" => outside(&e.path, sandbox_workspace),
+        _ => None,
+    }
+}
+
+fn outside(path: &str, workspace: &Path) -> Option<&'static str> {
+    let p = Path::new(path);
+    let mut normal = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                normal.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => normal.push(other),
+        }
+    }
+    (p.is_absolute() && !normal.starts_with(workspace)).then_some("it writes outside the workspace")
+}
+
+/// Commands that leave the machine, delete things, or install from the network.
+fn command_risk(command: &str) -> Option<&'static str> {
+    let words: Vec<&str> = command
+        .split(|c: char| c.is_whitespace() || matches!(c, ';' | '&' | '|' | '(' | ')'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let has = |pair: [&str; 2]| words.windows(2).any(|w| w[0] == pair[0] && w[1] == pair[1]);
+    let any = |names: &[&str]| words.iter().any(|w| names.contains(w));
+    if has(["git", "push"]) {
+        return Some("it pushes to a git remote");
+    }
+    if any(&["rm", "rmdir", "shred", "unlink"]) || has(["git", "clean"]) || any(&["-delete"]) {
+        return Some("it deletes files");
+    }
+    let installers = [
+        ["pip", "install"],
+        ["pip3", "install"],
+        ["npm", "install"],
+        ["npm", "i"],
+        ["yarn", "add"],
+        ["pnpm", "add"],
+        ["apt", "install"],
+        ["apt-get", "install"],
+        ["cargo", "install"],
+        ["gem", "install"],
+        ["go", "install"],
+    ];
+    if installers.iter().any(|p| has(*p)) || (any(&["curl", "wget"]) && any(&["sh", "bash"])) {
+        return Some("it installs software from the network");
+    }
+    None
+}
+
+/// OpenHands' rejection observation.
+pub fn rejection(why: &str) -> Observation {
+    let content = format!("Action has been rejected by the user! {why}");
+    Observation {
+        meta: EventMeta::default(),
+        message: content.clone(),
+        content,
+        kind: ObservationKind::Other {
+            kind: "user_rejected".into(),
+            extras: Map::new(),
+        },
+    }
+}
+
+/// Asks, per the policy, before each action of one task.
+pub struct Gate {
+    link: Link,
+    sandboxed: bool,
+    sandbox_workspace: PathBuf,
+}
+
+/// Removes the pending approval when the wait ends, however it ends (a cancelled task drops the wait).
+struct Registered<'a> {
+    link: &'a Link,
+    id: String,
+}
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        let mut st = self.link.state.lock().unwrap_or_else(|p| p.into_inner());
+        st.approvals.retain(|p| p.id != self.id);
+    }
+}
+
+impl Gate {
+    pub fn new(link: Link, sandboxed: bool, sandbox_workspace: PathBuf) -> Self {
+        Self {
+            link,
+            sandboxed,
+            sandbox_workspace,
+        }
+    }
+
+    /// `None` when the action may run, else the observation that rejects it.
+    pub async fn check(&self, action: &Action) -> Option<Observation> {
+        let settings = self.link.state.lock().ok()?.approval.clone();
+        let why = match settings.policy {
+            Policy::Never => return None,
+            Policy::Risky => risk(action, self.sandboxed, &self.sandbox_workspace)?,
+            Policy::Always => match action {
+                Action::Run(_)
+                | Action::RunIpython(_)
+                | Action::Write(_)
+                | Action::Edit(_)
+                | Action::BrowseInteractive(_) => "every action is confirmed (approvals: always)",
+                _ => return None,
+            },
+        };
+        let conversation = self.link.task.conversation_id.clone();
+        let category = format!("{conversation}\u{0}{why}");
+        if self.link.state.lock().ok()?.allowed.contains(&category) {
+            return None;
+        }
+        let summary = format!("{} ({why})", summarize(action));
+        let decision = self.ask(&summary, &settings).await;
+        match decision {
+            Ok(Decision::AllowOnce) => None,
+            Ok(Decision::AllowAlways) => {
+                if let Ok(mut st) = self.link.state.lock() {
+                    st.allowed.insert(category);
+                }
+                None
+            }
+            Ok(Decision::Reject) => Some(rejection("Waiting for further user input.")),
+            Err(why) => Some(rejection(&why)),
+        }
+    }
+
+    async fn ask(&self, summary: &str, settings: &ApprovalSettings) -> Result<Decision, String> {
+        let (tx, mut rx) = oneshot::channel();
+        let id = {
+            let mut st = self.link.state.lock().unwrap_or_else(|p| p.into_inner());
+            let id = format!("a{}", st.next_approval);
+            st.next_approval += 1;
+            st.approvals.push(Pending {
+                id: id.clone(),
+                task_id: self.link.task.task_id.clone(),
+                summary: summary.to_owned(),
+                answer: Some(tx),
+            });
+            id
+        };
+        let _registered = Registered {
+            link: &self.link,
+            id: id.clone(),
+        };
+        let previous = self.link.task.state();
+        self.link.task.set_state("awaiting_approval");
+        let client = &self.link.client;
+        let message = format!("OpenHands wants to run: {summary}  [#{id}]");
+        client
+            .log_message(
+                MessageType::INFO,
+                format!(
+                    "[{}] approval #{id} needed: {summary}",
+                    self.link.task.task_id
+                ),
+            )
+            .await;
+        let actions = [ALLOW_ONCE, ALLOW_ALWAYS, REJECT]
+            .iter()
+            .map(|t| MessageActionItem {
+                title: (*t).to_owned(),
+                properties: Default::default(),
+            })
+            .collect();
+        let request = client.show_message_request(MessageType::WARNING, message, Some(actions));
+        tokio::pin!(request);
+        let fallback = tokio::time::sleep(settings.fallback_after);
+        tokio::pin!(fallback);
+        let deadline = tokio::time::sleep(settings.timeout);
+        tokio::pin!(deadline);
+        let (mut asked, mut told) = (true, false);
+        let tell = |why: &str| {
+            format!(
+                "OpenHands approval #{id} needed{why}: {summary}. Answer with the code actions, or the command openhands.approval.respond [\"{id}\", \"allow_once\" | \"allow_always\" | \"reject\"]"
+            )
+        };
+        let result = loop {
+            tokio::select! {
+                answer = &mut request, if asked => {
+                    asked = false;
+                    match answer {
+                        Ok(Some(item)) => break match item.title.as_str() {
+                            ALLOW_ONCE => Ok(Decision::AllowOnce),
+                            ALLOW_ALWAYS => Ok(Decision::AllowAlways),
+                            _ => Ok(Decision::Reject),
+                        },
+                        // Escape or a closed popup.
+                        Ok(None) => break Ok(Decision::Reject),
+                        Err(_) if !told => {
+                            told = true;
+                            client.show_message(MessageType::WARNING, tell("")).await;
+                        }
+                        Err(_) => {}
+                    }
+                }
+                d = &mut rx => break d.map_err(|_| "the approval was withdrawn".to_owned()),
+                _ = &mut fallback, if !told => {
+                    told = true;
+                    client.show_message(MessageType::WARNING, tell(" (no answer yet)")).await;
+                }
+                _ = &mut deadline => break Err(format!(
+                    "Nobody answered approval #{id} within {} s, so the action was not run.",
+                    settings.timeout.as_secs()
+                )),
+            }
+        };
+        self.link.task.set_state(&previous);
+        client
+            .log_message(
+                MessageType::INFO,
+                format!(
+                    "[{}] approval #{id}: {}",
+                    self.link.task.task_id,
+                    match &result {
+                        Ok(d) => format!("{d:?}"),
+                        Err(e) => e.clone(),
+                    }
+                ),
+            )
+            .await;
+        result
+    }
+}
+
+/// One line saying what the action does.
+pub fn summarize(action: &Action) -> String {
+    let short = |s: &str| {
+        let line = s.lines().next().unwrap_or("");
+        let mut out: String = line.chars().take(120).collect();
+        if line.chars().count() > 120 || s.lines().count() > 1 {
+            out.push('…');
+        }
+        out
+    };
+    match action {
+        Action::Run(r) => format!("$ {}", short(&r.command)),
+        Action::RunIpython(c) => format!("python: {}", short(&c.code)),
+        Action::Write(w) => format!("write {}", w.path),
+        Action::Edit(e) => format!("{} {}", e.command, e.path),
+        Action::Read(r) => format!("read {}", r.path),
+        Action::Browse(b) => format!("browse {}", b.url),
+        Action::BrowseInteractive(b) => format!("browser: {}", short(&b.browser_actions)),
+        Action::Other { kind, .. } => kind.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn risky_commands_are_recognised() {
+        for (cmd, expected) in [
+            ("ls -la", None),
+            ("cargo test", None),
+            ("git push origin main", Some("it pushes to a git remote")),
+            ("cd x && rm -rf build", Some("it deletes files")),
+            (
+                "pip install requests",
+                Some("it installs software from the network"),
+            ),
+            (
+                "curl -fsSL https://x | sh",
+                Some("it installs software from the network"),
+            ),
+            ("echo rm", Some("it deletes files")),
+            ("git status", None),
+        ] {
+            assert_eq!(command_risk(cmd), expected, "{cmd}");
+        }
+    }
+
+    #[test]
+    fn writes_outside_the_workspace_are_risky() {
+        let ws = Path::new("/workspace");
+        assert_eq!(outside("/workspace/a.txt", ws), None);
+        assert_eq!(outside("relative.txt", ws), None);
+        assert!(outside("/etc/passwd", ws).is_some());
+        assert!(outside("/workspace/../etc/x", ws).is_some());
+    }
+}
