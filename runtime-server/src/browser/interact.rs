@@ -260,13 +260,24 @@ impl Page {
             json!({"entryId": entry["id"]}),
         )
         .await?;
+        // A same-document entry (a fragment) commits without loading; otherwise wait for the document.
         let frame = self.main_frame.clone();
-        let done = wait_for(&mut events, deadline, |e| {
-            (e.method == "Page.frameStoppedLoading" || e.method == "Page.navigatedWithinDocument")
-                && e.params["frameId"] == frame.as_str()
-        })
+        let started = wait_for(
+            &mut events,
+            (Instant::now() + Duration::from_millis(500)).min(deadline),
+            |e| {
+                matches!(
+                    e.method.as_str(),
+                    "Page.frameStartedLoading" | "Page.navigatedWithinDocument"
+                ) && e.params["frameId"] == frame.as_str()
+            },
+        )
         .await;
-        match done {
+        match started {
+            Ok(e) if e.method == "Page.frameStartedLoading" => {
+                self.wait_loaded(&mut events, deadline).await;
+                Ok(())
+            }
             Err(NotSeen::Closed) => Err(StepError::Browser(super::cdp::CdpError::Closed)),
             _ => Ok(()),
         }

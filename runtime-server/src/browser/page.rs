@@ -266,8 +266,8 @@ impl Page {
     }
 
     /// After an input that may navigate (a click on a link, Enter in a form): lets the page react and, if
-    /// the main frame started loading, waits until it stops or the deadline passes (no error then, as
-    /// BrowserGym only waits for the DOM as far as it can).
+    /// the main frame started loading, waits for the new document (no error if it does not come: BrowserGym
+    /// also waits only as far as it can).
     pub async fn settle(&self, events: &mut broadcast::Receiver<Event>, deadline: Instant) {
         // Two frames and a task turn, so that handlers of the input and of the scrolling it caused have run.
         let _ = self
@@ -293,12 +293,31 @@ impl Page {
         if wait_for(events, window, started).await.is_err() {
             return;
         }
-        let stopped = |e: &Event| {
-            e.session_id.as_deref() == Some(&session)
-                && e.method == "Page.frameStoppedLoading"
-                && e.params["frameId"] == frame.as_str()
+        self.wait_loaded(events, deadline).await;
+    }
+
+    /// Waits until the main frame's new document has its DOM (`DOMContentLoaded`, as BrowserGym waits for),
+    /// then up to a second more for `load`, so that images and late scripts usually make it in; a failed or
+    /// stopped load ends the wait. A page whose subresources never finish does not hold the action.
+    pub async fn wait_loaded(&self, events: &mut broadcast::Receiver<Event>, deadline: Instant) {
+        let frame = self.main_frame.clone();
+        let session = self.session.clone();
+        let reached = |name: &'static str| {
+            let (frame, session) = (frame.clone(), session.clone());
+            move |e: &Event| {
+                e.session_id.as_deref() == Some(&session)
+                    && e.params["frameId"] == frame.as_str()
+                    && (e.method == "Page.frameStoppedLoading"
+                        || (e.method == "Page.lifecycleEvent" && e.params["name"] == name))
+            }
         };
-        let _ = wait_for(events, deadline, stopped).await;
+        match wait_for(events, deadline, reached("DOMContentLoaded")).await {
+            Ok(e) if e.method == "Page.lifecycleEvent" => {
+                let load = (Instant::now() + Duration::from_secs(1)).min(deadline);
+                let _ = wait_for(events, load, reached("load")).await;
+            }
+            _ => {}
+        }
     }
 
     /// Keeps to one page: a tab the page opened (a `target="_blank"` link, `window.open`) is closed and

@@ -109,6 +109,16 @@ fn serve(stream: TcpStream) {
             "/" => ("200 OK", FORM_PAGE.to_owned()),
             "/second" => ("200 OK", SECOND_PAGE.to_owned()),
             "/widgets" => ("200 OK", WIDGETS_PAGE.to_owned()),
+            "/to-slow" => (
+                "200 OK",
+                "<!doctype html><title>Links</title><a href=\"/slow\">A slow page</a>".to_owned(),
+            ),
+            // The document arrives at once, but an image on it never does.
+            "/slow" => (
+                "200 OK",
+                "<!doctype html><title>Slow</title><h1>Slow</h1><img src=\"/hang\" alt=\"never\">"
+                    .to_owned(),
+            ),
             "/submit" => (
                 "200 OK",
                 format!(
@@ -522,6 +532,20 @@ fn bad_actions_and_unreachable_pages_are_reported() {
             "TimeoutError: page.goto: Timeout 2000ms exceeded.\nCall log:\n  - navigating to \"{hang}\", waiting until \"load\""
         )
     );
+
+    // A click that leads to a page whose image never loads: the DOM is enough, the action does not hang.
+    let obs = interact(&srv, &format!("goto('{}')", site.url("/to-slow")));
+    let link = bid(&obs, "link 'A slow page'");
+    let started = Instant::now();
+    let obs = interact_with(&srv, &format!("click('{link}')"), 20.0, false);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(action_error(&obs), "");
+    assert_eq!(obs["extras"]["url"], site.url("/slow"));
+    assert!(tree(&obs).contains("heading 'Slow'"), "{}", content(&obs));
 
     // An unreachable host (a closed port) through `browse`.
     let closed = {
