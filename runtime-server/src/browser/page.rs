@@ -165,13 +165,11 @@ impl Page {
 
     /// Calls one function of the page script, e.g. `eval("point", json!(["12"]))`, and returns its value.
     pub async fn eval(&self, function: &str, args: Value) -> Result<Value, StepError> {
-        let args = args.as_array().cloned().unwrap_or_default();
-        let args: Vec<String> = args.iter().map(Value::to_string).collect();
-        let expression = format!("({PAGE_JS}).{function}({})", args.join(", "));
         let answer = self
             .call(
                 "Runtime.evaluate",
-                json!({"expression": expression, "returnByValue": true, "awaitPromise": true, "userGesture": true}),
+                json!({"expression": script_call(function, &args), "returnByValue": true,
+                       "awaitPromise": true, "userGesture": true}),
             )
             .await?;
         if let Some(details) = answer.get("exceptionDetails") {
@@ -190,15 +188,11 @@ impl Page {
 
     /// Calls a page-script function that returns an element and gives its remote object id.
     pub async fn eval_object(&self, function: &str, args: Value) -> Result<Value, StepError> {
-        let args: Vec<String> = args
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(Value::to_string)
-            .collect();
-        let expression = format!("({PAGE_JS}).{function}({})", args.join(", "));
         let answer = self
-            .call("Runtime.evaluate", json!({"expression": expression}))
+            .call(
+                "Runtime.evaluate",
+                json!({"expression": script_call(function, &args)}),
+            )
             .await?;
         Ok(answer["result"]["objectId"].clone())
     }
@@ -451,6 +445,17 @@ impl Page {
             screenshot: shot["data"].as_str().unwrap_or_default().to_owned(),
         })
     }
+}
+
+/// The expression that calls `function` of the page script with JSON arguments.
+fn script_call(function: &str, args: &Value) -> String {
+    let args: Vec<String> = args
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(Value::to_string)
+        .collect();
+    format!("({PAGE_JS}).{function}({})", args.join(", "))
 }
 
 /// Why [`wait_for`] saw no matching event.
