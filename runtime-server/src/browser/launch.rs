@@ -34,6 +34,9 @@ pub(crate) const VIEWPORT: (u32, u32) = (1280, 720);
 /// How long Chromium may take to answer its first CDP call.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Profile directories are `<temp>/openhands-chromium-<server pid>-<random>`.
+const PROFILE_PREFIX: &str = "openhands-chromium-";
+
 /// Lines of Chromium's stderr kept to explain a failed start or a crash.
 const STDERR_LINES: usize = 30;
 
@@ -120,8 +123,9 @@ pub(crate) struct Chromium {
 impl Chromium {
     /// Starts Chromium and waits until it answers on the CDP pipe.
     pub async fn launch(executable: &Path) -> Result<(Self, Cdp), BrowserError> {
+        tokio::task::spawn_blocking(remove_stale_profiles);
         let profile = tempfile::Builder::new()
-            .prefix("openhands-chromium-")
+            .prefix(&format!("{PROFILE_PREFIX}{}-", std::process::id()))
             .tempdir()
             .map_err(|e| BrowserError::Launch(format!("cannot create a profile directory: {e}")))?;
         let (to_browser_read, to_browser_write) = pipe()?;
@@ -305,6 +309,36 @@ fn group_alive(pgid: i32) -> bool {
     dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter_map(state_and_group)
         .any(|(state, group)| state != "Z" && group == pgid)
+}
+
+/// Removes the profiles of servers that died without cleaning up (`kill -9`): their Chromium died with
+/// them, so nothing uses the directory any more.
+fn remove_stale_profiles() {
+    use std::os::unix::fs::MetadataExt as _;
+    let Ok(dir) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    let me = nix::unistd::geteuid().as_raw();
+    for entry in dir.flatten() {
+        let name = entry.file_name();
+        let owner = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(PROFILE_PREFIX))
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<i32>().ok());
+        let Some(owner) = owner else { continue };
+        let mine = entry.metadata().is_ok_and(|m| m.is_dir() && m.uid() == me);
+        if mine && !process_alive(owner) {
+            match std::fs::remove_dir_all(entry.path()) {
+                Ok(()) => {
+                    tracing::info!(path = %entry.path().display(), "removed the profile of a dead server's browser")
+                }
+                Err(e) => {
+                    tracing::debug!(path = %entry.path().display(), "cannot remove a stale profile: {e}")
+                }
+            }
+        }
+    }
 }
 
 async fn remove_profile(dir: tempfile::TempDir) {

@@ -717,11 +717,22 @@ fn a_killed_server_takes_chromium_with_it() {
     let obs = browse(&srv, "about:blank");
     assert_eq!(obs["extras"]["error"], false, "{obs}");
     let pid = chromium_pid(&srv);
+    let profile = profile_dir(pid);
     srv.child.kill().unwrap();
     srv.child.wait().unwrap();
     wait_until(
         "Chromium died with the server",
         Duration::from_secs(10),
         || group_members(pid).is_empty(),
+    );
+    // A killed server cannot remove its browser's profile; the next server's browser does.
+    assert!(profile.exists());
+    let next = Server::builder().with_browser().start();
+    let obs = browse(&next, "about:blank");
+    assert_eq!(obs["extras"]["error"], false, "{obs}");
+    wait_until(
+        "the dead server's profile is removed",
+        Duration::from_secs(10),
+        || !profile.parent().unwrap().exists(),
     );
 }
