@@ -1,12 +1,13 @@
 //! The browser behind `browse` and `browse_interactive`: headless Chromium driven over the DevTools
 //! protocol, started on first use, one persistent page, replaced on the next action if it dies.
 //!
-//! `launch` starts and kills the process, `cdp` speaks the protocol, `actions` parses BrowserGym's action
-//! strings, `interact` and `page` carry them out and snapshot the page (with `page.js` inside it),
-//! `axtree` renders the accessibility tree and `observation` builds OpenHands' observation.
+//! `launch` starts and kills the process, `cdp` speaks the protocol, `actions` (over `call_syntax`) parses
+//! BrowserGym's action strings, `interact` and `page` carry them out and snapshot the page (with `page.js`
+//! inside it), `axtree` renders the accessibility tree and `observation` builds OpenHands' observation.
 
 mod actions;
 mod axtree;
+mod call_syntax;
 mod cdp;
 mod interact;
 mod keys;
