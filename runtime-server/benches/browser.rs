@@ -9,13 +9,14 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+#[path = "support/mod.rs"]
+mod support;
+
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_openhands-runtime");
-const KEY: &str = "bench-key";
+use support::{Server, proc_kib, row, rss_mib};
 
 /// A page of ordinary size: headings, text, a form, a table and 40 links.
 fn page() -> String {
@@ -74,113 +75,23 @@ fn serve_page() -> u16 {
     port
 }
 
-struct Server {
-    child: Child,
-    base: String,
-    client: reqwest::blocking::Client,
-    _dir: tempfile::TempDir,
+/// The browser's part of the server.
+trait Browse {
+    fn goto(&self, url: &str) -> Value;
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn start(browser: bool) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut cmd = Command::new(BIN);
-        cmd.arg(port.to_string())
-            .arg("--working-dir")
-            .arg(dir.path())
-            .env("SESSION_API_KEY", KEY)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        if !browser {
-            cmd.arg("--no-enable-browser");
-        }
-        let child = cmd.spawn().expect("spawn server");
-        let base = format!("http://127.0.0.1:{port}");
-        let client = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(120))
-            .build()
-            .unwrap();
-        let start = Instant::now();
-        while client.get(format!("{base}/alive")).send().is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "server never came up"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        Self {
-            child,
-            base,
-            client,
-            _dir: dir,
-        }
-    }
-
-    fn action(&self, action: Value) -> Value {
-        let resp = self
-            .client
-            .post(format!("{}/execute_action", self.base))
-            .header("X-Session-API-Key", KEY)
-            .json(&json!({ "action": action }))
-            .send()
-            .unwrap();
-        assert!(resp.status().is_success());
-        resp.json().unwrap()
-    }
-
+impl Browse for Server {
     fn goto(&self, url: &str) -> Value {
         let obs = self.action(json!({"action": "browse_interactive",
             "args": {"browser_actions": format!("goto('{url}')")}, "timeout": 60.0}));
         assert_eq!(obs["extras"]["error"], false, "{obs}");
         obs
     }
-
-    fn info(&self) -> Value {
-        self.client
-            .get(format!("{}/server_info", self.base))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap()
-    }
 }
 
 /// Runs `f` `n` times; (median, p90) in milliseconds.
-fn sample(n: usize, mut f: impl FnMut()) -> (f64, f64) {
-    let mut ms: Vec<f64> = Vec::with_capacity(n);
-    for _ in 0..n {
-        let t = Instant::now();
-        f();
-        ms.push(t.elapsed().as_secs_f64() * 1e3);
-    }
-    ms.sort_by(f64::total_cmp);
-    let pick = |q: f64| ms[((n - 1) as f64 * q).round() as usize];
-    (pick(0.5), pick(0.9))
-}
-
-/// A `/proc/<pid>/status` or `smaps_rollup` figure in KiB (0 if the process is gone).
-fn proc_kib(path: &str, key: &str) -> u64 {
-    std::fs::read_to_string(path)
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(key))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
+fn sample(n: usize, f: impl FnMut()) -> (f64, f64) {
+    support::percentiles(support::time(n, f), 0.9)
 }
 
 /// Sums RSS and PSS (shared pages split between sharers) over a process group, in MiB.
@@ -206,21 +117,17 @@ fn group_memory(pgid: i64) -> (usize, f64, f64) {
     (count, rss as f64 / 1024.0, pss as f64 / 1024.0)
 }
 
-fn row(name: &str, value: String, target: &str, baseline: String) {
-    println!("| {name} | {value} | {target} | {baseline} |");
-}
-
 fn main() {
     let quick = std::env::var_os("BENCH_QUICK").is_some();
     let n = if quick { 10 } else { 50 };
     let port = serve_page();
     let url = format!("http://127.0.0.1:{port}/page");
 
-    let bare = Server::start(false);
+    let bare = Server::start(&["--no-enable-browser"]).0;
     std::thread::sleep(Duration::from_millis(500));
-    let bare_rss = proc_kib(&format!("/proc/{}/status", bare.child.id()), "VmRSS:") as f64 / 1024.0;
+    let bare_rss = rss_mib(bare.child.id());
 
-    let srv = Server::start(true);
+    let srv = Server::start(&[]).0;
     let t = Instant::now();
     srv.goto(&url);
     let cold = t.elapsed();
@@ -250,8 +157,7 @@ fn main() {
 
     std::thread::sleep(Duration::from_secs(2));
     let info = srv.info();
-    let server_rss =
-        proc_kib(&format!("/proc/{}/status", srv.child.id()), "VmRSS:") as f64 / 1024.0;
+    let server_rss = rss_mib(srv.child.id());
     let pid = info["browser"]["pid"].as_i64().expect("a running browser");
     let (procs, chromium_rss, chromium_pss) = group_memory(pid);
 

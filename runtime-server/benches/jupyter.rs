@@ -4,14 +4,15 @@
 //! same client times `GET /alive` and an `echo` run action, and a Python `jupyter_client` times the same
 //! cell against a bare ipykernel: the kernel's own floor. `BENCH_QUICK=1` shrinks the counts.
 
-use std::process::{Child, Command, Stdio};
+#[path = "support/mod.rs"]
+mod support;
+
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_openhands-runtime");
-const KEY: &str = "bench-key";
+use support::{Server, row, rss_mib, stats};
 
 /// ipykernel driven by jupyter_client, the way a Python client would: prints the median and p99 in ms.
 const PY_BASELINE: &str = r#"
@@ -32,83 +33,18 @@ finally:
     km.shutdown_kernel(now=True)
 "#;
 
-struct Server {
-    child: Child,
-    base: String,
-    client: Client,
-    _dir: tempfile::TempDir,
+const BARE: &[&str] = &["--no-enable-browser"];
+const JUPYTER: &[&str] = &["--no-enable-browser", "--plugins", "jupyter"];
+
+/// The jupyter plugin's part of the server.
+trait Jupyter {
+    fn jupyter(&self) -> Value;
+    fn cell(&self, code: &str) -> Value;
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    /// Starts the server and returns it with the time from spawn to the first `/alive` answer.
-    fn start(plugins: &[&str]) -> (Self, Duration) {
-        let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .unwrap();
-        let t0 = Instant::now();
-        let mut cmd = Command::new(BIN);
-        cmd.arg(port.to_string())
-            .arg("--working-dir")
-            .arg(dir.path())
-            .arg("--no-enable-browser")
-            .env("SESSION_API_KEY", KEY)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        if !plugins.is_empty() {
-            cmd.arg("--plugins").args(plugins);
-        }
-        let child = cmd.spawn().expect("spawn server");
-        let client = Client::builder()
-            .timeout(Duration::from_secs(120))
-            .build()
-            .unwrap();
-        let base = format!("http://127.0.0.1:{port}");
-        while !client
-            .get(format!("{base}/alive"))
-            .send()
-            .is_ok_and(|r| r.status().is_success())
-        {
-            assert!(
-                t0.elapsed() < Duration::from_secs(20),
-                "server never came up"
-            );
-            std::thread::sleep(Duration::from_micros(200));
-        }
-        let up = t0.elapsed();
-        let srv = Self {
-            child,
-            base,
-            client,
-            _dir: dir,
-        };
-        (srv, up)
-    }
-
-    fn alive(&self) {
-        let r = self.client.get(format!("{}/alive", self.base)).send();
-        assert!(r.unwrap().status().is_success());
-    }
-
-    fn action(&self, action: Value) -> Value {
-        let resp = self
-            .client
-            .post(format!("{}/execute_action", self.base))
-            .header("X-Session-API-Key", KEY)
-            .json(&json!({ "action": action }))
-            .send()
-            .unwrap();
-        assert!(resp.status().is_success());
-        resp.json().unwrap()
+impl Jupyter for Server {
+    fn jupyter(&self) -> Value {
+        self.info()["jupyter"].clone()
     }
 
     fn cell(&self, code: &str) -> Value {
@@ -117,56 +53,14 @@ impl Server {
         assert_eq!(obs["observation"], "run_ipython", "{obs}");
         obs
     }
-
-    fn jupyter(&self) -> Value {
-        let info: Value = self
-            .client
-            .get(format!("{}/server_info", self.base))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        info["jupyter"].clone()
-    }
 }
 
+/// `support::time` after five warm-up runs.
 fn time<F: FnMut()>(n: usize, mut f: F) -> Vec<Duration> {
     for _ in 0..5 {
         f();
     }
-    (0..n)
-        .map(|_| {
-            let t0 = Instant::now();
-            f();
-            t0.elapsed()
-        })
-        .collect()
-}
-
-/// (median, p99) in milliseconds.
-fn stats(mut samples: Vec<Duration>) -> (f64, f64) {
-    samples.sort();
-    let pick = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
-    (
-        pick(0.5).as_secs_f64() * 1e3,
-        pick(0.99).as_secs_f64() * 1e3,
-    )
-}
-
-fn rss_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .unwrap_or_default()
-        / 1024.0
-}
-
-fn row(name: &str, value: String, target: &str, baseline: String) {
-    println!("| {name} | {value} | {target} | {baseline} |");
+    support::time(n, f)
 }
 
 fn main() {
@@ -178,7 +72,7 @@ fn main() {
     println!("| measure | openhands-runtime | target | baseline (same run) |");
     println!("| --- | --- | --- | --- |");
 
-    let (bare, _) = Server::start(&[]);
+    let (bare, _) = Server::start(BARE);
     std::thread::sleep(Duration::from_millis(300));
     let bare_rss = rss_mib(bare.child.id());
 
@@ -186,14 +80,14 @@ fn main() {
     let starts = if quick { 3 } else { 7 };
     let (mut ups, mut firsts, mut bare_ups) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..starts {
-        bare_ups.push(Server::start(&[]).1);
+        bare_ups.push(Server::start(BARE).1);
         let t0 = Instant::now();
-        let (srv, up) = Server::start(&["jupyter"]);
+        let (srv, up) = Server::start(JUPYTER);
         srv.cell("print(1)");
         firsts.push(t0.elapsed());
         ups.push(up);
     }
-    let srv = Server::start(&["jupyter"]).0;
+    let srv = Server::start(JUPYTER).0;
     srv.cell("print(1)");
     row(
         &format!(
@@ -240,7 +134,7 @@ fn main() {
     std::thread::sleep(Duration::from_millis(500));
     let kernel_pid = srv.jupyter()["pid"].as_u64().unwrap_or_default() as u32;
     let fresh = {
-        let (fresh, _) = Server::start(&["jupyter"]);
+        let (fresh, _) = Server::start(JUPYTER);
         fresh.cell("1");
         std::thread::sleep(Duration::from_millis(300));
         (

@@ -3,15 +3,17 @@
 //! Starts the release binary on loopback and drives it with a minimal HTTP/1.1 keep-alive client, so
 //! the numbers are the server's and not a client library's. `BENCH_QUICK=1` shrinks the counts.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::net::TcpStream;
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_openhands-runtime");
-const KEY: &str = "bench-key";
+use support::{KEY, free_port, ms, row, rss_kib, stats, time};
 
 struct Conn {
     reader: BufReader<TcpStream>,
@@ -90,30 +92,13 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
 /// Starts the server and returns it with the time from spawn to the first `/alive` answer.
 fn start() -> (Server, Duration) {
     let dir = tempfile::tempdir().unwrap();
     let workdir = dir.path().canonicalize().unwrap();
     let port = free_port();
     let t0 = Instant::now();
-    let child = Command::new(BIN)
-        .arg(port.to_string())
-        .arg("--working-dir")
-        .arg(&workdir)
-        .arg("--no-enable-browser")
-        .env("SESSION_API_KEY", KEY)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn server");
+    let child = support::spawn(port, &workdir, &["--no-enable-browser"]);
     loop {
         if let Ok(mut c) = Conn::open(port)
             && c.request("GET", "/alive", b"").0 == 200
@@ -136,43 +121,6 @@ fn start() -> (Server, Duration) {
         },
         up,
     )
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-/// (median, p99) in milliseconds.
-fn stats(mut samples: Vec<Duration>) -> (f64, f64) {
-    samples.sort();
-    let pick = |q: f64| ms(samples[((samples.len() - 1) as f64 * q).round() as usize]);
-    (pick(0.5), pick(0.99))
-}
-
-fn time<F: FnMut()>(n: usize, mut f: F) -> Vec<Duration> {
-    (0..n)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .collect()
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-fn row(name: &str, value: String, target: &str, baseline: String) {
-    println!("| {name} | {value} | {target} | {baseline} |");
 }
 
 fn main() {
