@@ -17,6 +17,7 @@ use super::{prompt, stuck, tools};
 use crate::events::{Event, EventSource, EventStream, StreamError, kinds};
 use crate::llm::{Llm, LlmError, Request, StreamEvent, ToolSpec};
 use crate::runtime::Runtime;
+use crate::storage::ConversationMeta;
 
 /// How often a stop repeats `C-c` while the interrupted action has not reported.
 const INTERRUPT_REPEAT: Duration = Duration::from_millis(300);
@@ -113,6 +114,28 @@ pub struct Metrics {
     /// Time spent waiting for the LLM and the runtime, to tell the agent's own overhead apart.
     pub llm_time: Duration,
     pub runtime_time: Duration,
+}
+
+impl Metrics {
+    /// The totals a stored conversation had, to continue counting from.
+    pub fn resumed(meta: &ConversationMeta) -> Self {
+        Self {
+            cost: meta.accumulated_cost,
+            prompt_tokens: meta.prompt_tokens,
+            completion_tokens: meta.completion_tokens,
+            ..Self::default()
+        }
+    }
+
+    /// Writes the totals and the agent's state into `meta`, stamped now.
+    pub fn record(&self, meta: &mut ConversationMeta, state: AgentState) {
+        meta.state = state.as_str().to_owned();
+        meta.updated_at = crate::events::now_iso();
+        meta.accumulated_cost = self.cost;
+        meta.prompt_tokens = self.prompt_tokens;
+        meta.completion_tokens = self.completion_tokens;
+        meta.total_tokens = self.prompt_tokens + self.completion_tokens;
+    }
 }
 
 /// Stops or pauses a running task from another task (the LSP's cancel command, the CLI's Ctrl-C).

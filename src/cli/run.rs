@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::{RunArgs, exit, fail};
 use crate::agent::{Controller, Metrics, Outcome};
 use crate::config::{self, Overrides};
-use crate::events::{EventStream, now_iso};
+use crate::events::EventStream;
 use crate::storage::{ConversationMeta, Storage};
 
 pub(super) fn conversations(data_dir: Option<PathBuf>) -> ExitCode {
@@ -103,13 +103,7 @@ pub(super) async fn run(args: RunArgs) -> ExitCode {
                 Ok(l) => l,
                 Err(e) => return fail(exit::ERROR, e),
             };
-            let m = &loaded.meta;
-            let metrics = Metrics {
-                cost: m.accumulated_cost,
-                prompt_tokens: m.prompt_tokens,
-                completion_tokens: m.completion_tokens,
-                ..Metrics::default()
-            };
+            let metrics = Metrics::resumed(&loaded.meta);
             (loaded.meta, loaded.events, log, metrics)
         }
         None => {
@@ -179,12 +173,7 @@ pub(super) async fn run(args: RunArgs) -> ExitCode {
     runtime.close().await;
 
     let m = controller.metrics().clone();
-    meta.state = controller.state().as_str().to_owned();
-    meta.updated_at = now_iso();
-    meta.accumulated_cost = m.cost;
-    meta.prompt_tokens = m.prompt_tokens;
-    meta.completion_tokens = m.completion_tokens;
-    meta.total_tokens = m.prompt_tokens + m.completion_tokens;
+    m.record(&mut meta, controller.state());
     if let Err(e) = storage.save_meta(&meta) {
         eprintln!("warning: cannot save the conversation's metadata: {e}");
     }

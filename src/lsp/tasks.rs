@@ -18,7 +18,7 @@ use super::bridge::{EditorRuntime, Link};
 use super::rich::SessionUpdate;
 use crate::agent::{ControlHandle, Controller, Metrics, Outcome};
 use crate::config::{Overrides, Settings};
-use crate::events::{Event, EventStream, now_iso};
+use crate::events::{Event, EventStream};
 use crate::storage::{ConversationMeta, Storage};
 
 /// Every request to the client waits at most this long.
@@ -198,13 +198,7 @@ async fn drive(
         let log = storage
             .open_log(&info.conversation_id)
             .map_err(|e| e.to_string())?;
-        let m = &loaded.meta;
-        let metrics = Metrics {
-            cost: m.accumulated_cost,
-            prompt_tokens: m.prompt_tokens,
-            completion_tokens: m.completion_tokens,
-            ..Metrics::default()
-        };
+        let metrics = Metrics::resumed(&loaded.meta);
         (loaded.meta, loaded.events, log, metrics)
     } else {
         let id = crate::storage::ConversationId::parse(&info.conversation_id)
@@ -314,12 +308,7 @@ async fn drive(
             ))
             .await;
     }
-    meta.state = controller.state().as_str().to_owned();
-    meta.updated_at = now_iso();
-    meta.accumulated_cost = m.cost;
-    meta.prompt_tokens = m.prompt_tokens;
-    meta.completion_tokens = m.completion_tokens;
-    meta.total_tokens = m.prompt_tokens + m.completion_tokens;
+    m.record(&mut meta, controller.state());
     if let Err(e) = storage.save_meta(&meta) {
         client
             .log_message(
