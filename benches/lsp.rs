@@ -3,12 +3,13 @@
 //! `$/progress`, the `applyEdit` computation for a one-line change in a 100,000-line buffer, and idle RSS.
 //! Needs the release runtime: `cargo build --release -p openhands-runtime`.
 
+#[path = "../tests/agent/lsp_frames.rs"]
+mod lsp_frames;
 #[path = "../tests/agent/scripted_llm.rs"]
 mod scripted_llm;
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use openhands_lsp::lsp::documents::{Documents, Encoding};
@@ -16,6 +17,7 @@ use openhands_lsp::lsp::edits::minimal_edits;
 use ropey::Rope;
 use serde_json::{Value, json};
 
+use lsp_frames::{read_frames, write_frame};
 use scripted_llm::{Reply, ScriptedLlm, Wire};
 
 const RUNNING: usize = 4;
@@ -30,9 +32,7 @@ struct Client {
 
 impl Client {
     fn send(&mut self, msg: &Value) {
-        let body = msg.to_string();
-        write!(self.stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
-        self.stdin.flush().unwrap();
+        write_frame(&mut self.stdin, msg);
     }
 
     /// The next message; the server's requests are answered at once, as a quick editor would.
@@ -68,39 +68,6 @@ impl Client {
             }
         }
     }
-}
-
-fn spawn_reader(out: impl Read + Send + 'static) -> Receiver<Value> {
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        let mut r = BufReader::new(out);
-        loop {
-            let mut len = 0usize;
-            loop {
-                let mut line = String::new();
-                if r.read_line(&mut line).unwrap_or(0) == 0 {
-                    return;
-                }
-                let line = line.trim_end();
-                if line.is_empty() {
-                    break;
-                }
-                if let Some(v) = line.strip_prefix("Content-Length: ") {
-                    len = v.parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; len];
-            if r.read_exact(&mut body).is_err() {
-                return;
-            }
-            if let Ok(v) = serde_json::from_slice(&body)
-                && tx.send(v).is_err()
-            {
-                return;
-            }
-        }
-    });
-    rx
 }
 
 fn ms(d: Duration) -> f64 {
@@ -166,7 +133,7 @@ fn main() {
     let pid = child.id();
     let mut c = Client {
         stdin: child.stdin.take().unwrap(),
-        inbox: spawn_reader(child.stdout.take().unwrap()),
+        inbox: read_frames(child.stdout.take().unwrap()),
         next_id: 1,
     };
     c.request(

@@ -1,13 +1,13 @@
 //! The LSP front end over its real transport: the `openhands-lsp` binary on stdio, a scripted LLM, and a
 //! real local runtime; the test plays the editor.
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use super::lsp_frames::{read_frames, write_frame, write_raw};
 use super::scripted_llm::{Reply, ScriptedLlm, Wire};
 
 mod edits;
@@ -111,35 +111,7 @@ impl Editor {
             .unwrap();
         let stdin = child.stdin.take().unwrap();
         let stdout = child.stdout.take().unwrap();
-        let (tx, inbox) = channel();
-        std::thread::spawn(move || {
-            let mut r = BufReader::new(stdout);
-            loop {
-                let mut len = 0usize;
-                loop {
-                    let mut line = String::new();
-                    if r.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let line = line.trim_end();
-                    if line.is_empty() {
-                        break;
-                    }
-                    if let Some(v) = line.strip_prefix("Content-Length: ") {
-                        len = v.parse().unwrap_or(0);
-                    }
-                }
-                let mut body = vec![0; len];
-                if r.read_exact(&mut body).is_err() {
-                    return;
-                }
-                if let Ok(v) = serde_json::from_slice::<Value>(&body)
-                    && tx.send(v).is_err()
-                {
-                    return;
-                }
-            }
-        });
+        let inbox = read_frames(stdout);
         Self {
             child,
             stdin,
@@ -156,14 +128,11 @@ impl Editor {
     }
 
     fn send(&mut self, msg: &Value) {
-        let body = msg.to_string();
-        write!(self.stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
-        self.stdin.flush().unwrap();
+        write_frame(&mut self.stdin, msg);
     }
 
     fn send_raw(&mut self, body: &str) {
-        write!(self.stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
-        self.stdin.flush().unwrap();
+        write_raw(&mut self.stdin, body);
     }
 
     fn notify(&mut self, method: &str, params: Value) {
@@ -322,6 +291,39 @@ fn method(m: &Value) -> &str {
     m["method"].as_str().unwrap_or_default()
 }
 
+/// A `name` notification (`window/showMessage`, `window/logMessage`) whose message contains `text`.
+fn says(m: &Value, name: &str, text: &str) -> bool {
+    method(m) == name
+        && m["params"]["message"]
+            .as_str()
+            .is_some_and(|s| s.contains(text))
+}
+
+/// An editor whose task runs `sleep 30` (started with `arg`); returns the task id too.
+fn sleeping_task(arg: Value) -> (ScriptedLlm, Editor, String) {
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![Reply::Tools {
+            text: String::new(),
+            calls: vec![(
+                "execute_bash".into(),
+                json!({"command": "sleep 30", "timeout": 60}),
+            )],
+        }],
+    );
+    let mut ed = Editor::start(&llm);
+    ed.initialize(true);
+    let r = ed.request(
+        "workspace/executeCommand",
+        json!({"command": "openhands.task.start", "arguments": [arg]}),
+    );
+    let task_id = r["result"]["taskId"].as_str().unwrap().to_owned();
+    ed.wait_for("the sleep command", |m| {
+        says(m, "window/logMessage", "$ sleep 30")
+    });
+    (llm, ed, task_id)
+}
+
 #[test]
 fn a_task_runs_with_progress_log_messages_and_a_transcript() {
     let llm = ScriptedLlm::start(
@@ -363,11 +365,7 @@ fn a_task_runs_with_progress_log_messages_and_a_transcript() {
     let task_id = r["result"]["taskId"].as_str().unwrap().to_owned();
     let conversation = r["result"]["conversationId"].as_str().unwrap().to_owned();
     let done = ed.wait_for("the finished message", |m| {
-        method(m) == "window/showMessage"
-            && m["params"]["message"]
-                .as_str()
-                .unwrap_or("")
-                .contains("finished")
+        says(m, "window/showMessage", "finished")
     });
     assert!(
         done["params"]["message"]
@@ -511,20 +509,12 @@ fn bad_requests_are_answered_and_the_server_keeps_serving() {
                "contentChanges": [{"range": {"start": {"line": 9, "character": 0}, "end": {"line": 9, "character": 1}}, "text": "x"}]}),
     );
     ed.wait_for("a warning about the bad range", |m| {
-        method(m) == "window/logMessage"
-            && m["params"]["message"]
-                .as_str()
-                .unwrap_or("")
-                .contains("outside")
+        says(m, "window/logMessage", "outside")
     });
     // Malformed JSON-RPC is answered with a parse error and the connection stays usable.
     ed.send_raw("{this is not json");
     ed.wait_for("the malformed-message warning", |m| {
-        method(m) == "window/logMessage"
-            && m["params"]["message"]
-                .as_str()
-                .unwrap_or("")
-                .contains("malformed message")
+        says(m, "window/logMessage", "malformed message")
     });
     let status = ed.request(
         "workspace/executeCommand",
@@ -536,41 +526,14 @@ fn bad_requests_are_answered_and_the_server_keeps_serving() {
 
 #[test]
 fn a_running_task_is_cancelled_by_command_and_the_llm_failure_is_shown() {
-    let llm = ScriptedLlm::start(
-        Wire::OpenAi,
-        vec![Reply::Tools {
-            text: String::new(),
-            calls: vec![(
-                "execute_bash".into(),
-                json!({"command": "sleep 30", "timeout": 60}),
-            )],
-        }],
-    );
-    let mut ed = Editor::start(&llm);
-    ed.initialize(true);
-    let r = ed.request(
-        "workspace/executeCommand",
-        json!({"command": "openhands.task.start", "arguments": [{"prompt": "wait a while"}]}),
-    );
-    let task_id = r["result"]["taskId"].as_str().unwrap().to_owned();
-    ed.wait_for("the sleep command", |m| {
-        method(m) == "window/logMessage"
-            && m["params"]["message"]
-                .as_str()
-                .unwrap_or("")
-                .contains("$ sleep 30")
-    });
+    let (_llm, mut ed, task_id) = sleeping_task(json!({"prompt": "wait a while"}));
     let r = ed.request(
         "workspace/executeCommand",
         json!({"command": "openhands.task.cancel", "arguments": [task_id]}),
     );
     assert_eq!(r["result"]["cancelled"], true, "{r}");
     ed.wait_for("the cancelled message", |m| {
-        method(m) == "window/showMessage"
-            && m["params"]["message"]
-                .as_str()
-                .unwrap_or("")
-                .contains("cancelled")
+        says(m, "window/showMessage", "cancelled")
     });
     // The script is exhausted: the next task's LLM call fails and the user is told why.
     ed.request(
@@ -578,11 +541,7 @@ fn a_running_task_is_cancelled_by_command_and_the_llm_failure_is_shown() {
         json!({"command": "openhands.task.start", "arguments": ["again"]}),
     );
     let failed = ed.wait_for("the failure", |m| {
-        method(m) == "window/showMessage"
-            && m["params"]["message"]
-                .as_str()
-                .unwrap_or("")
-                .contains("OpenHands failed")
+        says(m, "window/showMessage", "OpenHands failed")
     });
     assert_eq!(failed["params"]["type"], 1, "an error message");
     ed.shutdown();
@@ -748,40 +707,13 @@ fn neovim_task(nvim_bin: &std::path::Path, install: &str) {
 
 #[test]
 fn cancelling_the_progress_cancels_the_task() {
-    let llm = ScriptedLlm::start(
-        Wire::OpenAi,
-        vec![Reply::Tools {
-            text: String::new(),
-            calls: vec![(
-                "execute_bash".into(),
-                json!({"command": "sleep 30", "timeout": 60}),
-            )],
-        }],
-    );
-    let mut ed = Editor::start(&llm);
-    ed.initialize(true);
-    let r = ed.request(
-        "workspace/executeCommand",
-        json!({"command": "openhands.task.start", "arguments": ["wait"]}),
-    );
-    let task_id = r["result"]["taskId"].as_str().unwrap().to_owned();
-    ed.wait_for("the sleep command", |m| {
-        method(m) == "window/logMessage"
-            && m["params"]["message"]
-                .as_str()
-                .unwrap_or("")
-                .contains("$ sleep 30")
-    });
+    let (_llm, mut ed, task_id) = sleeping_task(json!("wait"));
     ed.notify(
         "window/workDoneProgress/cancel",
         json!({"token": format!("openhands/task/{task_id}")}),
     );
     ed.wait_for("the cancelled message", |m| {
-        method(m) == "window/showMessage"
-            && m["params"]["message"]
-                .as_str()
-                .unwrap_or("")
-                .contains("cancelled")
+        says(m, "window/showMessage", "cancelled")
     });
     ed.shutdown();
 }

@@ -6,6 +6,7 @@ mod docker;
 mod e2e;
 mod llm;
 mod lsp;
+mod lsp_frames;
 mod runtime;
 mod scripted_llm;
 mod storage;

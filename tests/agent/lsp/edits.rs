@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::super::scripted_llm::{Reply, ScriptedLlm, Wire};
-use super::{AskMode, EditMode, Editor, method};
+use super::{AskMode, EditMode, Editor, method, says, sleeping_task};
 
 fn tool(name: &str, args: Value) -> Reply {
     Reply::Tools {
@@ -265,10 +265,7 @@ fn approvals_without_an_answer(mode: AskMode) {
     ed.ask_mode = mode;
     start_task(&mut ed, "clean up");
     let told = ed.wait_for("the fallback message", |m| {
-        method(m) == "window/showMessage"
-            && m["params"]["message"]
-                .as_str()
-                .is_some_and(|s| s.contains("openhands.approval.respond"))
+        says(m, "window/showMessage", "openhands.approval.respond")
     });
     assert!(told["params"]["message"].as_str().unwrap().contains("#a1"));
     let actions = ed.request(
@@ -363,20 +360,22 @@ fn bad_settings_and_cancelled_requests_leave_the_server_serving() {
     let mut ed = Editor::start(&llm);
     ed.initialize_with(false, json!({"openhands": {"approvals": "sometimes"}}));
     ed.wait_for("the settings error", |m| {
-        method(m) == "window/showMessage"
-            && m["params"]["message"]
-                .as_str()
-                .is_some_and(|s| s.contains("`sometimes` is not an approval policy"))
+        says(
+            m,
+            "window/showMessage",
+            "`sometimes` is not an approval policy",
+        )
     });
     ed.notify(
         "workspace/didChangeConfiguration",
         json!({"settings": {"openhands": {"approvalTimeoutSeconds": "soon", "approvals": "never"}}}),
     );
     ed.wait_for("the configuration error", |m| {
-        method(m) == "window/showMessage"
-            && m["params"]["message"]
-                .as_str()
-                .is_some_and(|s| s.contains("approvalTimeoutSeconds must be a positive number"))
+        says(
+            m,
+            "window/showMessage",
+            "approvalTimeoutSeconds must be a positive number",
+        )
     });
     // A cancel for a request that is long answered, and one for an id that never existed.
     let r = ed.request(
@@ -522,21 +521,7 @@ fn processes_in(dir: &std::path::Path) -> Vec<String> {
 
 #[test]
 fn an_editor_that_exits_mid_task_leaves_nothing_running() {
-    let llm = ScriptedLlm::start(
-        Wire::OpenAi,
-        vec![tool(
-            "execute_bash",
-            json!({"command": "sleep 30", "timeout": 60}),
-        )],
-    );
-    let mut ed = Editor::start(&llm);
-    ed.initialize(false);
-    start_task(&mut ed, "wait");
-    ed.wait_for("the sleep", |m| {
-        m["params"]["message"]
-            .as_str()
-            .is_some_and(|s| s.contains("$ sleep 30"))
-    });
+    let (_llm, ed, _) = sleeping_task(json!("wait"));
     assert!(
         !processes_in(&ed.ws).is_empty(),
         "the sleep runs in the workspace"
