@@ -8,6 +8,7 @@ mod commands;
 pub mod documents;
 pub mod edits;
 mod framing;
+mod options;
 mod rich;
 mod tasks;
 
@@ -22,8 +23,9 @@ use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer, LspService, Server};
 
 use crate::config::Overrides;
-use approvals::{ApprovalSettings, Policy};
+use approvals::ApprovalSettings;
 use documents::{Documents, Encoding};
+use options::{Options, read_options};
 use tasks::TaskInfo;
 
 /// The commands this server answers.
@@ -181,78 +183,6 @@ fn percent_decode(s: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The settings an editor may give (`initializationOptions` or `workspace/didChangeConfiguration`).
-#[derive(Debug, Clone, Default)]
-struct Options {
-    overrides: Overrides,
-    approval: ApprovalSettings,
-    rich: bool,
-}
-
-fn seconds(key: &str, v: &Value, problems: &mut Vec<String>) -> Option<std::time::Duration> {
-    match v.as_f64() {
-        Some(s) if s > 0.0 && s.is_finite() => Some(std::time::Duration::from_secs_f64(s)),
-        _ => {
-            problems.push(format!(
-                "openhands.{key} must be a positive number of seconds, got {v}"
-            ));
-            None
-        }
-    }
-}
-
-/// Reads `{"openhands": {...}}` (all optional) over `o`; returns the problems found, leaving those
-/// settings as they were.
-fn read_options(value: Option<&Value>, o: &mut Options) -> Vec<String> {
-    let mut problems = Vec::new();
-    let Some(opts) = value.and_then(|v| v.get("openhands")) else {
-        return problems;
-    };
-    let Some(map) = opts.as_object() else {
-        problems.push("openhands settings must be an object".into());
-        return problems;
-    };
-    for (k, v) in map {
-        match (k.as_str(), v) {
-            ("model", Value::String(s)) => o.overrides.model = Some(s.clone()),
-            ("llm", Value::String(s)) => o.overrides.llm_profile = Some(s.clone()),
-            ("runtime", Value::String(s)) => match s.parse() {
-                Ok(kind) => o.overrides.runtime = Some(kind),
-                Err(e) => problems.push(format!("openhands.runtime: {e}")),
-            },
-            ("runtimeUrl", Value::String(s)) => o.overrides.runtime_url = Some(s.clone()),
-            ("maxIterations", Value::Number(n)) => {
-                match n.as_u64().and_then(|n| u32::try_from(n).ok()) {
-                    Some(n) if n > 0 => o.overrides.max_iterations = Some(n),
-                    _ => problems.push(format!(
-                        "openhands.maxIterations must be a positive integer, got {n}"
-                    )),
-                }
-            }
-            ("dataDir", Value::String(s)) => o.overrides.data_dir = Some(PathBuf::from(s)),
-            ("ui", Value::String(s)) if s == "rich" || s == "standard" => o.rich = s == "rich",
-            ("approvals", Value::String(s)) => match s.parse::<Policy>() {
-                Ok(p) => o.approval.policy = p,
-                Err(e) => problems.push(format!("openhands.approvals: {e}")),
-            },
-            ("approvalTimeoutSeconds", v) => {
-                if let Some(d) = seconds(k, v, &mut problems) {
-                    o.approval.timeout = d;
-                }
-            }
-            ("approvalFallbackSeconds", v) => {
-                if let Some(d) = seconds(k, v, &mut problems) {
-                    o.approval.fallback_after = d;
-                }
-            }
-            (key, value) => problems.push(format!(
-                "openhands.{key}: unknown setting or wrong type ({value})"
-            )),
-        }
-    }
-    problems
 }
 
 impl Backend {
