@@ -3,7 +3,6 @@
 //!
 //! ipykernel must be installed for `python3`; without it these tests fail, unless `OPENHANDS_SKIP_JUPYTER=1`.
 
-use std::os::unix::fs::PermissionsExt as _;
 use std::time::{Duration, Instant};
 
 use pretty_assertions::assert_eq;
@@ -363,8 +362,16 @@ fn without_ipykernel_the_plugin_says_how_to_install_it() {
     let dir = tempfile::tempdir().unwrap();
     // A real interpreter that cannot see site-packages, where ipykernel lives.
     let python = dir.path().join("python-bare");
-    std::fs::write(&python, "#!/bin/sh\nexec python3 -I -S \"$@\"\n").unwrap();
-    std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // Written by a child process: a file this multi-threaded test process held open for writing could
+    // still be open in a sibling test's fork when the server execs it ("Text file busy").
+    let made = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"printf '#!/bin/sh\nexec python3 -I -S "$@"\n' > "$1" && chmod 755 "$1""#)
+        .arg("sh")
+        .arg(&python)
+        .status()
+        .unwrap();
+    assert!(made.success());
     let srv = Server::builder()
         .arg("--plugins")
         .arg("jupyter")
