@@ -200,6 +200,8 @@ fn risky_commands_wait_for_approval_and_a_rejection_reaches_the_agent() {
             tool("execute_bash", json!({"command": "rm a.txt"})),
             tool("execute_bash", json!({"command": "rm b.txt"})),
             tool("execute_bash", json!({"command": "git push origin main"})),
+            tool("execute_bash", json!({"command": "pip install requests"})),
+            tool("execute_bash", json!({"command": "echo ok && rm -r build"})),
             finish(),
         ],
     );
@@ -207,6 +209,7 @@ fn risky_commands_wait_for_approval_and_a_rejection_reaches_the_agent() {
     std::fs::write(ed.ws.join("a.txt"), "a").unwrap();
     std::fs::write(ed.ws.join("b.txt"), "b").unwrap();
     ed.initialize(false);
+    // The third question gets `null`: the user pressed Escape.
     ed.ask_mode = AskMode::Pick(vec!["Allow for this conversation", "Reject"]);
     start_task(&mut ed, "clean up");
     wait_end(&mut ed);
@@ -217,8 +220,8 @@ fn risky_commands_wait_for_approval_and_a_rejection_reaches_the_agent() {
         .collect();
     assert_eq!(
         asked.len(),
-        2,
-        "rm asked once for the conversation, then git push"
+        3,
+        "rm asked once for the conversation, then git push and pip install"
     );
     let first = asked[0]["params"]["message"].as_str().unwrap();
     assert!(first.contains("$ rm a.txt (it deletes files)"), "{first}");
@@ -227,10 +230,16 @@ fn risky_commands_wait_for_approval_and_a_rejection_reaches_the_agent() {
         json!([{"title": "Allow once"}, {"title": "Allow for this conversation"}, {"title": "Reject"}])
     );
     assert!(!ed.ws.join("a.txt").exists() && !ed.ws.join("b.txt").exists());
+    let seen = last_prompt(&llm);
+    assert_eq!(
+        seen.matches("Action has been rejected by the user!")
+            .count(),
+        2,
+        "git push rejected, pip install escaped: {seen}"
+    );
     assert!(
-        last_prompt(&llm).contains("Action has been rejected by the user!"),
-        "{}",
-        last_prompt(&llm)
+        seen.contains("ok"),
+        "the later deletion ran unasked: {seen}"
     );
     ed.shutdown();
 }
@@ -355,9 +364,18 @@ fn code_actions_start_tasks_from_the_selection_and_the_diagnostics() {
 }
 
 #[test]
-fn bad_settings_and_cancelled_requests_leave_the_server_serving() {
-    let llm = ScriptedLlm::start(Wire::OpenAi, vec![]);
+fn settings_apply_key_by_key_and_cancelled_requests_leave_the_server_serving() {
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![
+            tool("execute_bash", json!({"command": "rm x.txt"})),
+            finish(),
+        ],
+    );
     let mut ed = Editor::start(&llm);
+    std::fs::write(ed.ws.join("x.txt"), "x").unwrap();
+    // Answers nobody: a request would hang the test if the new policy were ignored.
+    ed.ask_mode = AskMode::Silent;
     ed.initialize_with(false, json!({"openhands": {"approvals": "sometimes"}}));
     ed.wait_for("the settings error", |m| {
         says(
@@ -377,6 +395,15 @@ fn bad_settings_and_cancelled_requests_leave_the_server_serving() {
             "approvalTimeoutSeconds must be a positive number",
         )
     });
+    // The valid part of the change applies: with `approvals: never` a deletion runs unasked.
+    start_task(&mut ed, "delete x.txt");
+    wait_end(&mut ed);
+    assert!(!ed.ws.join("x.txt").exists());
+    assert!(
+        !ed.seen
+            .iter()
+            .any(|m| method(m) == "window/showMessageRequest")
+    );
     // A cancel for a request that is long answered, and one for an id that never existed.
     let r = ed.request(
         "workspace/executeCommand",
@@ -388,7 +415,7 @@ fn bad_settings_and_cancelled_requests_leave_the_server_serving() {
         "workspace/executeCommand",
         json!({"command": "openhands.task.status", "arguments": []}),
     );
-    assert_eq!(r["result"]["tasks"], json!([]), "{r}");
+    assert_eq!(r["result"]["tasks"][0]["state"], "finished", "{r}");
     ed.shutdown();
 }
 
