@@ -158,8 +158,12 @@ impl EditorRuntime {
             else {
                 continue;
             };
-            let on_disk = self.sandbox_text(&sandbox_path).await;
-            if on_disk.as_deref() != Some(base.as_str()) {
+            // A buffer never saved, or a file that is not text in the sandbox, is left alone: the overlay
+            // must not create files behind the user's back or write text over a binary.
+            let Some(on_disk) = self.sandbox_text(&sandbox_path).await else {
+                continue;
+            };
+            if on_disk != base {
                 if let Err(e) = self.put(&sandbox_path, &base).await {
                     self.log(format!(
                         "could not show the unsaved text of {} to the agent: {e}",

@@ -396,9 +396,12 @@ fn settings_apply_key_by_key_and_cancelled_requests_leave_the_server_serving() {
         )
     });
     // The valid part of the change applies: with `approvals: never` a deletion runs unasked.
+    // A buffer never saved is not written into the sandbox around the command.
+    ed.open("draft.py", "print('not saved yet')\n");
     start_task(&mut ed, "delete x.txt");
     wait_end(&mut ed);
     assert!(!ed.ws.join("x.txt").exists());
+    assert!(!ed.ws.join("draft.py").exists());
     assert!(
         !ed.seen
             .iter()
