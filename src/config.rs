@@ -62,6 +62,8 @@ struct RawRuntime {
     url: Option<String>,
     api_key: Option<String>,
     binary: Option<PathBuf>,
+    jupyter: Option<bool>,
+    browser: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -183,6 +185,10 @@ pub struct RuntimeSettings {
     pub url: Option<String>,
     pub api_key: Option<String>,
     pub binary: Option<PathBuf>,
+    /// Start the IPython kernel and offer `execute_ipython_cell` (local and remote runtimes).
+    pub jupyter: bool,
+    /// Enable the browser and offer the `browser` tool (local and remote runtimes).
+    pub browser: bool,
 }
 
 /// Command-line choices, which win over files and environment.
@@ -364,6 +370,8 @@ pub fn resolve(
         runtime.url = r.url.or(runtime.url);
         runtime.api_key = r.api_key.or(runtime.api_key);
         runtime.binary = r.binary.or(runtime.binary);
+        runtime.jupyter = r.jupyter.or(runtime.jupyter);
+        runtime.browser = r.browser.or(runtime.browser);
         let s: RawStorage = section(table, "storage", path)?;
         data_dir = s.data_dir.or(data_dir);
     }
@@ -406,6 +414,10 @@ pub fn resolve(
             "the remote runtime needs a URL: pass --runtime-url, set OPENHANDS_RUNTIME_URL, or `url` in [runtime]".into(),
         ));
     }
+    // The sandbox image has neither ipykernel nor Chromium: those tools exist on the local and remote runtimes.
+    let jupyter = runtime.jupyter.unwrap_or(false) && kind != RuntimeKind::Docker;
+    let browser = runtime.browser.unwrap_or(false) && kind != RuntimeKind::Docker;
+    agent.tool_support = crate::agent::tools::ToolSupport { jupyter, browser };
     let data_dir = overrides
         .data_dir
         .clone()
@@ -419,6 +431,8 @@ pub fn resolve(
             url,
             api_key,
             binary: runtime.binary,
+            jupyter,
+            browser,
         },
         docker,
         data_dir,

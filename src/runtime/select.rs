@@ -16,8 +16,8 @@ pub async fn start_runtime(
         RuntimeKind::Local => {
             let opts = LocalOptions {
                 binary: settings.runtime.binary.clone(),
-                plugins: Vec::new(),
-                enable_browser: false,
+                plugins: local_plugins(settings),
+                enable_browser: settings.runtime.browser,
             };
             crate::runtime::LocalRuntime::start(workspace, opts)
                 .await
@@ -63,5 +63,13 @@ pub async fn start_runtime(
                 .map(|r| Arc::new(r) as Arc<dyn Runtime>)
                 .map_err(|e| e.to_string())
         }
+    }
+}
+
+fn local_plugins(settings: &Settings) -> Vec<String> {
+    if settings.runtime.jupyter {
+        vec!["jupyter".to_owned()]
+    } else {
+        Vec::new()
     }
 }

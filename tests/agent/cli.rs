@@ -386,3 +386,96 @@ fn docker_without_an_engine_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("falling back to the local runtime"));
 }
+
+/// Serves `body` as an HTML page on loopback, for every request; returns the port.
+fn serve_html(body: &'static str) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+#[test]
+fn the_agent_runs_python_and_browses_when_the_runtime_offers_them() {
+    let chromium = ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .any(|c| Command::new(c).arg("--version").output().is_ok());
+    let ipykernel = Command::new("python3")
+        .args(["-c", "import ipykernel"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !chromium || !ipykernel {
+        eprintln!(
+            "skipped: needs chromium and ipykernel (apt-get install chromium; pip install ipykernel)"
+        );
+        return;
+    }
+    let port = serve_html(
+        "<html><head><title>Docs</title></head><body><h1>The answer is forty-two</h1></body></html>",
+    );
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![
+            tools(
+                "execute_ipython_cell",
+                json!({"code": "x = 6 * 7\nprint(x)"}),
+            ),
+            tools(
+                "browser",
+                json!({"code": format!("goto(\"http://127.0.0.1:{port}/\")")}),
+            ),
+            tools("finish", json!({"message": "done"})),
+        ],
+    );
+    let env = Env::new();
+    std::fs::create_dir_all(env.ws().join(".openhands")).unwrap();
+    std::fs::write(
+        env.ws().join(".openhands/config.toml"),
+        "[runtime]\njupyter = true\nbrowser = true\n",
+    )
+    .unwrap();
+    let mut c = env.cmd(&llm.base_url);
+    // pyenv's shims (on developer machines) find their interpreters through PYENV_ROOT or HOME.
+    if let Some(root) = std::env::var_os("PYENV_ROOT")
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".pyenv").into_os_string()))
+    {
+        c.env("PYENV_ROOT", root);
+    }
+    let out = c
+        .arg("run")
+        .arg("--workspace")
+        .arg(env.ws())
+        .arg("compute and read the docs")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let requests = llm.requests();
+    let offered: Vec<&str> = requests[0]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["function"]["name"].as_str())
+        .collect();
+    assert!(
+        offered.contains(&"execute_ipython_cell") && offered.contains(&"browser"),
+        "{offered:?}"
+    );
+    let after_cell = requests[1].to_string();
+    assert!(after_cell.contains("42"), "{after_cell}");
+    let after_page = requests[2].to_string();
+    assert!(
+        after_page.contains("The answer is forty-two"),
+        "the agent read the page: {after_page}"
+    );
+}
