@@ -43,9 +43,12 @@ fn upload(
     if let Some(r) = recursive {
         query.push(("recursive", r));
     }
+    // A refused upload is answered before its body is read, and the server then drops the connection;
+    // a pooled client could pick that connection for the next request. One connection per upload.
     let rb = srv
         .client
         .post(srv.url("/upload_file"))
+        .header("Connection", "close")
         .query(&query)
         .multipart(form);
     status_and_json(keyed(srv, rb).send().unwrap())
