@@ -27,6 +27,8 @@ use crate::runtime::{Runtime, RuntimeError};
 
 /// How long an editor that accepted an edit has to send the matching `didChange`.
 pub const CONFIRM_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a refused edit waits for the user's change that made it stale.
+const STALE_GRACE: Duration = Duration::from_millis(500);
 /// Open buffers mirrored around a command; more are left to the disk.
 const MAX_MIRRORED: usize = 32;
 
@@ -318,12 +320,19 @@ impl EditorRuntime {
                 ))
             })?;
         if !answer.applied {
-            let moved = self
-                .link
-                .lock()
-                .docs
-                .get(&m.uri)
-                .is_some_and(|d| d.version != version);
+            // An editor that refuses a stale edit has sent the user's change first, but that `didChange`
+            // may still be on its way through the server: give it a moment before deciding.
+            let moved = || {
+                self.link
+                    .lock()
+                    .docs
+                    .get(&m.uri)
+                    .is_some_and(|d| d.version != version)
+            };
+            if !moved() {
+                let _ = tokio::time::timeout(STALE_GRACE, notified.as_mut()).await;
+            }
+            let moved = moved();
             let reason = answer
                 .failure_reason
                 .unwrap_or_else(|| "no reason given".into());
