@@ -39,6 +39,18 @@ pub enum DocumentError {
     Unknown(String),
     #[error("range {0} is outside {1} (it has {2} lines)")]
     OutOfBounds(String, String, usize),
+    #[error("version {0} of {1} arrived after version {2}")]
+    Stale(i32, String, i32),
+}
+
+/// What became of a `didChange`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Applied, with any held successors it made consecutive.
+    Applied,
+    /// Held: its version is not the next one, and an earlier change may still be on its way (Helix sends
+    /// each `didChange` from its own task, so they can arrive out of order). Call `flush` after a moment.
+    Held,
 }
 
 /// Open buffers by URI.
@@ -46,6 +58,8 @@ pub enum DocumentError {
 pub struct Documents {
     encoding: Encoding,
     docs: HashMap<String, Document>,
+    /// Changes that arrived ahead of their predecessor, by URI and version.
+    held: HashMap<String, std::collections::BTreeMap<i32, Vec<TextDocumentContentChangeEvent>>>,
 }
 
 impl Documents {
@@ -53,6 +67,7 @@ impl Documents {
         Self {
             encoding,
             docs: HashMap::new(),
+            held: HashMap::new(),
         }
     }
 
@@ -73,6 +88,7 @@ impl Documents {
 
     pub fn close(&mut self, uri: &str) {
         self.docs.remove(uri);
+        self.held.remove(uri);
     }
 
     pub fn get(&self, uri: &str) -> Option<&Document> {
@@ -129,8 +145,53 @@ impl Documents {
         Position::new(line as u32, units as u32)
     }
 
-    /// Applies `changes` in order; all or nothing.
+    /// Takes the `didChange` of `version`: applies it when it is the next version (then any held changes
+    /// that follow it), holds it when an earlier one is missing.
     pub fn change(
+        &mut self,
+        uri: &str,
+        version: i32,
+        changes: &[TextDocumentContentChangeEvent],
+    ) -> Result<Change, DocumentError> {
+        let current = self
+            .docs
+            .get(uri)
+            .ok_or_else(|| DocumentError::Unknown(uri.to_owned()))?
+            .version;
+        if version <= current {
+            return Err(DocumentError::Stale(version, uri.to_owned(), current));
+        }
+        if version > current + 1 {
+            self.held
+                .entry(uri.to_owned())
+                .or_default()
+                .insert(version, changes.to_vec());
+            return Ok(Change::Held);
+        }
+        self.apply(uri, version, changes)?;
+        // Successors that were waiting for this one.
+        loop {
+            let next = self.docs.get(uri).map(|d| d.version + 1);
+            let Some(changes) = next.and_then(|v| self.held.get_mut(uri)?.remove(&v)) else {
+                break;
+            };
+            self.apply(uri, next.unwrap_or_default(), &changes)?;
+        }
+        Ok(Change::Applied)
+    }
+
+    /// Applies every held change of `uri` in version order, gaps or not (clients may skip versions:
+    /// Neovim's are its `changedtick`). Returns the first that could not be applied.
+    pub fn flush(&mut self, uri: &str) -> Result<(), DocumentError> {
+        let held = self.held.remove(uri).unwrap_or_default();
+        for (version, changes) in held {
+            self.apply(uri, version, &changes)?;
+        }
+        Ok(())
+    }
+
+    /// Applies `changes` in order; all or nothing.
+    fn apply(
         &mut self,
         uri: &str,
         version: i32,
@@ -235,7 +296,7 @@ mod tests {
         assert_eq!(d.get("u").unwrap().text.to_string(), "one\ntwo\n");
         assert_eq!(d.get("u").unwrap().version, 1);
         // A character past the line end clamps to the end of that line.
-        d.change("u", 3, &[edit(0, 99, 0, 99, "!")]).unwrap();
+        d.change("u", 2, &[edit(0, 99, 0, 99, "!")]).unwrap();
         assert_eq!(d.get("u").unwrap().text.to_string(), "one!\ntwo\n");
     }
 
@@ -256,5 +317,29 @@ mod tests {
         assert_eq!(d.get("u").unwrap().text.to_string(), "b");
         d.close("u");
         assert!(d.is_empty());
+    }
+
+    #[test]
+    fn changes_out_of_order_are_applied_in_version_order() {
+        let mut d = Documents::new(Encoding::Utf8);
+        d.open("u", 1, "text", "\n");
+        assert_eq!(d.change("u", 3, &[edit(0, 1, 0, 1, "b")]), Ok(Change::Held));
+        assert_eq!(d.get("u").unwrap().text.to_string(), "\n");
+        assert_eq!(
+            d.change("u", 2, &[edit(0, 0, 0, 0, "a")]),
+            Ok(Change::Applied)
+        );
+        assert_eq!(d.get("u").unwrap().text.to_string(), "ab\n");
+        assert_eq!(d.get("u").unwrap().version, 3);
+        // A client that skips versions: held until flushed, then applied in order.
+        assert_eq!(d.change("u", 9, &[edit(0, 3, 0, 3, "d")]), Ok(Change::Held));
+        assert_eq!(d.change("u", 7, &[edit(0, 2, 0, 2, "c")]), Ok(Change::Held));
+        d.flush("u").unwrap();
+        assert_eq!(d.get("u").unwrap().text.to_string(), "abcd\n");
+        assert_eq!(d.get("u").unwrap().version, 9);
+        assert_eq!(
+            d.change("u", 9, &[edit(0, 0, 0, 0, "x")]),
+            Err(DocumentError::Stale(9, "u".into(), 9))
+        );
     }
 }

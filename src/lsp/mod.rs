@@ -24,9 +24,12 @@ use tower_lsp_server::{Client, LanguageServer, LspService, Server};
 
 use crate::config::Overrides;
 use approvals::ApprovalSettings;
-use documents::{Documents, Encoding};
+use documents::{Change, Documents, Encoding};
 use options::{Options, read_options};
 use tasks::TaskInfo;
+
+/// How long a `didChange` that arrived ahead of its predecessor waits for it.
+const HOLD_CHANGES: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// The commands this server answers.
 pub const COMMANDS: &[&str] = &[
@@ -320,19 +323,48 @@ impl LanguageServer for Backend {
     }
 
     async fn did_change(&self, params: DidChangeTextDocumentParams) {
-        let result = self.lock().docs.change(
-            params.text_document.uri.as_str(),
-            params.text_document.version,
-            &params.content_changes,
-        );
+        let uri = params.text_document.uri.as_str().to_owned();
+        let result =
+            self.lock()
+                .docs
+                .change(&uri, params.text_document.version, &params.content_changes);
         self.changed.notify_waiters();
-        if let Err(e) = result {
-            self.client
-                .log_message(
-                    MessageType::WARNING,
-                    format!("OpenHands ignored a change: {e}"),
-                )
-                .await;
+        match result {
+            Ok(Change::Applied) => {}
+            Ok(Change::Held) => {
+                // The missing version may never come (a client that skips versions): apply what is
+                // held, in order, after a moment.
+                let (state, changed, client) = (
+                    self.state.clone(),
+                    self.changed.clone(),
+                    self.client.clone(),
+                );
+                tokio::spawn(async move {
+                    tokio::time::sleep(HOLD_CHANGES).await;
+                    let flushed = state
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .docs
+                        .flush(&uri);
+                    changed.notify_waiters();
+                    if let Err(e) = flushed {
+                        client
+                            .log_message(
+                                MessageType::WARNING,
+                                format!("OpenHands ignored a change: {e}"),
+                            )
+                            .await;
+                    }
+                });
+            }
+            Err(e) => {
+                self.client
+                    .log_message(
+                        MessageType::WARNING,
+                        format!("OpenHands ignored a change: {e}"),
+                    )
+                    .await;
+            }
         }
     }
 

@@ -611,3 +611,49 @@ fn a_runtime_that_cannot_start_is_reported_and_the_server_keeps_serving() {
     assert_eq!(r["result"]["tasks"][0]["state"], "error", "{r}");
     ed.shutdown();
 }
+
+#[test]
+fn keystrokes_arriving_out_of_order_reach_the_document_store_in_order() {
+    let llm = ScriptedLlm::start(Wire::OpenAi, vec![]);
+    let mut ed = Editor::start(&llm);
+    ed.initialize(false);
+    let uri = ed.open("typed.py", "\n");
+    // One didChange per keystroke, each inserting at the start of the line (so order matters). Helix
+    // sends each from its own task, so they can arrive out of order: here every pair is swapped.
+    let typed: String = (0..400)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let mut keys: Vec<(usize, char)> = typed.chars().enumerate().collect();
+    for pair in keys.chunks_mut(2) {
+        pair.reverse();
+    }
+    for (i, c) in keys {
+        ed.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": 2 + i},
+                   "contentChanges": [{"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}},
+                                       "text": c.to_string()}]}),
+        );
+    }
+    let r = ed.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uri},
+               "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}},
+               "context": {"diagnostics": []}}),
+    );
+    let prompt = r["result"][0]["command"]["arguments"][0]["prompt"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"));
+    let expected: String = typed.chars().rev().collect();
+    assert!(
+        prompt.contains(&format!("```\n{expected}\n```")),
+        "the store has the keystrokes out of order: {prompt}"
+    );
+    assert!(
+        !ed.seen
+            .iter()
+            .any(|m| says(m, "window/logMessage", "ignored a change")),
+        "a change was refused"
+    );
+    ed.shutdown();
+}
