@@ -116,6 +116,7 @@ async fn main() {
             binary: None,
             plugins: Vec::new(),
             enable_browser: false,
+            withheld: Vec::new(),
         },
     )
     .await

@@ -128,6 +128,7 @@ async fn local(ws: &Path) -> LocalRuntime {
             binary: None,
             plugins: Vec::new(),
             enable_browser: false,
+            withheld: Vec::new(),
         },
     )
     .await

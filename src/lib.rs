@@ -8,5 +8,6 @@ pub mod events;
 pub mod llm;
 pub mod lsp;
 pub mod runtime;
+pub mod session;
 pub mod storage;
 pub mod transcript;

@@ -41,6 +41,37 @@ fn is_error(event: &Event) -> bool {
     )
 }
 
+/// How many responses in a row ended `recent` with nothing but the same invalid-call error (an error
+/// observation that answers a tool call of no action).
+fn malformed_call_run(recent: &[&Event]) -> usize {
+    let mut responses: Vec<&Value> = Vec::new();
+    let mut content: Option<&str> = None;
+    for event in recent.iter().rev() {
+        let Some(o) = event.as_observation() else {
+            break;
+        };
+        if !is_error(event) || o.meta.cause.is_some() {
+            break;
+        }
+        let Some(response) = o
+            .meta
+            .tool_call_metadata
+            .as_ref()
+            .and_then(|m| m.get("model_response"))
+            .and_then(|r| r.get("id"))
+        else {
+            break;
+        };
+        if *content.get_or_insert(o.content.as_str()) != o.content {
+            break;
+        }
+        if !responses.contains(&response) {
+            responses.push(response);
+        }
+    }
+    responses.len()
+}
+
 fn all_equal(keys: &[Value]) -> bool {
     keys.windows(2).all(|w| w[0] == w[1])
 }
@@ -107,6 +138,15 @@ pub fn detect(events: &[Arc<Event>]) -> Option<StuckLoop> {
         return Some(StuckLoop {
             kind: "repeating_action_error",
             description: "the same action failed with an error three times in a row".into(),
+        });
+    }
+    // The model repeats a tool call that cannot be read: each gets an error observation and no action, so
+    // the rules above never see it. Three responses in a row with only that same error.
+    if malformed_call_run(&recent) >= 3 {
+        return Some(StuckLoop {
+            kind: "repeating_malformed_call",
+            description: "the model made the same invalid tool call in three responses in a row"
+                .into(),
         });
     }
     // Three identical agent messages with nothing in between.

@@ -117,8 +117,11 @@ pub(super) fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
 pub async fn main(cli: Cli) -> ExitCode {
     match cli.command {
         None | Some(Command::Lsp) => {
-            crate::lsp::serve_stdio().await;
-            ExitCode::SUCCESS
+            if crate::lsp::serve_stdio().await {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
         Some(Command::Run(args)) => run::run(args).await,
         Some(Command::Conversations { data_dir }) => run::conversations(data_dir),

@@ -1,14 +1,19 @@
 //! `openhands-lsp run` and `openhands-lsp conversations`: one task to its end, and the stored list.
 
+use super::{RunArgs, exit, fail};
+use crate::agent::Outcome;
+use crate::config::{self, Overrides};
+use crate::session::{Open, Session, SessionError};
+use crate::storage::Storage;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use super::{RunArgs, exit, fail};
-use crate::agent::{Controller, Metrics, Outcome};
-use crate::config::{self, Overrides};
-use crate::events::EventStream;
-use crate::storage::{ConversationMeta, Storage};
+fn session_failure(e: SessionError) -> ExitCode {
+    match e {
+        SessionError::Usage(m) => fail(exit::USAGE, m),
+        SessionError::Failed(m) => fail(exit::ERROR, m),
+    }
+}
 
 pub(super) fn conversations(data_dir: Option<PathBuf>) -> ExitCode {
     let root = data_dir.unwrap_or_else(Storage::default_root);
@@ -35,15 +40,6 @@ pub(super) fn conversations(data_dir: Option<PathBuf>) -> ExitCode {
         );
     }
     ExitCode::SUCCESS
-}
-
-fn title_of(task: &str) -> String {
-    let line = task.lines().next().unwrap_or_default().trim();
-    let mut t: String = line.chars().take(80).collect();
-    if line.chars().count() > 80 {
-        t.push('…');
-    }
-    t
 }
 
 pub(super) async fn run(args: RunArgs) -> ExitCode {
@@ -81,61 +77,38 @@ pub(super) async fn run(args: RunArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(exit::USAGE, e),
     };
-    let llm = match crate::llm::Llm::new(settings.llm.clone()) {
-        Ok(l) => l,
-        Err(e) => return fail(exit::USAGE, e),
+    let open = match &args.resume {
+        Some(id) => Open::Resume(id),
+        None => Open::New {
+            id: crate::storage::ConversationId::generate(),
+            first_message: &args.task,
+        },
     };
-    let storage = match Storage::open(settings.data_dir.clone()) {
-        Ok(s) => s,
-        Err(e) => return fail(exit::USAGE, e),
+    let prepared = match Session::prepare(&settings, &workspace, open) {
+        Ok(p) => p,
+        Err(e) => return session_failure(e),
     };
-
-    let (mut meta, history, log, metrics) = match &args.resume {
-        Some(id) => {
-            let loaded = match storage.load(id) {
-                Ok(l) => l,
-                Err(e) => return fail(exit::USAGE, e),
-            };
-            for w in &loaded.warnings {
-                eprintln!("warning: {w}");
-            }
-            let log = match storage.open_log(id) {
-                Ok(l) => l,
-                Err(e) => return fail(exit::ERROR, e),
-            };
-            let metrics = Metrics::resumed(&loaded.meta);
-            (loaded.meta, loaded.events, log, metrics)
-        }
-        None => {
-            let meta = ConversationMeta {
-                title: title_of(&args.task),
-                model: settings.llm.model.clone(),
-                runtime: format!("{:?}", settings.runtime.kind).to_lowercase(),
-                ..ConversationMeta::new(
-                    &crate::storage::ConversationId::generate(),
-                    workspace.clone(),
-                )
-            };
-            let log = match storage.create(meta.clone()) {
-                Ok(l) => l,
-                Err(e) => return fail(exit::USAGE, e),
-            };
-            (meta, Vec::new(), log, Metrics::default())
-        }
-    };
-    eprintln!("conversation {} ({})", meta.id, storage.root().display());
-
-    let runtime = match crate::runtime::start_runtime(&settings, &workspace, &meta.id).await {
-        Ok(r) => r,
-        Err(e) => return fail(exit::USAGE, e),
-    };
-    eprintln!("runtime: {}", runtime.description());
-
-    let stream = Arc::new(EventStream::new(history, Some(Box::new(log))));
-    if let Some(key) = &settings.runtime.api_key {
-        stream.add_secret(key.clone());
+    for w in &prepared.warnings {
+        eprintln!("warning: {w}");
     }
-    let mut printer = stream.subscribe();
+    if prepared.was_interrupted {
+        eprintln!(
+            "conversation {} was interrupted (its process ended while the agent was working); continuing from its last event",
+            prepared.meta.id
+        );
+    }
+    eprintln!(
+        "conversation {} ({})",
+        prepared.meta.id,
+        prepared.storage_root().display()
+    );
+    let mut session = match prepared.start(&settings, &workspace, |r| r).await {
+        Ok(s) => s,
+        Err(e) => return session_failure(e),
+    };
+    eprintln!("runtime: {}", session.runtime().description());
+
+    let mut printer = session.stream().subscribe();
     let printing = tokio::spawn(async move {
         while let Some(event) = printer.recv().await {
             if let Some(text) = crate::transcript::render(&event) {
@@ -143,10 +116,7 @@ pub(super) async fn run(args: RunArgs) -> ExitCode {
             }
         }
     });
-    let mut controller =
-        Controller::new(stream.clone(), llm, runtime.clone(), settings.agent.clone())
-            .with_metrics(metrics);
-    controller.on_llm_event(|e| {
+    session.controller_mut().on_llm_event(|e| {
         if let crate::llm::StreamEvent::Retrying {
             attempt,
             max_attempts,
@@ -157,7 +127,7 @@ pub(super) async fn run(args: RunArgs) -> ExitCode {
             eprintln!("  (LLM: {reason}; retry {attempt}/{max_attempts} in {wait:?})");
         }
     });
-    let handle = controller.handle();
+    let handle = session.handle();
     let ctrl_c = tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             eprintln!("\nstopping (Ctrl-C again to quit at once)...");
@@ -168,18 +138,14 @@ pub(super) async fn run(args: RunArgs) -> ExitCode {
         }
     });
 
-    let outcome = controller.send_user_message(&args.task).await;
+    let outcome = session.run(&args.task).await;
     ctrl_c.abort();
-    runtime.close().await;
-
-    let m = controller.metrics().clone();
-    m.record(&mut meta, controller.state());
-    if let Err(e) = storage.save_meta(&meta) {
+    let closed = session.close().await;
+    if let Some(e) = &closed.save_error {
         eprintln!("warning: cannot save the conversation's metadata: {e}");
     }
-    drop(controller);
-    drop(stream);
     let _ = printing.await;
+    let (m, meta) = (closed.metrics, closed.meta);
     eprintln!(
         "tokens: {} in, {} out; cost ${:.4}; conversation {}",
         m.prompt_tokens, m.completion_tokens, m.cost, meta.id

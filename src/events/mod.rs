@@ -172,6 +172,11 @@ impl EventStream {
         }
     }
 
+    /// `text` with every registered secret masked: for what leaves the stream by another way (titles).
+    pub fn mask(&self, text: &str) -> String {
+        mask_text(text, &self.lock().secrets)
+    }
+
     /// Receives every event added from now on, in order.
     pub fn subscribe(&self) -> UnboundedReceiver<Arc<Event>> {
         let (tx, rx) = unbounded_channel();
@@ -246,15 +251,20 @@ fn mask_secrets(event: &Event, secrets: &[String]) -> Event {
     Event::from_value(&value).unwrap_or_else(|_| event.clone())
 }
 
+/// `text` with each of `secrets` (longest first) replaced by [`SECRET_MASK`].
+fn mask_text(text: &str, secrets: &[String]) -> String {
+    let mut text = text.to_owned();
+    for secret in secrets {
+        if text.contains(secret.as_str()) {
+            text = text.replace(secret.as_str(), SECRET_MASK);
+        }
+    }
+    text
+}
+
 fn mask_value(value: &mut Value, secrets: &[String]) {
     match value {
-        Value::String(s) => {
-            for secret in secrets {
-                if s.contains(secret.as_str()) {
-                    *s = s.replace(secret.as_str(), SECRET_MASK);
-                }
-            }
-        }
+        Value::String(s) => *s = mask_text(s, secrets),
         Value::Array(items) => items.iter_mut().for_each(|v| mask_value(v, secrets)),
         Value::Object(map) => map.values_mut().for_each(|v| mask_value(v, secrets)),
         _ => {}

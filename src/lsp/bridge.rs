@@ -422,4 +422,7 @@ impl Runtime for EditorRuntime {
     fn description(&self) -> String {
         self.inner.description()
     }
+    fn secrets(&self) -> Vec<String> {
+        self.inner.secrets()
+    }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use tower_lsp_server::Client;
-use tower_lsp_server::ls_types::{MessageType, ShowDocumentParams, Uri};
+use tower_lsp_server::ls_types::{MessageType, Range, ShowDocumentParams, Uri};
 
 use super::approvals::Decision;
 use super::tasks::{self, TaskInfo, TaskRequest};
@@ -175,10 +175,18 @@ pub fn execute(
     }
 }
 
+/// The keys of `openhands.task.start`'s object form.
+const START_KEYS: &[&str] = &["prompt", "uri", "range", "conversationId"];
+
 fn start(backend: &Backend, client: &Client, args: &[Value]) -> Result<Value, String> {
     let (prompt, conversation) = match args.first() {
         Some(Value::String(p)) => (p.clone(), None),
         Some(Value::Object(o)) => {
+            if let Some(k) = o.keys().find(|k| !START_KEYS.contains(&k.as_str())) {
+                return Err(format!(
+                    "openhands.task.start does not know `{k}`; it takes {{prompt, uri?, range?, conversationId?}}"
+                ));
+            }
             let prompt = match o.get("prompt") {
                 Some(Value::String(p)) => p.clone(),
                 _ => return Err("openhands.task.start needs `prompt` (a string)".into()),
@@ -190,13 +198,36 @@ fn start(backend: &Backend, client: &Client, args: &[Value]) -> Result<Value, St
                     return Err(format!("`conversationId` must be a string, got {other}"));
                 }
             };
+            let uri = match o.get("uri") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(u)) => Some(u.clone()),
+                Some(other) => return Err(format!("`uri` must be a string, got {other}")),
+            };
+            let range = match o.get("range") {
+                None | Some(Value::Null) => None,
+                Some(r) => Some(
+                    serde_json::from_value::<Range>(r.clone()).map_err(|e| {
+                        format!(
+                            "`range` must be {{start: {{line, character}}, end: {{line, character}}}} with numbers, got {r} ({e})"
+                        )
+                    })?,
+                ),
+            };
             let mut prompt = prompt;
-            if let Some(Value::String(uri)) = o.get("uri") {
-                prompt.push_str(&format!("\n\n(The user is looking at {uri}"));
-                if let Some(range) = o.get("range") {
-                    prompt.push_str(&format!(", range {range}"));
+            match (uri, range) {
+                (Some(uri), range) => {
+                    prompt.push_str(&format!("\n\n(The user is looking at {uri}"));
+                    if let Some(r) = range {
+                        prompt.push_str(&format!(
+                            ", lines {}-{}",
+                            r.start.line + 1,
+                            r.end.line + 1
+                        ));
+                    }
+                    prompt.push(')');
                 }
-                prompt.push(')');
+                (None, Some(_)) => return Err("`range` needs the `uri` it belongs to".into()),
+                (None, None) => {}
             }
             (prompt, conv)
         }

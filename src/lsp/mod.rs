@@ -7,7 +7,7 @@ mod code_actions;
 mod commands;
 pub mod documents;
 pub mod edits;
-mod framing;
+pub mod framing;
 mod options;
 mod rich;
 mod tasks;
@@ -76,14 +76,17 @@ pub(crate) struct State {
 pub struct Backend {
     client: Client,
     state: Arc<Mutex<State>>,
+    /// `shutdown` was received (the exit status after `exit` says whether it came first).
+    shut_down: Arc<std::sync::atomic::AtomicBool>,
     /// Woken on every `didChange`, for edits waiting for their confirmation.
     changed: Arc<Notify>,
 }
 
 impl Backend {
-    fn new(client: Client) -> Self {
+    fn new(client: Client, shut_down: Arc<std::sync::atomic::AtomicBool>) -> Self {
         Self {
             client,
+            shut_down,
             state: Arc::new(Mutex::new(State {
                 docs: Documents::new(Encoding::Utf16),
                 workspace: None,
@@ -127,6 +130,17 @@ impl Backend {
         rich::history(root, &params)
     }
 
+    /// A `$/` request this server does not know (renamed by `framing`): the spec asks for `MethodNotFound`,
+    /// which tower-lsp-server leaves unanswered.
+    async fn unknown_dollar_request(&self, params: Value) -> Result<Value> {
+        let method = params["method"].as_str().unwrap_or("$/?");
+        Err(Error {
+            code: tower_lsp_server::jsonrpc::ErrorCode::MethodNotFound,
+            message: format!("Unhandled method {method}").into(),
+            data: None,
+        })
+    }
+
     /// A frame from the editor that was not JSON (see `framing`): tell the user, keep serving.
     async fn malformed(&self, params: Value) {
         let why = params["error"].as_str().unwrap_or("unreadable").to_owned();
@@ -143,10 +157,17 @@ impl Backend {
     }
 }
 
-/// Serves LSP on stdin/stdout until the client exits. Logs go to stderr: stdout is the protocol.
-pub async fn serve_stdio() {
-    let (service, socket) = LspService::build(Backend::new)
+/// Serves LSP on stdin/stdout until the client exits. Logs go to stderr: stdout is the protocol. Returns
+/// whether `shutdown` came before the end: the process then exits with 0, else with 1, as the spec says.
+pub async fn serve_stdio() -> bool {
+    let shut_down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = shut_down.clone();
+    let (service, socket) = LspService::build(move |client| Backend::new(client, flag.clone()))
         .custom_method(framing::MALFORMED, Backend::malformed)
+        .custom_method(
+            framing::UNKNOWN_DOLLAR_REQUEST,
+            Backend::unknown_dollar_request,
+        )
         .custom_method("window/workDoneProgress/cancel", Backend::progress_cancel)
         .custom_method("openhands/sessionHistory", Backend::session_history)
         .finish();
@@ -157,6 +178,7 @@ pub async fn serve_stdio() {
     )
     .serve(service)
     .await;
+    shut_down.load(std::sync::atomic::Ordering::SeqCst)
 }
 
 fn uri_path(uri: &Uri) -> Option<PathBuf> {
@@ -303,6 +325,8 @@ impl LanguageServer for Backend {
     }
 
     async fn shutdown(&self) -> Result<()> {
+        self.shut_down
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let handles: Vec<_> = {
             let mut st = self.lock();
             st.tasks.iter().for_each(TaskInfo::stop);

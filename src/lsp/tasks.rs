@@ -16,10 +16,10 @@ use tower_lsp_server::ls_types::{
 
 use super::bridge::{EditorRuntime, Link};
 use super::rich::SessionUpdate;
-use crate::agent::{ControlHandle, Controller, Metrics, Outcome};
+use crate::agent::{ControlHandle, Outcome};
 use crate::config::{Overrides, Settings};
-use crate::events::{Event, EventStream};
-use crate::storage::{ConversationMeta, Storage};
+use crate::events::Event;
+use crate::session::{Open, Session, configured_secrets, mask_with, one_line};
 
 /// Every request to the client waits at most this long.
 pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -75,19 +75,6 @@ pub fn transcript_path(workspace: &Path, conversation_id: &str) -> PathBuf {
         .join(format!("{conversation_id}.md"))
 }
 
-fn one_line(text: &str, max: usize) -> String {
-    let line = text
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim();
-    let mut s: String = line.chars().take(max).collect();
-    if line.chars().count() > max {
-        s.push('…');
-    }
-    s
-}
-
 async fn progress(client: &Client, token: &NumberOrString, value: WorkDoneProgress) {
     client
         .send_notification::<Progress>(ProgressParams {
@@ -100,6 +87,14 @@ async fn progress(client: &Client, token: &NumberOrString, value: WorkDoneProgre
 /// Runs the task to its end; every failure is shown to the user, never raised.
 pub async fn run(client: Client, req: TaskRequest) {
     let info = req.info.clone();
+    let settings =
+        crate::config::resolve(&req.workspace, &req.overrides, &|k| std::env::var(k).ok())
+            .map_err(|e| e.to_string());
+    // What the user typed may hold a secret: shown masked, as the events store it.
+    let shown_prompt = match &settings {
+        Ok(s) => mask_with(&info.prompt, &configured_secrets(s)),
+        Err(_) => info.prompt.clone(),
+    };
     let token = NumberOrString::String(format!("openhands/task/{}", info.task_id));
     let progress_ok = req.progress
         && matches!(
@@ -117,7 +112,7 @@ pub async fn run(client: Client, req: TaskRequest) {
             WorkDoneProgress::Begin(WorkDoneProgressBegin {
                 title: "OpenHands".into(),
                 cancellable: Some(true),
-                message: Some(one_line(&info.prompt, 60)),
+                message: Some(one_line(&shown_prompt, 60)),
                 percentage: Some(0),
             }),
         )
@@ -129,11 +124,14 @@ pub async fn run(client: Client, req: TaskRequest) {
             format!(
                 "OpenHands started {}: {}",
                 info.task_id,
-                one_line(&info.prompt, 80)
+                one_line(&shown_prompt, 80)
             ),
         )
         .await;
-    let outcome = drive(&client, &req, &token, progress_ok).await;
+    let outcome = match settings {
+        Ok(settings) => drive(&client, &req, &settings, &token, progress_ok).await,
+        Err(e) => Err(e),
+    };
     let (kind, text) = match &outcome {
         Ok(Outcome::Finished(m)) => (
             MessageType::INFO,
@@ -179,50 +177,46 @@ pub async fn run(client: Client, req: TaskRequest) {
 async fn drive(
     client: &Client,
     req: &TaskRequest,
+    settings: &Settings,
     token: &NumberOrString,
     progress_ok: bool,
 ) -> Result<Outcome, String> {
     let info = &req.info;
-    let settings: Settings =
-        crate::config::resolve(&req.workspace, &req.overrides, &|k| std::env::var(k).ok())
-            .map_err(|e| e.to_string())?;
-    let llm = crate::llm::Llm::new(settings.llm.clone()).map_err(|e| e.to_string())?;
-    let storage = Storage::open(settings.data_dir.clone()).map_err(|e| e.to_string())?;
-    let (mut meta, history, log, metrics) = if req.resume {
-        let loaded = storage
-            .load(&info.conversation_id)
-            .map_err(|e| e.to_string())?;
-        for w in &loaded.warnings {
-            client.log_message(MessageType::WARNING, w).await;
-        }
-        let log = storage
-            .open_log(&info.conversation_id)
-            .map_err(|e| e.to_string())?;
-        let metrics = Metrics::resumed(&loaded.meta);
-        (loaded.meta, loaded.events, log, metrics)
+    let open = if req.resume {
+        Open::Resume(&info.conversation_id)
     } else {
         let id = crate::storage::ConversationId::parse(&info.conversation_id)
             .map_err(|e| e.to_string())?;
-        let meta = ConversationMeta {
-            title: one_line(&info.prompt, 80),
-            model: settings.llm.model.clone(),
-            runtime: format!("{:?}", settings.runtime.kind).to_lowercase(),
-            ..ConversationMeta::new(&id, req.workspace.clone())
-        };
-        let log = storage.create(meta.clone()).map_err(|e| e.to_string())?;
-        (meta, Vec::new(), log, Metrics::default())
+        Open::New {
+            id,
+            first_message: &info.prompt,
+        }
     };
+    let prepared = Session::prepare(settings, &req.workspace, open).map_err(|e| e.to_string())?;
+    for w in &prepared.warnings {
+        client.log_message(MessageType::WARNING, w).await;
+    }
+    if prepared.was_interrupted {
+        client
+            .log_message(
+                MessageType::WARNING,
+                format!(
+                    "[{}] conversation {} was interrupted (its process ended while the agent was working); continuing from its last event",
+                    info.task_id, prepared.meta.id
+                ),
+            )
+            .await;
+    }
     client
         .log_message(
             MessageType::INFO,
             format!(
                 "[{}] starting: {}",
                 info.task_id,
-                one_line(&info.prompt, 120)
+                one_line(&prepared.meta.title, 120)
             ),
         )
         .await;
-    let inner = crate::runtime::start_runtime(&settings, &req.workspace, &meta.id).await?;
     let link = Link {
         client: client.clone(),
         state: req.state.clone(),
@@ -231,17 +225,18 @@ async fn drive(
         task: info.clone(),
     };
     let sandboxed = settings.runtime.kind != crate::config::RuntimeKind::Local;
-    let runtime: Arc<dyn crate::runtime::Runtime> =
-        Arc::new(EditorRuntime::new(inner, link, sandboxed));
-    let stream = Arc::new(EventStream::new(history, Some(Box::new(log))));
-    let mut events = stream.subscribe();
-    let mut controller =
-        Controller::new(stream.clone(), llm, runtime.clone(), settings.agent.clone())
-            .with_metrics(metrics);
+    let mut session = prepared
+        .start(settings, &req.workspace, |inner| {
+            Arc::new(EditorRuntime::new(inner, link, sandboxed)) as Arc<dyn crate::runtime::Runtime>
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut events = session.stream().subscribe();
     if let Ok(mut c) = info.control.lock() {
-        *c = Some(controller.handle());
+        *c = Some(session.handle());
     }
     info.set_state("running");
+    let meta = session.meta().clone();
     let forward_client = client.clone();
     let transcript = transcript_path(&req.workspace, &meta.id);
     let task_id = info.task_id.clone();
@@ -293,9 +288,10 @@ async fn drive(
             }
         }
     });
-    let outcome = controller.send_user_message(&info.prompt).await;
-    runtime.close().await;
-    let m = controller.metrics().clone();
+    let outcome = session.run(&info.prompt).await;
+    let events_seen = session.stream().len() as i64;
+    let closed = session.close().await;
+    let m = &closed.metrics;
     if req.rich {
         let update = json!({"sessionUpdate": "usage_update", "promptTokens": m.prompt_tokens,
             "completionTokens": m.completion_tokens, "cost": {"amount": m.cost, "currency": "USD"}});
@@ -303,13 +299,12 @@ async fn drive(
             .send_notification::<SessionUpdate>(super::rich::params(
                 &meta.id,
                 &info.task_id,
-                stream.len() as i64,
+                events_seen,
                 update,
             ))
             .await;
     }
-    m.record(&mut meta, controller.state());
-    if let Err(e) = storage.save_meta(&meta) {
+    if let Some(e) = &closed.save_error {
         client
             .log_message(
                 MessageType::WARNING,
@@ -317,8 +312,6 @@ async fn drive(
             )
             .await;
     }
-    drop(controller);
-    drop(stream);
     let _ = forwarder.await;
     Ok(outcome)
 }

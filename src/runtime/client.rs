@@ -60,6 +60,11 @@ impl RuntimeClient {
         &self.base_url
     }
 
+    /// The `X-Session-API-Key` this client sends.
+    pub fn api_key(&self) -> Option<&str> {
+        self.api_key.as_deref()
+    }
+
     /// `GET /alive` within [`ALIVE_TIMEOUT`].
     pub async fn alive(&self) -> Result<(), RuntimeError> {
         self.alive_within(ALIVE_TIMEOUT, true).await

@@ -235,6 +235,9 @@ impl Runtime for LocalRuntime {
             None => format!("local (stopped, {})", self.base_url()),
         }
     }
+    fn secrets(&self) -> Vec<String> {
+        vec![self.spec.api_key.clone()]
+    }
 }
 
 fn closed_error(client: &RuntimeClient) -> RuntimeError {

@@ -52,6 +52,11 @@ pub trait Runtime: Send + Sync {
     fn workspace_dir(&self) -> &Path;
     /// One line for logs and transcripts, e.g. `local (pid 123, http://127.0.0.1:4000)`.
     fn description(&self) -> String;
+    /// Values the agent could come across in the sandbox that must be masked in every event (the
+    /// runtime's API key: a command can read it from the server's environment).
+    fn secrets(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Options of the local runtime.
@@ -62,6 +67,9 @@ pub struct LocalOptions {
     pub binary: Option<PathBuf>,
     pub plugins: Vec<String>,
     pub enable_browser: bool,
+    /// Values no variable of the sandbox's environment may carry (the LLM key, whatever its variable's
+    /// name); credential variables of ours and of LLM providers are left out by name as well.
+    pub withheld: Vec<String>,
 }
 
 pub use crate::cli::docker_options;

@@ -109,7 +109,9 @@ impl ServerSpec {
             }
             // The server exits when this pipe closes, so it dies with us even if we are killed outright;
             // the pipe's write end lives in the `Child` we keep.
-            cmd.env("SESSION_API_KEY", api_key)
+            cmd.env_clear()
+                .envs(sandbox_env(std::env::vars_os(), &opts.withheld))
+                .env("SESSION_API_KEY", api_key)
                 .env("OPENHANDS_EXIT_WITH_PARENT", "1")
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
@@ -168,6 +170,54 @@ impl ServerSpec {
             )));
         }
     }
+}
+
+/// Variables of LLM providers that hold credentials; every `LLM_*` and `OPENHANDS_*` variable is ours.
+const PROVIDER_CREDENTIALS: &[&str] = &[
+    "OPENAI_API_KEY",
+    "OPENAI_ORG_ID",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "AZURE_API_KEY",
+    "AZURE_OPENAI_API_KEY",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "VERTEXAI_CREDENTIALS",
+    "MISTRAL_API_KEY",
+    "GROQ_API_KEY",
+    "DEEPSEEK_API_KEY",
+    "OPENROUTER_API_KEY",
+    "TOGETHER_API_KEY",
+    "TOGETHERAI_API_KEY",
+    "FIREWORKS_API_KEY",
+    "FIREWORKS_AI_API_KEY",
+    "XAI_API_KEY",
+    "COHERE_API_KEY",
+    "HF_TOKEN",
+    "HUGGINGFACE_API_KEY",
+    "LITELLM_API_KEY",
+    "LITELLM_MASTER_KEY",
+    "AWS_BEARER_TOKEN_BEDROCK",
+    "SESSION_API_KEY",
+];
+
+/// The environment the runtime (and so every command the agent runs) gets: ours, without any credential
+/// of the agent's (by name, and any variable whose value contains a `withheld` value).
+pub(super) fn sandbox_env(
+    vars: impl Iterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+    withheld: &[String],
+) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+    vars.filter(|(name, value)| {
+        let name = name.to_string_lossy();
+        let value = value.to_string_lossy();
+        let ours = name.starts_with("LLM_") || name.starts_with("OPENHANDS_");
+        let provider = PROVIDER_CREDENTIALS.contains(&name.as_ref());
+        let carries = withheld
+            .iter()
+            .any(|w| w.len() >= 4 && value.contains(w.as_str()));
+        !(ours || provider || carries)
+    })
+    .collect()
 }
 
 /// SIGTERM (the server then kills its shell and everything it started), SIGKILL after `grace`.
@@ -249,9 +299,11 @@ pub(super) fn random_key() -> Result<String, RuntimeError> {
         })?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::ffi::OsString;
 
     #[test]
     fn the_log_tail_is_bounded_and_marks_select_new_lines() {
@@ -282,5 +334,26 @@ mod tests {
         assert_eq!(a.len(), 32);
         assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
         assert_ne!(a, random_key().unwrap());
+    }
+
+    #[test]
+    fn the_sandbox_gets_no_credential_of_ours() {
+        let vars = [
+            ("PATH", "/usr/bin"),
+            ("HOME", "/home/u"),
+            ("LLM_API_KEY", "sk-1"),
+            ("LLM_MODEL", "gpt"),
+            ("OPENHANDS_RUNTIME_API_KEY", "rk"),
+            ("ANTHROPIC_API_KEY", "sk-ant"),
+            ("SESSION_API_KEY", "old"),
+            ("MY_KEY_COPY", "prefix-sk-config-key-suffix"),
+            ("STRIPE_KEY", "sk_test_user"),
+        ]
+        .map(|(k, v)| (OsString::from(k), OsString::from(v)));
+        let kept: Vec<String> = sandbox_env(vars.into_iter(), &["sk-config-key".to_owned()])
+            .into_iter()
+            .map(|(k, _)| k.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(kept, ["PATH", "HOME", "STRIPE_KEY"]);
     }
 }

@@ -103,4 +103,11 @@ impl Runtime for RemoteRuntime {
     fn description(&self) -> String {
         format!("remote ({})", self.client.base_url())
     }
+    fn secrets(&self) -> Vec<String> {
+        self.client
+            .api_key()
+            .map(str::to_owned)
+            .into_iter()
+            .collect()
+    }
 }

@@ -18,6 +18,7 @@ pub async fn start_runtime(
                 binary: settings.runtime.binary.clone(),
                 plugins: local_plugins(settings),
                 enable_browser: settings.runtime.browser,
+                withheld: crate::session::configured_secrets(settings),
             };
             crate::runtime::LocalRuntime::start(workspace, opts)
                 .await
@@ -52,6 +53,7 @@ pub async fn start_runtime(
                     binary: settings.runtime.binary.clone(),
                     plugins: Vec::new(),
                     enable_browser: false,
+                    withheld: crate::session::configured_secrets(settings),
                 };
                 return crate::runtime::LocalRuntime::start(workspace, opts)
                     .await

@@ -5,6 +5,7 @@
 
 mod id;
 mod log;
+mod owner;
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use crate::events::{Event, now_iso};
 pub use id::ConversationId;
 use id::random_hex;
 pub use log::{ConversationLog, torn_line_warning};
+pub use owner::ProcessOwner;
 
 /// The variable that overrides the data directory.
 pub const DATA_DIR_ENV: &str = "OPENHANDS_DATA_DIR";
@@ -85,6 +87,34 @@ pub struct ConversationMeta {
     /// The runtime's description (`local`, `remote (URL)`, ...).
     #[serde(default)]
     pub runtime: String,
+    /// The process driving the conversation while a task runs; `None` between tasks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<ProcessOwner>,
+}
+
+/// The state of a conversation whose process ended while a task ran (killed, crashed, power lost).
+pub const INTERRUPTED: &str = "interrupted";
+
+impl ConversationMeta {
+    /// A task is under way: the state is one the agent passes through, not one it rests in.
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self.state.as_str(),
+            "loading"
+                | "running"
+                | "rate_limited"
+                | "awaiting_user_confirmation"
+                | "user_confirmed"
+        )
+    }
+
+    /// Busy, and its owner process still runs.
+    pub fn is_running_elsewhere(&self) -> bool {
+        self.is_busy()
+            && self
+                .owner
+                .is_some_and(|o| o.is_alive() && o != ProcessOwner::current())
+    }
 }
 
 impl ConversationMeta {
@@ -104,6 +134,7 @@ impl ConversationMeta {
             completion_tokens: 0,
             total_tokens: 0,
             runtime: String::new(),
+            owner: Some(ProcessOwner::current()),
         }
     }
 }
@@ -276,7 +307,24 @@ impl Storage {
             );
             meta.id = id.to_string();
         }
+        self.reconcile(&mut meta);
         Ok(meta)
+    }
+
+    /// A busy conversation whose owner is gone was interrupted: says so on disk, so that every list and
+    /// `--resume` tells the truth instead of `loading` for ever.
+    fn reconcile(&self, meta: &mut ConversationMeta) {
+        if !meta.is_busy() || meta.owner.is_some_and(ProcessOwner::is_alive) {
+            return;
+        }
+        meta.state = INTERRUPTED.to_owned();
+        meta.owner = None;
+        if let Err(e) = self.save_meta(meta) {
+            tracing::warn!(
+                "cannot record that conversation {} was interrupted: {e}",
+                meta.id
+            );
+        }
     }
 }
 

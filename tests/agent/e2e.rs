@@ -32,6 +32,7 @@ async fn setup() -> Setup {
             binary: Some(runtime_binary()),
             plugins: Vec::new(),
             enable_browser: false,
+            withheld: Vec::new(),
         },
     )
     .await
@@ -358,6 +359,26 @@ async fn a_repeating_loop_is_detected() {
         other => panic!("{other:?}"),
     }
     assert_eq!(llm.requests().len(), 4);
+    assert_calls_paired(&stream);
+    s.runtime.close().await;
+}
+
+#[tokio::test]
+async fn a_model_repeating_a_malformed_call_is_stuck_not_burning_every_iteration() {
+    let s = setup().await;
+    // `command` missing: each call gets an error observation and no action.
+    let script = (0..20)
+        .map(|_| tools(vec![("execute_bash", json!({"timeout": 5}))]))
+        .collect();
+    let llm = ScriptedLlm::start(Wire::OpenAi, script);
+    let (mut c, stream) = controller(&s, llm.config(), AgentConfig::default());
+    match c.send_user_message("run something").await {
+        Outcome::Stuck(reason) => {
+            assert!(reason.contains("repeating_malformed_call"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(llm.requests().len(), 3);
     assert_calls_paired(&stream);
     s.runtime.close().await;
 }

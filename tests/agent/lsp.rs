@@ -11,7 +11,9 @@ use super::lsp_frames::{read_frames, write_frame, write_raw};
 use super::scripted_llm::{Reply, ScriptedLlm, Wire};
 
 mod edits;
+mod framing;
 mod helix;
+mod secrets;
 
 /// How the test editor answers `workspace/applyEdit`.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -9,4 +9,5 @@ mod lsp;
 mod lsp_frames;
 mod runtime;
 mod scripted_llm;
+mod secrets;
 mod storage;

@@ -23,6 +23,7 @@ fn opts() -> LocalOptions {
         binary: Some(runtime_binary()),
         plugins: Vec::new(),
         enable_browser: false,
+        withheld: Vec::new(),
     }
 }
 

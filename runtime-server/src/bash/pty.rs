@@ -187,6 +187,7 @@ impl Shell {
             .arg("-i")
             .current_dir(cwd)
             .env_remove("SESSION_API_KEY")
+            .env_remove("OPENHANDS_EXIT_WITH_PARENT")
             .env_remove("NO_CHANGE_TIMEOUT_SECONDS")
             .env("TERM", "xterm-256color")
             .env("COLUMNS", "1000")

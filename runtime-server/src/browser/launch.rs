@@ -147,6 +147,7 @@ impl Chromium {
             .env("XDG_CONFIG_HOME", profile.path().join("config"))
             .env("XDG_CACHE_HOME", profile.path().join("cache"))
             .env_remove("SESSION_API_KEY")
+            .env_remove("OPENHANDS_EXIT_WITH_PARENT")
             .env_remove("GOOGLE_API_KEY")
             .env_remove("GOOGLE_DEFAULT_CLIENT_ID")
             .env_remove("GOOGLE_DEFAULT_CLIENT_SECRET")

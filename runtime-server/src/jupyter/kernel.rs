@@ -106,6 +106,7 @@ impl KernelProcess {
             .arg(&file)
             .current_dir(cwd)
             .env_remove("SESSION_API_KEY")
+            .env_remove("OPENHANDS_EXIT_WITH_PARENT")
             .env_remove("NO_CHANGE_TIMEOUT_SECONDS")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -19,30 +19,9 @@ use crate::runtime::RuntimeError;
 const NAME_PREFIX: &str = "openhands-lsp-";
 
 /// The process that owns a container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Owner {
-    pub pid: u32,
-    /// Clock ticks after boot when it started (0: unknown).
-    pub start: u64,
-}
+pub(super) use crate::storage::ProcessOwner as Owner;
 
 impl Owner {
-    pub(super) fn current() -> Self {
-        let pid = std::process::id();
-        Self {
-            pid,
-            start: process_start(pid).unwrap_or(0),
-        }
-    }
-
-    /// The process still runs (and is the same process, when the start time is known).
-    pub(super) fn is_alive(self) -> bool {
-        match process_start(self.pid) {
-            Some(start) => self.start == 0 || start == self.start,
-            None => false,
-        }
-    }
-
     /// `openhands-lsp-<pid>-<start>-<suffix>`.
     pub(super) fn container_name(self, suffix: &str) -> String {
         format!("{NAME_PREFIX}{}-{}-{suffix}", self.pid, self.start)
@@ -77,14 +56,6 @@ pub(super) fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_owned())
         .unwrap_or_default()
-}
-
-/// Field 22 of `/proc/<pid>/stat`; `None` if there is no such process.
-fn process_start(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may contain spaces and parentheses: count from the last ')'.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    Some(rest.split_whitespace().nth(19)?.parse().unwrap_or(0))
 }
 
 /// Removes the containers of ours (any state) whose owner process no longer runs; returns how many.

@@ -348,6 +348,10 @@ impl Runtime for DockerRuntime {
         };
         format!("docker ({id}, {}, {})", self.spec.image, client.base_url())
     }
+    fn secrets(&self) -> Vec<String> {
+        let (client, _, _) = self.snapshot();
+        client.api_key().map(str::to_owned).into_iter().collect()
+    }
 }
 
 impl Drop for DockerRuntime {

@@ -1,0 +1,50 @@
+//! The LSP front end masks what the CLI masks (they share one session layer): the runtime's key found by a
+//! command, and a key typed in the prompt, never reach a message, progress report, rich update or the title.
+
+use serde_json::json;
+
+use super::super::scripted_llm::{Reply, ScriptedLlm, Wire};
+use super::super::secrets::PROBE;
+use super::{Editor, says};
+
+#[test]
+fn no_lsp_message_carries_a_secret() {
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![
+            Reply::Tools {
+                text: String::new(),
+                calls: vec![("execute_bash".into(), json!({"command": PROBE}))],
+            },
+            Reply::Tools {
+                text: String::new(),
+                calls: vec![("finish".into(), json!({"message": "done"}))],
+            },
+        ],
+    );
+    let mut ed = Editor::start(&llm);
+    ed.initialize_with(true, json!({"openhands": {"ui": "rich"}}));
+    let r = ed.request(
+        "workspace/executeCommand",
+        json!({"command": "openhands.task.start", "arguments": ["probe with sk-test-secret"]}),
+    );
+    assert!(r.get("error").is_none(), "{r}");
+    ed.wait_for("the end of the task", |m| {
+        says(m, "window/showMessage", "OpenHands finished")
+    });
+    let all = serde_json::to_string(&ed.seen).unwrap();
+    assert!(!all.contains("sk-test-secret"), "{all}");
+    assert!(!all.contains("terces-tset-ks"), "{all}");
+    assert!(all.contains("SESSION_API_KEY=<secret_hidden>"), "{all}");
+    assert!(all.contains("probe with <secret_hidden>"), "{all}");
+    let list = ed.request(
+        "workspace/executeCommand",
+        json!({"command": "openhands.conversation.list", "arguments": []}),
+    );
+    assert_eq!(
+        list["result"][0]["title"],
+        json!("probe with <secret_hidden>"),
+        "{list}"
+    );
+    ed.shutdown();
+}
