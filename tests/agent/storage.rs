@@ -7,7 +7,8 @@ use std::time::Instant;
 
 use openhands_lsp::events::{Event, EventSource, EventStream};
 use openhands_lsp::storage::{
-    ConversationId, ConversationMeta, Storage, StorageError, torn_line_warning,
+    ConversationId, ConversationMeta, INTERRUPTED, ProcessOwner, Storage, StorageError,
+    torn_line_warning,
 };
 use openhands_runtime_api::{Action, ActionEvent, CmdRunAction, Observation};
 use pretty_assertions::assert_eq;
@@ -263,4 +264,46 @@ fn ten_thousand_events_load_quickly() {
     assert!(loaded.warnings.is_empty());
     // Release loads in a few ms; the bound leaves room for debug builds on a busy machine.
     assert!(elapsed.as_secs() < 5, "{elapsed:?}");
+}
+
+#[test]
+fn a_busy_conversation_whose_process_died_reads_interrupted() {
+    let data = tempfile::tempdir().unwrap();
+    let storage = Storage::open(data.path().to_path_buf()).unwrap();
+    let mut dead = conversation(&storage, 1);
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    dead.owner = Some(ProcessOwner {
+        pid: child.id(),
+        start: 0,
+    });
+    child.wait().unwrap();
+    dead.state = "running".into();
+    storage.save_meta(&dead).unwrap();
+    // Busy and owned by this live process: left alone, and not "running elsewhere".
+    let mut live = conversation(&storage, 1);
+    live.state = "running".into();
+    storage.save_meta(&live).unwrap();
+    // Older metadata without an owner, left `loading` by a crash.
+    let mut legacy = conversation(&storage, 1);
+    legacy.owner = None;
+    storage.save_meta(&legacy).unwrap();
+    // Idle states are never touched.
+    let mut idle = conversation(&storage, 1);
+    idle.owner = None;
+    idle.state = "awaiting_user_input".into();
+    storage.save_meta(&idle).unwrap();
+
+    let state = |id: &str| storage.load(id).unwrap().meta.state;
+    assert_eq!(state(&dead.id), INTERRUPTED);
+    assert_eq!(state(&live.id), "running");
+    assert!(!storage.load(&live.id).unwrap().meta.is_running_elsewhere());
+    assert_eq!(state(&legacy.id), INTERRUPTED);
+    assert_eq!(state(&idle.id), "awaiting_user_input");
+    // Written back: a list after the load shows the same, and the owner is gone.
+    let listed = storage.list().unwrap();
+    let dead_meta = listed.iter().find(|m| m.id == dead.id).unwrap();
+    assert_eq!(
+        (dead_meta.state.as_str(), dead_meta.owner),
+        (INTERRUPTED, None)
+    );
 }
