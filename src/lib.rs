@@ -5,6 +5,8 @@ pub mod agent;
 pub mod cli;
 pub mod config;
 pub mod events;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod llm;
 pub mod lsp;
 pub mod runtime;

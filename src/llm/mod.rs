@@ -13,6 +13,17 @@ mod retry;
 mod sse;
 mod transport;
 
+/// The parsers of what providers send, for the fuzz targets (`crate::fuzzing`); not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use super::sse::{SseEvent, SseParser as Parser};
+
+    /// A text reply parsed as emulated tool calls against `tools`.
+    pub fn parse_reply(text: &str, tools: &[super::ToolSpec]) -> (String, Vec<super::ToolCall>) {
+        super::emulation::parse_reply(text, tools, 0)
+    }
+}
+
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;

@@ -3,7 +3,7 @@
 
 /// One dispatched event.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct SseEvent {
+pub struct SseEvent {
     /// The `event:` field, if any (Anthropic names its events; OpenAI does not).
     pub event: Option<String>,
     /// The `data:` lines joined with `\n`.
@@ -11,7 +11,7 @@ pub(crate) struct SseEvent {
 }
 
 #[derive(Debug, Default)]
-pub(crate) struct SseParser {
+pub struct SseParser {
     /// Bytes of an unfinished line.
     line: Vec<u8>,
     /// The previous chunk ended in `\r`: a `\n` starting the next one belongs to it.
