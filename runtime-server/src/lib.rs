@@ -19,6 +19,19 @@ use std::path::PathBuf;
 pub use cli::Args;
 pub use server::serve;
 
+/// Entry points for the fuzz targets in `fuzz/` (a crate of its own); not an API, no stability promised.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::server::execute::{DecodeError, decode_action};
+
+    /// BrowserGym action strings as `browse_interactive` parses them: the actions (as `Debug` text) or the
+    /// error the model would read.
+    pub fn parse_browser_actions(source: &str) -> Result<Vec<String>, String> {
+        crate::browser::actions::parse(source)
+            .map(|actions| actions.iter().map(|a| format!("{a:?}")).collect())
+    }
+}
+
 /// The longest timeout the server takes, from the environment or an action (a year, in seconds): longer
 /// ones are refused rather than overflowing a deadline.
 pub const MAX_TIMEOUT_SECS: f64 = 365.0 * 24.0 * 3600.0;

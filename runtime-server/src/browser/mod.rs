@@ -5,7 +5,7 @@
 //! BrowserGym's action strings, `interact` and `page` carry them out and snapshot the page (with `page.js`
 //! inside it), `axtree` renders the accessibility tree and `observation` builds OpenHands' observation.
 
-mod actions;
+pub(crate) mod actions;
 mod axtree;
 mod call_syntax;
 mod cdp;
