@@ -106,7 +106,8 @@ pub(crate) fn open_regular(path: &Path) -> Result<(File, Metadata), OpenError> {
 
 /// The whole content when the file holds at most `cap` bytes, else `None` with the file rewound.
 ///
-/// The size from `fstat` only sizes the buffer: at most `cap + 1` bytes are ever read.
+/// The size from `fstat` sizes the buffer (one `read` for the content and one to see the end, as
+/// `std::fs::read` does); at most `cap + 1` bytes are ever read, however the file grows.
 pub(crate) fn read_at_most(
     file: &mut File,
     meta: &Metadata,
@@ -115,9 +116,28 @@ pub(crate) fn read_at_most(
     if meta.len() > cap {
         return Ok(None);
     }
-    let mut buf = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0) + 1);
-    (&*file).take(cap + 1).read_to_end(&mut buf)?;
-    if buf.len() as u64 > cap {
+    let limit = usize::try_from(cap).unwrap_or(usize::MAX).saturating_add(1);
+    let hint = usize::try_from(meta.len()).unwrap_or(0).saturating_add(1);
+    let mut buf = vec![0u8; hint.min(limit)];
+    let mut filled = 0;
+    loop {
+        if filled == buf.len() {
+            if filled >= limit {
+                break;
+            }
+            // Larger than `fstat` said (a growing file, a /proc file that reports 0).
+            let grow = filled.max(8 * 1024).min(limit - filled);
+            buf.resize(filled + grow, 0);
+        }
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(filled);
+    if filled as u64 > cap {
         file.seek(SeekFrom::Start(0))?;
         return Ok(None);
     }
@@ -289,6 +309,8 @@ mod tests {
         let (mut file, meta) = open_regular(Path::new("/proc/self/status")).unwrap();
         assert_eq!(meta.len(), 0);
         assert_eq!(read_at_most(&mut file, &meta, 5).unwrap(), None);
+        let whole = read_at_most(&mut file, &meta, 1 << 20).unwrap().unwrap();
+        assert!(whole.starts_with(b"Name:") && whole.len() > 100, "{whole:?}");
     }
 
     #[test]
