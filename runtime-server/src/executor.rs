@@ -27,7 +27,8 @@ pub(crate) enum ExecError {
 
 pub(crate) struct Executor {
     bash: tokio::sync::Mutex<BashSession>,
-    files: Arc<Mutex<FileOps>>,
+    /// Not behind a lock: file actions run side by side (see [`FileOps`]).
+    files: Arc<FileOps>,
     bash_options: BashOptions,
     cwd: SharedCwd,
     browser: crate::browser::Browser,
@@ -63,10 +64,10 @@ impl Executor {
             keyboard,
             cwd,
             bash: tokio::sync::Mutex::new(bash),
-            files: Arc::new(Mutex::new(FileOps::new(
+            files: Arc::new(FileOps::new(
                 config.working_dir.clone(),
                 config.confine_files,
-            ))),
+            )),
             bash_options,
             browser: crate::browser::Browser::new(config.browser_enabled.then(|| {
                 crate::browser::BrowserSettings {
@@ -147,19 +148,15 @@ impl Executor {
         }
     }
 
+    /// Runs a file action on a blocking thread; none waits for another.
     async fn with_files<F>(&self, f: F) -> Result<Observation, ExecError>
     where
-        F: FnOnce(&mut FileOps) -> Observation + Send + 'static,
+        F: FnOnce(&FileOps) -> Observation + Send + 'static,
     {
         let files = self.files.clone();
-        let obs = tokio::task::spawn_blocking(move || {
-            let mut guard = files
-                .lock()
-                .map_err(|_| anyhow::anyhow!("the file tools were poisoned by an earlier panic"))?;
-            Ok::<_, anyhow::Error>(f(&mut guard))
-        })
-        .await
-        .map_err(|e| anyhow::anyhow!("file action task failed: {e}"))??;
+        let obs = tokio::task::spawn_blocking(move || f(&files))
+            .await
+            .map_err(|e| anyhow::anyhow!("file action task failed: {e}"))?;
         Ok(obs)
     }
 

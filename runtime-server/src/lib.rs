@@ -19,6 +19,23 @@ use std::path::PathBuf;
 pub use cli::Args;
 pub use server::serve;
 
+/// Entry points for the fuzz targets in `fuzz/` (a crate of its own); not an API, no stability promised.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::server::execute::{DecodeError, decode_action};
+
+    /// BrowserGym action strings as `browse_interactive` parses them: the actions (as `Debug` text) or the
+    /// error the model would read.
+    pub fn parse_browser_actions(source: &str) -> Result<Vec<String>, String> {
+        crate::browser::actions::parse(source)
+            .map(|actions| actions.iter().map(|a| format!("{a:?}")).collect())
+    }
+}
+
+/// The longest timeout the server takes, from the environment or an action (a year, in seconds): longer
+/// ones are refused rather than overflowing a deadline.
+pub const MAX_TIMEOUT_SECS: f64 = 365.0 * 24.0 * 3600.0;
+
 /// Everything the server needs, resolved from the command line and the environment.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -66,13 +83,17 @@ impl ServerConfig {
                     )
                 })?;
                 anyhow::ensure!(
-                    secs.is_finite() && secs > 0.0,
-                    "NO_CHANGE_TIMEOUT_SECONDS must be positive, got '{v}'"
+                    secs.is_finite() && secs > 0.0 && secs <= MAX_TIMEOUT_SECS,
+                    "NO_CHANGE_TIMEOUT_SECONDS must be positive and at most {MAX_TIMEOUT_SECS} (a year), got '{v}'"
                 );
                 std::time::Duration::from_secs_f64(secs)
             }
             Err(_) => std::time::Duration::from_secs(10),
         };
+        let api_key = std::env::var("SESSION_API_KEY")
+            .ok()
+            .filter(|k| !k.is_empty());
+        server::guard::check_exposure(args.host, api_key.as_deref()).map_err(anyhow::Error::msg)?;
         Ok(Self {
             host: args.host,
             port: args.port,
@@ -82,9 +103,7 @@ impl ServerConfig {
             plugins: args.plugins.clone(),
             browser_enabled: args.browser_enabled(),
             chromium_path: args.chromium_path.clone(),
-            api_key: std::env::var("SESSION_API_KEY")
-                .ok()
-                .filter(|k| !k.is_empty()),
+            api_key,
             no_change_timeout,
             confine_files: args.confine_files,
             python: args.python.clone(),

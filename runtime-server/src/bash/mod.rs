@@ -297,7 +297,10 @@ impl BashSession {
             }
             let now = Instant::now();
             let soft_deadline = (!blocking).then(|| last_change + soft);
-            let hard_deadline = hard.map(|h| start + Duration::from_secs_f64(h));
+            // `execute_action` refuses absurd timeouts; still, never panic on one.
+            let hard_deadline = hard
+                .and_then(|h| Duration::try_from_secs_f64(h).ok())
+                .and_then(|h| start.checked_add(h));
             if hard_deadline.is_some_and(|d| now >= d) {
                 let out = std::mem::take(&mut self.shell.stream().current);
                 return Outcome::HardTimeout(out, hard.unwrap_or_default());

@@ -26,8 +26,7 @@ impl Page {
             BrowserAction::GoBack => return self.history(-1, deadline).await,
             BrowserAction::GoForward => return self.history(1, deadline).await,
             BrowserAction::Noop { wait_ms } => {
-                let wait = Duration::from_secs_f64(wait_ms / 1000.0);
-                tokio::time::sleep_until((Instant::now() + wait).min(deadline)).await;
+                tokio::time::sleep_until(noop_until(*wait_ms, deadline)).await;
                 return Ok(());
             }
             BrowserAction::Message => return Ok(()),
@@ -355,5 +354,29 @@ impl Page {
         )
         .await?;
         Ok(())
+    }
+}
+
+/// When `noop(wait_ms)` ends: any number parses (`noop(1e308)` used to panic the action's task), and a
+/// wait past the action's deadline ends at the deadline.
+fn noop_until(wait_ms: f64, deadline: Instant) -> Instant {
+    let wait = Duration::try_from_secs_f64(wait_ms.max(0.0) / 1000.0).unwrap_or(Duration::MAX);
+    Instant::now()
+        .checked_add(wait)
+        .map_or(deadline, |t| t.min(deadline))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn noop_waits_end_at_the_deadline_whatever_the_number() {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        for wait_ms in [1e308, f64::INFINITY, f64::NAN, -5.0, 1e19] {
+            assert!(noop_until(wait_ms, deadline) <= deadline, "{wait_ms}");
+        }
+        assert!(noop_until(10.0, deadline) < deadline);
+        assert!(noop_until(-5.0, deadline) < deadline);
     }
 }

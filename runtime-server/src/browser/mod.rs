@@ -5,7 +5,7 @@
 //! BrowserGym's action strings, `interact` and `page` carry them out and snapshot the page (with `page.js`
 //! inside it), `axtree` renders the accessibility tree and `observation` builds OpenHands' observation.
 
-mod actions;
+pub(crate) mod actions;
 mod axtree;
 mod call_syntax;
 mod cdp;
@@ -146,7 +146,9 @@ impl Browser {
     ) -> Observation {
         let nav_timeout = timeout
             .filter(|t| t.is_finite() && *t > 0.0)
-            .map_or(NAV_TIMEOUT, |t| Duration::from_secs_f64(t).min(NAV_TIMEOUT));
+            .map_or(NAV_TIMEOUT, |t| {
+                Duration::try_from_secs_f64(t).map_or(NAV_TIMEOUT, |t| t.min(NAV_TIMEOUT))
+            });
         let mut guard = self.session.lock().await;
         let restarted = match self.ensure_session(settings, &mut guard).await {
             Ok(r) => r,

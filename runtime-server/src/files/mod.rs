@@ -7,6 +7,7 @@ mod diff;
 mod editor;
 pub(crate) mod paths;
 mod read;
+pub(crate) mod regular;
 mod view_dir;
 mod write;
 
@@ -20,6 +21,9 @@ use serde_json::Value;
 use editor::{EditArgs, Editor};
 
 /// The file tools; the editor's undo history lives here.
+///
+/// Shared by concurrent actions without a lock around them: only the history has one, held for no I/O, so a
+/// slow file (a network mount, a huge file) never holds up another file action.
 pub(crate) struct FileOps {
     working_dir: PathBuf,
     confine: bool,
@@ -67,7 +71,7 @@ impl FileOps {
         }
     }
 
-    pub fn edit(&mut self, action: &FileEditAction, cwd: &Path) -> Observation {
+    pub fn edit(&self, action: &FileEditAction, cwd: &Path) -> Observation {
         if action.impl_source != "oh_aci" {
             return Observation::error(format!(
                 "Edits with impl_source '{}' are applied by the OpenHands client; this runtime only runs 'oh_aci' edits",

@@ -6,6 +6,10 @@ use std::path::Path;
 use base64::Engine as _;
 use openhands_runtime_api::Observation;
 
+use super::regular::{
+    FileKind, MAX_READ_BYTES, OpenError, line_window, open_regular, read_at_most, utf8_prefix,
+};
+
 /// Where the NUL-byte probe for binary content looks, like git and grep do.
 const BINARY_PROBE_LEN: usize = 8 * 1024;
 
@@ -32,28 +36,41 @@ pub(crate) fn looks_binary(bytes: &[u8]) -> bool {
 }
 
 /// Reads `abs` for the model; `cwd` is the shell's directory, quoted in the "not found" message.
+///
+/// Only regular files are read (a FIFO or a device is refused without being read), and at most
+/// [`MAX_READ_BYTES`] of them: a larger file is answered with the first part of the requested lines and
+/// a note saying how to page on.
 pub(crate) fn read_default(abs: &Path, start: i64, end: i64, cwd: &Path) -> Observation {
     let shown = abs.display();
-    let not_found = || {
-        Observation::error(format!(
-            "File not found: {shown}. Your current working directory is {}.",
-            cwd.display()
-        ))
-    };
-    let meta = match std::fs::metadata(abs) {
-        Ok(meta) => meta,
-        Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
-            return not_found();
+    let (mut file, meta) = match open_regular(abs) {
+        Ok(opened) => opened,
+        Err(OpenError::Io(e))
+            if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) =>
+        {
+            return Observation::error(format!(
+                "File not found: {shown}. Your current working directory is {}.",
+                cwd.display()
+            ));
         }
-        Err(e) => return Observation::error(format!("Ran into {e} while trying to read {shown}")),
+        Err(OpenError::NotRegular(FileKind::Directory)) => {
+            return Observation::error(format!(
+                "Path is a directory: {shown}. You can only read files"
+            ));
+        }
+        Err(OpenError::NotRegular(kind)) => return Observation::error(kind.refusal(abs, "read")),
+        Err(OpenError::Io(e)) => {
+            return Observation::error(format!("Ran into {e} while trying to read {shown}"));
+        }
     };
-    if meta.is_dir() {
-        return Observation::error(format!(
-            "Path is a directory: {shown}. You can only read files"
-        ));
-    }
-    let bytes = match std::fs::read(abs) {
-        Ok(bytes) => bytes,
+    let bytes = match read_at_most(&mut file, &meta, MAX_READ_BYTES) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) if media_mime(abs).is_some() => {
+            return Observation::error(format!(
+                "{shown} is too large to return ({} bytes; at most {MAX_READ_BYTES} bytes are returned as a data URL)",
+                meta.len()
+            ));
+        }
+        Ok(None) => return read_large(abs, file, &meta, start, end),
         Err(e) => return Observation::error(format!("Ran into {e} while trying to read {shown}")),
     };
     let path = shown.to_string();
@@ -62,14 +79,76 @@ pub(crate) fn read_default(abs: &Path, start: i64, end: i64, cwd: &Path) -> Obse
         return Observation::read(format!("data:{mime};base64,{encoded}"), path, "default");
     }
     if looks_binary(&bytes) {
-        return Observation::error(format!(
-            "ERROR_BINARY_FILE: {path} is a binary file and cannot be read as text"
-        ));
+        return binary_error(&path);
     }
     match String::from_utf8(bytes) {
         Ok(text) => Observation::read(select_lines(&text, start, end), path, "default"),
         Err(_) => Observation::error(format!("File could not be decoded as utf-8: {path}.")),
     }
+}
+
+fn binary_error(path: &str) -> Observation {
+    Observation::error(format!(
+        "ERROR_BINARY_FILE: {path} is a binary file and cannot be read as text"
+    ))
+}
+
+/// A text file over [`MAX_READ_BYTES`]: the requested lines, streamed, cut at the budget and followed by
+/// a note naming the next `start`/`end` to ask for.
+fn read_large(
+    abs: &Path,
+    file: std::fs::File,
+    meta: &std::fs::Metadata,
+    start: i64,
+    end: i64,
+) -> Observation {
+    use std::os::unix::fs::FileExt as _;
+    let shown = abs.display();
+    let path = shown.to_string();
+    let mut probe = vec![0u8; BINARY_PROBE_LEN];
+    match file.read_at(&mut probe, 0) {
+        Ok(n) => probe.truncate(n),
+        Err(e) => return Observation::error(format!("Ran into {e} while trying to read {shown}")),
+    }
+    if looks_binary(&probe) {
+        return binary_error(&path);
+    }
+    let first = usize::try_from(start.max(0)).unwrap_or(usize::MAX);
+    // As `select_lines`: `end` exclusive, -1 the end of the file, at least one line when given.
+    let stop = (end != -1).then(|| {
+        usize::try_from(end.max(0))
+            .unwrap_or(usize::MAX)
+            .max(first + 1)
+    });
+    let budget = usize::try_from(MAX_READ_BYTES).unwrap_or(usize::MAX);
+    let window = match line_window(file, first, stop, budget, false) {
+        Ok(w) => w,
+        Err(e) => return Observation::error(format!("Ran into {e} while trying to read {shown}")),
+    };
+    let Some(mut text) = utf8_prefix(window.bytes) else {
+        return Observation::error(format!("File could not be decoded as utf-8: {path}."));
+    };
+    if window.cut {
+        let next = first + window.lines;
+        let size = meta.len();
+        let note = if window.partial_line {
+            format!(
+                "\n[Line {} of {path} is longer than the {MAX_READ_BYTES} bytes one read returns; only its beginning is shown. Use the shell (e.g. `cut -c` or `head -c`) to see the rest of it.]",
+                first + 1
+            )
+        } else {
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+            format!(
+                "[{path} is {size} bytes, more than the {MAX_READ_BYTES} bytes one read returns: this shows lines {}-{next} (1-based). Read on with `start` and `end` (0-based, end exclusive), e.g. start={next} end={}.]",
+                first + 1,
+                next + 2000
+            )
+        };
+        text.push_str(&note);
+    }
+    Observation::read(text, path, "default")
 }
 
 /// OpenHands' `read_lines` on the file's lines (each keeping its `\n`): 0-based `start`, exclusive

@@ -7,6 +7,11 @@ use std::path::Path;
 
 use openhands_runtime_api::Observation;
 
+use super::regular::{FileKind, OpenError, open_regular, read_at_most};
+
+/// The largest file a ranged write rewrites (the editor's limit for whole-file edits).
+const MAX_SPLICE_BYTES: u64 = 10 * 1024 * 1024;
+
 /// The mode OpenHands gives new files (`chmod 0o664`, whatever the umask).
 pub(crate) const NEW_FILE_MODE: u32 = 0o664;
 
@@ -22,10 +27,16 @@ pub(crate) const NEW_FILE_MODE: u32 = 0o664;
 /// root); a new one gets [`NEW_FILE_MODE`].
 pub(crate) fn write_action(abs: &Path, content: &str, start: i64, end: i64) -> Observation {
     let shown = abs.display();
-    if abs.is_dir() {
-        return Observation::error(format!(
-            "Path is a directory: {shown}. You can only write to files"
-        ));
+    let existing = fs::metadata(abs).ok();
+    match existing.as_ref().and_then(FileKind::of) {
+        None => {}
+        Some(FileKind::Directory) => {
+            return Observation::error(format!(
+                "Path is a directory: {shown}. You can only write to files"
+            ));
+        }
+        // Writing into a FIFO would block until a reader comes; replacing a device is never meant.
+        Some(kind) => return Observation::error(kind.refusal(abs, "write")),
     }
     if let Some(parent) = abs.parent()
         && !parent.exists()
@@ -37,20 +48,35 @@ pub(crate) fn write_action(abs: &Path, content: &str, start: i64, end: i64) -> O
         ));
     }
     let whole = start == 0 && end == -1;
-    let data = if whole || !abs.exists() {
+    let data = if whole || existing.is_none() {
         content.as_bytes().to_vec()
     } else {
-        match fs::read(abs) {
+        match read_for_splice(abs) {
             Ok(old) => splice_lines(&old, content.as_bytes(), start, end),
-            Err(e) => {
-                return Observation::error(format!("Ran into {e} while trying to read {shown}"));
-            }
+            Err(message) => return Observation::error(message),
         }
     };
     match write_file(abs, &data) {
         Ok(()) => Observation::write(shown.to_string()),
         Err(e) => Observation::error(format!("Ran into {e} while trying to write to {shown}")),
     }
+}
+
+/// The existing file a ranged write splices into, at most [`MAX_SPLICE_BYTES`] of it.
+fn read_for_splice(abs: &Path) -> Result<Vec<u8>, String> {
+    let shown = abs.display();
+    let (mut file, meta) = open_regular(abs).map_err(|e| match e {
+        OpenError::NotRegular(kind) => kind.refusal(abs, "write"),
+        OpenError::Io(e) => format!("Ran into {e} while trying to read {shown}"),
+    })?;
+    read_at_most(&mut file, &meta, MAX_SPLICE_BYTES)
+        .map_err(|e| format!("Ran into {e} while trying to read {shown}"))?
+        .ok_or_else(|| {
+            format!(
+                "{shown} is too large for a write with `start`/`end` ({} bytes; at most {MAX_SPLICE_BYTES}): write the whole file, or change it with the shell (e.g. `sed -i`)",
+                meta.len()
+            )
+        })
 }
 
 /// Replaces lines `[start, end)` of `old` by `content` (see [`write_action`]); works on bytes, so the

@@ -62,7 +62,9 @@ pub(crate) async fn run(
         end: End::Completed,
     };
     let far = Instant::now() + Duration::from_secs(86_400 * 365);
-    let mut wake = timeout.map_or(far, |t| Instant::now() + t);
+    let mut wake = timeout
+        .and_then(|t| Instant::now().checked_add(t))
+        .map_or(far, |t| t.min(far));
     let mut interrupted = false;
     loop {
         tokio::select! {

@@ -144,7 +144,7 @@ impl Jupyter {
         }
         self.board.update(|s| s.status = "busy");
         let secs = timeout.filter(|t| t.is_finite() && *t > 0.0);
-        let limit = secs.map(Duration::from_secs_f64);
+        let limit = secs.and_then(|s| Duration::try_from_secs_f64(s).ok());
         let outcome = cell::run(&mut k.channels, &mut k.process, &action.code, false, limit).await;
         let executable = k.executable.clone();
         let c = match outcome {

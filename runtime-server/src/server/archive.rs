@@ -6,6 +6,7 @@ use std::path::Path;
 use super::ApiError;
 use super::transfer::io_error;
 use crate::files::paths::{check_confined, outside_message};
+use crate::files::regular::{OpenError, open_regular};
 
 fn zip_error(e: zip::result::ZipError) -> ApiError {
     match e {
@@ -18,8 +19,11 @@ fn zip_error(e: zip::result::ZipError) -> ApiError {
 
 /// Extracts every entry under `dest`, after checking that none escapes it, so a bad archive writes nothing.
 /// Symlink entries become regular files holding the link text, as Python's `zipfile` does.
+///
+/// Entries are first written to temporary files beside their targets and only renamed into place once
+/// every entry has been read and checked: an archive that turns out to be corrupt halfway leaves the
+/// destination as it was (the temporary files, and directories created for them, are removed).
 pub(super) fn extract_zip(zip_path: &Path, dest: &Path) -> Result<(), ApiError> {
-    use std::os::unix::fs::PermissionsExt as _;
     let file = std::fs::File::open(zip_path).map_err(|e| io_error("read", zip_path, &e))?;
     let mut archive = zip::ZipArchive::new(io::BufReader::new(file)).map_err(zip_error)?;
     let mut plan = Vec::with_capacity(archive.len());
@@ -38,6 +42,7 @@ pub(super) fn extract_zip(zip_path: &Path, dest: &Path) -> Result<(), ApiError> 
     let root = dest
         .canonicalize()
         .map_err(|e| io_error("resolve", dest, &e))?;
+    let mut staged = Staged::default();
     for (i, (rel, is_dir, executable)) in plan.into_iter().enumerate() {
         let target = root.join(&rel);
         // A symlink already in the destination must not carry an entry out of it.
@@ -48,31 +53,123 @@ pub(super) fn extract_zip(zip_path: &Path, dest: &Path) -> Result<(), ApiError> 
             )));
         }
         if is_dir {
-            std::fs::create_dir_all(&target).map_err(|e| io_error("create", &target, &e))?;
+            staged.create_dirs(&target)?;
             continue;
         }
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| io_error("create", parent, &e))?;
-        }
+        let parent = target.parent().unwrap_or(&root);
+        staged.create_dirs(parent)?;
         let mut entry = archive.by_index(i).map_err(zip_error)?;
-        let mut out = std::fs::File::create(&target).map_err(|e| io_error("write", &target, &e))?;
-        io::copy(&mut entry, &mut out).map_err(|e| match e.kind() {
+        staged.stage_file(&mut entry, &rel, &target, executable)?;
+    }
+    staged.commit()
+}
+
+/// What an extraction has written so far; dropped without [`Staged::commit`], it removes all of it.
+#[derive(Default)]
+struct Staged {
+    /// Directories we created, parents first.
+    dirs: Vec<std::path::PathBuf>,
+    /// Entries read in full, each in a temporary file beside its target.
+    files: Vec<(tempfile::TempPath, std::path::PathBuf)>,
+}
+
+impl Staged {
+    /// Creates `dir` and its missing parents, remembering each one made.
+    fn create_dirs(&mut self, dir: &Path) -> Result<(), ApiError> {
+        let missing: Vec<&Path> = dir
+            .ancestors()
+            .take_while(|d| std::fs::symlink_metadata(d).is_err())
+            .collect();
+        for d in missing.into_iter().rev() {
+            std::fs::create_dir(d).map_err(|e| io_error("create", d, &e))?;
+            self.dirs.push(d.to_path_buf());
+        }
+        if !dir.is_dir() {
+            return Err(ApiError::bad_request(format!(
+                "Cannot extract into {}: it exists and is not a directory",
+                dir.display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Reads one entry into a temporary file beside `target` (which must not be a directory).
+    fn stage_file(
+        &mut self,
+        entry: &mut impl io::Read,
+        rel: &Path,
+        target: &Path,
+        executable: bool,
+    ) -> Result<(), ApiError> {
+        use std::os::unix::fs::PermissionsExt as _;
+        let existing = std::fs::symlink_metadata(target).ok();
+        if existing.as_ref().is_some_and(std::fs::Metadata::is_dir) {
+            return Err(ApiError::bad_request(format!(
+                "Zip entry '{}' names a file where the destination has a directory",
+                rel.display()
+            )));
+        }
+        let dir = target.parent().unwrap_or(Path::new("/"));
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".upload-")
+            .suffix(".part")
+            // Like `open(..., 'wb')`: 0666 minus the umask, not tempfile's private 0600.
+            .permissions(std::fs::Permissions::from_mode(0o666))
+            .tempfile_in(dir)
+            .map_err(|e| io_error("write into", dir, &e))?;
+        io::copy(entry, &mut tmp).map_err(|e| match e.kind() {
             io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof => {
                 ApiError::bad_request(format!(
                     "The upload is not a valid zip archive: entry '{}': {e}",
                     rel.display()
                 ))
             }
-            _ => io_error("write", &target, &e),
+            _ => io_error("write", target, &e),
         })?;
-        if executable && let Ok(meta) = out.metadata() {
-            let mode = meta.permissions().mode();
-            let _ = out.set_permissions(std::fs::Permissions::from_mode(
-                mode | ((mode & 0o444) >> 2),
-            ));
+        // An overwritten file keeps its mode, as when written in place.
+        let mode = match &existing {
+            Some(meta) if meta.is_file() => Some(meta.permissions().mode()),
+            _ => tmp
+                .as_file()
+                .metadata()
+                .ok()
+                .map(|m| m.permissions().mode()),
+        };
+        if let Some(mode) = mode {
+            let mode = if executable {
+                mode | ((mode & 0o444) >> 2)
+            } else {
+                mode
+            };
+            let _ = tmp
+                .as_file()
+                .set_permissions(std::fs::Permissions::from_mode(mode));
+        }
+        self.files
+            .push((tmp.into_temp_path(), target.to_path_buf()));
+        Ok(())
+    }
+
+    /// Renames every staged file into place, in archive order (a later duplicate wins).
+    fn commit(mut self) -> Result<(), ApiError> {
+        let files = std::mem::take(&mut self.files);
+        self.dirs.clear();
+        for (tmp, target) in files {
+            tmp.persist(&target)
+                .map_err(|e| io_error("write", &target, &e.error))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        // Temporary files first (dropping a `TempPath` deletes it), then the directories, deepest first.
+        self.files.clear();
+        for dir in self.dirs.iter().rev() {
+            let _ = std::fs::remove_dir(dir);
         }
     }
-    Ok(())
 }
 
 /// Zips the file at `path`, or every file under the directory `path` with names relative to it (files of a
@@ -160,7 +257,11 @@ fn add_file(
     meta: &std::fs::Metadata,
 ) -> Result<(), ApiError> {
     use std::os::unix::fs::PermissionsExt as _;
-    let mut file = std::fs::File::open(path).map_err(|e| io_error("read", path, &e))?;
+    // Checked again on the descriptor: a FIFO swapped in since the listing must not block the download.
+    let (mut file, _) = open_regular(path).map_err(|e| match e {
+        OpenError::NotRegular(kind) => ApiError::bad_request(kind.refusal(path, "download")),
+        OpenError::Io(e) => io_error("read", path, &e),
+    })?;
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
         .unix_permissions(meta.permissions().mode() & 0o777)

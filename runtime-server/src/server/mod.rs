@@ -1,7 +1,8 @@
 //! The HTTP layer: routes, the API-key check and JSON error bodies; no action semantics live here.
 
 pub(crate) mod archive;
-mod execute;
+pub(crate) mod execute;
+pub(crate) mod guard;
 mod info;
 mod transfer;
 
@@ -24,6 +25,8 @@ const MAX_BODY_BYTES: usize = 512 * 1024 * 1024;
 /// What every handler shares.
 pub(crate) struct AppState {
     pub config: ServerConfig,
+    /// The port we listen on (`config.port` may be 0).
+    pub port: u16,
     pub executor: Executor,
     pub stats: crate::system_stats::Stats,
 }
@@ -81,6 +84,10 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
             state.clone(),
             require_api_key,
         ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::refuse_foreign_pages,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
@@ -122,10 +129,13 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     let state = Arc::new(AppState {
         executor,
         stats: crate::system_stats::Stats::new(),
+        port: addr.port(),
         config,
     });
     if state.config.api_key.is_none() {
-        tracing::warn!("SESSION_API_KEY is not set: every route is open to local clients");
+        tracing::warn!(
+            "SESSION_API_KEY is not set: every route is open to local clients (web pages are refused by Origin, Host and content type)"
+        );
     }
     tracing::info!(%addr, working_dir = %state.config.working_dir.display(), "openhands-runtime listening");
     eprintln!("openhands-runtime listening on http://{addr}");

@@ -12,7 +12,7 @@ use axum::body::Bytes;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Multipart, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::Value;
@@ -62,8 +62,10 @@ fn confine(state: &AppState, path: &Path) -> Result<(), ApiError> {
 
 pub(crate) async fn list_files(
     State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    super::guard::require_json(&headers, &body, true)?;
     let requested = list_request_path(&body)?;
     let root = &state.config.working_dir;
     // Relative paths are relative to the initial working directory, not the shell's current one.

@@ -2,7 +2,7 @@
 //! answered with an observation while the server keeps serving.
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt as _;
+use std::os::unix::fs::{FileTypeExt as _, PermissionsExt as _};
 use std::path::Path;
 
 use base64::Engine as _;
@@ -295,8 +295,13 @@ fn editor_faults_are_observations() {
         .unwrap()
         .set_len(11 * 1024 * 1024)
         .unwrap();
+    // Editing commands refuse it; `view` pages it instead (see `huge_files_are_read_in_pages`).
     assert_eq!(
-        content(edit_action("huge.log", "view", json!({}))),
+        content(edit_action(
+            "huge.log",
+            "insert",
+            json!({"insert_line": 0, "new_str": "y"})
+        )),
         format!(
             "ERROR:\nFile validation failed for {w}/huge.log: File is too large (11.0MB). Maximum allowed size is 10MB."
         )
@@ -389,4 +394,201 @@ fn confined_server_refuses_outside_paths() {
     srv.exec(write_action("inside.txt", "ok"));
     assert_eq!(srv.exec(read_action("inside.txt"))["content"], "ok");
     assert!(Path::new(&format!("{w}/inside.txt")).exists());
+}
+
+/// A client that gives up quickly: before the fix a FIFO read never answered.
+fn impatient(srv: &Server, action: Value) -> (u16, Value) {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_secs(15))
+        .build()
+        .unwrap();
+    let resp = client
+        .post(srv.url("/execute_action"))
+        .header("X-Session-API-Key", KEY)
+        .json(&json!({ "action": action }))
+        .send()
+        .expect("the file action must answer, not block");
+    (resp.status().as_u16(), resp.json().unwrap())
+}
+
+/// The tester's OOM (`/dev/zero`, `/dev/urandom`) and hang (a FIFO, which also wedged every later read):
+/// anything but a regular file is refused without being read, and the next actions are served.
+#[test]
+fn devices_and_fifos_are_refused_without_blocking() {
+    let srv = Server::start();
+    let fifo = srv.workdir.join("pipe");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let p = fifo.display().to_string();
+    let fifo_refusal = |doing: &str| {
+        format!(
+            "{p} is a named pipe (FIFO), not a regular file: this tool can only {doing} regular files"
+        )
+    };
+    let zero = "/dev/zero is a character device, not a regular file: this tool can only read regular files";
+    let urandom = "/dev/urandom is a character device, not a regular file: this tool can only read regular files";
+    assert_eq!(
+        impatient(&srv, read_action("pipe")),
+        (200, error(&fifo_refusal("read")))
+    );
+    assert_eq!(
+        impatient(&srv, read_action("/dev/zero")),
+        (200, error(zero))
+    );
+    assert_eq!(
+        impatient(&srv, read_action("/dev/urandom")),
+        (200, error(urandom))
+    );
+    assert_eq!(
+        impatient(&srv, read_aci("/dev/zero", Value::Null)).1["content"],
+        "ERROR:\n/dev/zero is a character device, not a regular file: this tool can only view or edit regular files"
+    );
+    let (_, view) = impatient(&srv, edit_action("pipe", "view", json!({})));
+    assert_eq!(
+        view["content"],
+        format!("ERROR:\n{}", fifo_refusal("view or edit"))
+    );
+    let (_, replaced) = impatient(
+        &srv,
+        edit_action(
+            "pipe",
+            "str_replace",
+            json!({"old_str": "a", "new_str": "b"}),
+        ),
+    );
+    assert_eq!(
+        replaced["content"],
+        format!("ERROR:\n{}", fifo_refusal("view or edit"))
+    );
+    assert_eq!(
+        impatient(&srv, write_action("pipe", "x")),
+        (200, error(&fifo_refusal("write")))
+    );
+    assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+    assert_still_serving(&srv);
+}
+
+/// A file over the 4 MiB a read returns comes back as its first part and a note on paging; the next page
+/// is the next lines.
+#[test]
+fn huge_files_are_read_in_pages() {
+    let srv = Server::start();
+    let line = |n: usize| format!("line {n:07} {}\n", "x".repeat(80));
+    let lines = 60_000; // 5.5 MB
+    let text: String = (0..lines).map(line).collect();
+    fs::write(srv.workdir.join("big.txt"), &text).unwrap();
+    let p = format!("{}/big.txt", ws(&srv));
+
+    let first = srv.exec(read_action("big.txt"));
+    let content = first["content"].as_str().unwrap();
+    let per_line = line(0).len();
+    let shown = 4 * 1024 * 1024 / per_line;
+    let expected_note = format!(
+        "[{p} is {} bytes, more than the 4194304 bytes one read returns: this shows lines 1-{shown} (1-based). Read on with `start` and `end` (0-based, end exclusive), e.g. start={shown} end={}.]",
+        text.len(),
+        shown + 2000
+    );
+    let (body, note) = content.split_at(content.len() - expected_note.len());
+    assert_eq!(note, expected_note);
+    assert_eq!(body, (0..shown).map(line).collect::<String>());
+
+    let next = srv.exec(read_range("big.txt", shown as i64, shown as i64 + 2));
+    assert_eq!(
+        next["content"],
+        format!("{}{}", line(shown), line(shown + 1))
+    );
+    let last = srv.exec(read_range("big.txt", lines as i64 - 1, -1));
+    assert_eq!(last["content"], line(lines - 1));
+
+    // The editor's commands refuse a file over their 10 MB limit rather than load it.
+    let huge = srv.workdir.join("huge.txt");
+    let doubled = text.repeat(2);
+    fs::write(&huge, &doubled).unwrap();
+    let mb = doubled.len() as f64 / 1024.0 / 1024.0;
+    let edit = srv.exec(edit_action(
+        "huge.txt",
+        "str_replace",
+        json!({"old_str": "line 0000000", "new_str": "x"}),
+    ));
+    assert_eq!(
+        edit["content"],
+        format!(
+            "ERROR:\nFile validation failed for {}/huge.txt: File is too large ({mb:.1}MB). Maximum allowed size is 10MB.",
+            ws(&srv)
+        )
+    );
+    let view = srv.exec(read_aci("huge.txt", json!([3, 4])));
+    assert!(
+        view["content"].as_str().unwrap().starts_with(&format!(
+            "Here's the result of running `cat -n` on {}/huge.txt:\n     3\t{}",
+            ws(&srv),
+            line(2).trim_end()
+        )),
+        "{view}"
+    );
+}
+
+/// The tester's escape: `ln -s /outside/x ws/d`, then `write d` or `edit create d` created `/outside/x`.
+/// Links are resolved component by component, dangling ones included; in-root links still work.
+#[test]
+fn confine_dangling_symlink() {
+    let srv = Server::builder().arg("--confine-files").start();
+    let w = ws(&srv);
+    let outside_dir = tempfile::tempdir().unwrap();
+    let outside = outside_dir.path().canonicalize().unwrap();
+    let link = |target: &Path, name: &str| {
+        std::os::unix::fs::symlink(target, srv.workdir.join(name)).unwrap()
+    };
+    link(&outside.join("x"), "d");
+    link(Path::new("hop"), "chain");
+    link(&outside.join("y"), "hop");
+    link(&outside.join("newdir"), "dd");
+    fs::create_dir(srv.workdir.join("sub")).unwrap();
+    std::os::unix::fs::symlink(&outside, srv.workdir.join("sub/out")).unwrap();
+    link(Path::new("sub/../.."), "up");
+    let refusal = |p: &str| {
+        error(&format!(
+            "Path {w}/{p} is outside the working directory {w}: this runtime only accepts file operations inside it"
+        ))
+    };
+    for p in ["d", "chain", "dd/file.txt", "sub/out/z.txt", "up/x"] {
+        assert_eq!(srv.exec(write_action(p, "pwned")), refusal(p), "write {p}");
+        assert_eq!(
+            srv.exec(edit_action(p, "create", json!({"file_text": "pwned"}))),
+            refusal(p),
+            "create {p}"
+        );
+        assert_eq!(srv.exec(read_action(p)), refusal(p), "read {p}");
+    }
+    let mut left: Vec<_> = fs::read_dir(&outside)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    left.sort();
+    assert!(left.is_empty(), "nothing may be created outside: {left:?}");
+
+    // Links inside the working directory, dangling or not, still work.
+    link(&srv.workdir.join("sub/target.txt"), "inside");
+    link(Path::new("sub"), "subdir");
+    assert_eq!(
+        srv.exec(write_action("inside", "via link"))["observation"],
+        "write"
+    );
+    assert_eq!(
+        fs::read_to_string(srv.workdir.join("sub/target.txt")).unwrap(),
+        "via link"
+    );
+    assert_eq!(
+        srv.exec(read_action("subdir/target.txt"))["content"],
+        "via link"
+    );
+    let created = srv.exec(edit_action(
+        "subdir/new.txt",
+        "create",
+        json!({"file_text": "new"}),
+    ));
+    assert_eq!(created["observation"], "edit", "{created}");
+    assert_eq!(
+        fs::read_to_string(srv.workdir.join("sub/new.txt")).unwrap(),
+        "new"
+    );
 }

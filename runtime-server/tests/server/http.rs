@@ -261,3 +261,175 @@ fn an_unknown_plugin_stops_startup_with_code_2() {
     assert!(stderr.contains("'foo'"), "{stderr}");
     assert!(!stderr.contains("listening"), "{stderr}");
 }
+
+/// `Duration::from_secs_f64(1e308)` used to panic the action's task: a 500. Now a 400 naming the problem.
+#[test]
+fn absurd_timeouts_are_400_naming_the_problem() {
+    let srv = Server::start();
+    for (timeout, shown) in [
+        (json!(1e308), "1e308"),
+        (json!(-1), "-1"),
+        (json!(1e20), "1e20"),
+    ] {
+        let mut action = run_action("echo hi", false, None);
+        action["timeout"] = timeout;
+        assert_eq!(
+            srv.exec_status(action),
+            (
+                400,
+                json!({"detail": format!(
+                    "`timeout` must be a number of seconds between 0 and 31536000 (a year), got {shown}"
+                )})
+            ),
+            "{shown}"
+        );
+    }
+    let mut noop =
+        json!({"action": "browse_interactive", "args": {"browser_actions": "noop(1e308)"}});
+    noop["timeout"] = json!(1e308);
+    assert_eq!(srv.exec_status(noop).0, 400);
+    assert_eq!(srv.run("echo fine")["content"], "fine");
+    assert_alive(&srv);
+}
+
+/// The POST a web page can make without a preflight (text/plain, a form), a foreign Origin, and DNS
+/// rebinding (a foreign Host) are refused by a keyless server, and nothing runs.
+#[test]
+fn a_keyless_server_refuses_web_pages() {
+    let srv = Server::builder().no_key().start();
+    let port = srv.base.rsplit(':').next().unwrap().to_owned();
+    let body = json!({"action": run_action("touch ran", false, Some(10.0))}).to_string();
+    let post = |path: &str, headers: &[(&str, &str)], body: String| {
+        let mut rb = srv.client.post(srv.url(path)).body(body);
+        for (k, v) in headers {
+            rb = rb.header(*k, *v);
+        }
+        status_and_json(rb.send().unwrap())
+    };
+    let text_plain = post(
+        "/execute_action",
+        &[("content-type", "text/plain")],
+        body.clone(),
+    );
+    assert_eq!(
+        text_plain,
+        (
+            415,
+            json!({"detail": "The body must be JSON sent with `Content-Type: application/json`, got 'text/plain'"})
+        )
+    );
+    let form = post(
+        "/execute_action",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        body.clone(),
+    );
+    assert_eq!(form.0, 415, "{form:?}");
+    let foreign = post(
+        "/execute_action",
+        &[
+            ("content-type", "application/json"),
+            ("origin", "http://evil.example"),
+        ],
+        body.clone(),
+    );
+    assert_eq!(
+        foreign,
+        (
+            403,
+            json!({"detail": "Cross-origin request refused: Origin 'http://evil.example' is not this server; a runtime without SESSION_API_KEY only answers local clients, not web pages"})
+        )
+    );
+    let rebound = post(
+        "/execute_action",
+        &[
+            ("content-type", "application/json"),
+            ("host", &format!("evil.example:{port}")),
+        ],
+        body.clone(),
+    );
+    assert_eq!(rebound.0, 421, "{rebound:?}");
+    assert_eq!(
+        rebound.1["detail"],
+        format!(
+            "Host 'evil.example:{port}' does not name this server: a runtime without SESSION_API_KEY only answers requests for 127.0.0.1:{port}, localhost:{port}, [::1]:{port} (set SESSION_API_KEY to serve it under other names)"
+        )
+    );
+    let info = srv
+        .client
+        .get(srv.url("/server_info"))
+        .header("host", format!("evil.example:{port}"))
+        .send()
+        .unwrap();
+    assert_eq!(info.status().as_u16(), 421);
+    let upload = srv
+        .client
+        .post(srv.url("/upload_file?destination=/tmp"))
+        .header("origin", "http://evil.example")
+        .multipart(reqwest::blocking::multipart::Form::new().text("file", "x"))
+        .send()
+        .unwrap();
+    assert_eq!(upload.status().as_u16(), 403);
+    assert!(!srv.workdir.join("ran").exists(), "a refused action ran");
+
+    // Our own clients: JSON, our own origin, any of our names; list_files with an empty body.
+    let own = post(
+        "/execute_action",
+        &[
+            ("content-type", "application/json; charset=utf-8"),
+            ("origin", &format!("http://localhost:{port}")),
+            ("host", &format!("localhost:{port}")),
+        ],
+        body,
+    );
+    assert_eq!(own.0, 200, "{own:?}");
+    assert!(srv.workdir.join("ran").exists());
+    assert_eq!(
+        post("/list_files", &[], String::new()),
+        (200, json!(["ran"]))
+    );
+    assert_eq!(
+        post(
+            "/list_files",
+            &[("content-type", "text/plain")],
+            "{}".into()
+        )
+        .0,
+        415
+    );
+}
+
+/// The Docker runtime reaches a keyed server on 0.0.0.0 through a mapped port, so the Host it sends is
+/// not the server's own: a keyed server leaves Host and Origin to its key.
+#[test]
+fn a_keyed_server_accepts_other_hosts_with_the_key() {
+    let srv = Server::start();
+    let listed = srv
+        .client
+        .post(srv.url("/list_files"))
+        .header("X-Session-API-Key", KEY)
+        .header("host", "127.0.0.1:49999")
+        .json(&json!({}))
+        .send()
+        .unwrap();
+    assert_eq!(status_and_json(listed), (200, json!([])));
+}
+
+#[test]
+fn a_keyless_server_refuses_to_listen_beyond_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_openhands-runtime"))
+        .arg("0")
+        .arg("--working-dir")
+        .arg(dir.path())
+        .args(["--host", "0.0.0.0", "--no-enable-browser"])
+        .env_remove("SESSION_API_KEY")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        "openhands-runtime: refusing to listen on 0.0.0.0 without SESSION_API_KEY: anyone who can reach that address could run commands. Set SESSION_API_KEY (clients then send it as X-Session-API-Key), or keep the default --host 127.0.0.1"
+    );
+}

@@ -561,3 +561,102 @@ fn confined_transfers_stay_in_the_working_directory() {
         [("a.txt".to_owned(), "inside".to_owned())]
     );
 }
+
+/// A zip whose entries are stored uncompressed, so a test can corrupt one entry's bytes in place.
+fn stored_zip(entries: &[(&str, &str)]) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .unix_permissions(0o644);
+    for (name, contents) in entries {
+        zip.start_file(*name, options).unwrap();
+        zip.write_all(contents.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+/// A failed extraction used to leave the entries before the bad one behind: now nothing is written (new
+/// files, new directories) and files the archive would have overwritten keep their content.
+#[test]
+fn a_failed_zip_extraction_leaves_nothing() {
+    let srv = Server::start();
+    let dest = srv.workdir.join("dest");
+    std::fs::create_dir(&dest).unwrap();
+    std::fs::write(dest.join("first.txt"), "old").unwrap();
+
+    let mut archive = stored_zip(&[
+        ("first.txt", "new first"),
+        ("sub/deeper/made.txt", "made"),
+        ("sub/second.txt", "SECOND ENTRY CONTENT"),
+    ]);
+    let at = archive
+        .windows(20)
+        .position(|w| w == b"SECOND ENTRY CONTENT")
+        .unwrap();
+    archive[at] = b'X'; // the CRC no longer matches
+    let (status, body) = upload(&srv, s(&dest), Some("true"), "bad.zip", archive);
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["detail"],
+        "The upload is not a valid zip archive: entry 'sub/second.txt': Invalid checksum"
+    );
+    assert_eq!(tree(&dest), ["first.txt"]);
+    assert_eq!(
+        std::fs::read_to_string(dest.join("first.txt")).unwrap(),
+        "old"
+    );
+
+    // Truncated: the central directory is gone, so nothing can be read at all.
+    let whole = stored_zip(&[("a.txt", "a"), ("b.txt", "b")]);
+    let (status, body) = upload(
+        &srv,
+        s(&dest),
+        Some("true"),
+        "cut.zip",
+        whole[..whole.len() / 2].to_vec(),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(tree(&dest), ["first.txt"]);
+
+    // A good archive still lands, overwriting in place.
+    let good = stored_zip(&[("first.txt", "new first"), ("sub/second.txt", "second")]);
+    assert_eq!(
+        upload(&srv, s(&dest), Some("true"), "good.zip", good).0,
+        200
+    );
+    assert_eq!(tree(&dest), ["first.txt", "sub/", "sub/second.txt"]);
+    assert_eq!(
+        std::fs::read_to_string(dest.join("first.txt")).unwrap(),
+        "new first"
+    );
+}
+
+/// Dangling symlinks in the working directory cannot carry an upload out of a confined server.
+#[test]
+fn confined_uploads_do_not_follow_dangling_links() {
+    let srv = Server::builder().arg("--confine-files").start();
+    let w = srv.workdir.clone();
+    let outside_dir = tempfile::tempdir().unwrap();
+    let outside = outside_dir.path().canonicalize().unwrap();
+    std::fs::create_dir(w.join("in")).unwrap();
+    std::os::unix::fs::symlink(outside.join("x.txt"), w.join("in/x.txt")).unwrap();
+    std::os::unix::fs::symlink(outside.join("newdir"), w.join("dl")).unwrap();
+
+    let (status, body) = upload(
+        &srv,
+        s(&w.join("in")),
+        Some("true"),
+        "a.zip",
+        stored_zip(&[("x.txt", "pwned")]),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["detail"],
+        "Zip entry 'x.txt' would be written outside the destination through a symbolic link"
+    );
+    let (status, body) = upload(&srv, s(&w.join("dl")), None, "a.txt", b"pwned".to_vec());
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = list(&srv, json!({"path": "dl"}));
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(tree(&outside), Vec::<String>::new());
+}

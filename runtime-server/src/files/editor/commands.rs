@@ -3,9 +3,12 @@
 use std::path::Path;
 
 use super::{
-    Outcome, SNIPPET_CONTEXT_WINDOW, TextFile, ToolError, check_size, make_output, python_lines,
-    read_error, supported_binary_extension, write_error,
+    MAX_FILE_SIZE_BYTES, MAX_FILE_SIZE_MB, MAX_RESPONSE_LEN_CHAR, Outcome, SNIPPET_CONTEXT_WINDOW,
+    TextFile, ToolError, check_size, make_output, open_file, python_lines, read_error,
+    supported_binary_extension, write_error,
 };
+use crate::files::read::looks_binary;
+use crate::files::regular::{line_window, utf8_prefix};
 use crate::files::view_dir;
 
 /// `view` of a directory (two levels) or of a file, whole or `view_range = [first, last]` (1-based,
@@ -25,19 +28,38 @@ pub(super) fn view(path: &Path, view_range: Option<&[i64]>) -> Result<String, To
         return view_dir::render(path).map_err(|e| read_error(path, e));
     }
 
-    check_size(path)?;
+    let (mut opened, meta) = open_file(path)?;
     if supported_binary_extension(path).is_some() {
+        check_size(path, meta.len())?;
         return Err(ToolError(format!(
             "Error in converting file to Markdown: this runtime does not convert documents or audio. Please use Python code to read {shown}"
         )));
     }
-    let file = TextFile::load(path)?;
+    if meta.len() > MAX_FILE_SIZE_BYTES {
+        return view_large(path, opened, &meta, range);
+    }
+    let file = TextFile::load_open(path, &mut opened, &meta)?;
     let Some(range) = range else {
         return Ok(make_output(&file.text, &shown, 1));
     };
 
     let lines = python_lines(&file.text);
     let num_lines = lines.len();
+    let (first_idx, last_idx, warning) = check_view_range(range, num_lines)?;
+    let shown_lines: Vec<&str> = lines[first_idx - 1..last_idx]
+        .iter()
+        .map(|l| l.strip_suffix('\n').unwrap_or(l))
+        .collect();
+    let output = make_output(&shown_lines.join("\n"), &shown, first_idx);
+    Ok(warning.unwrap_or_default() + &output)
+}
+
+/// Validates `view_range` against a file of `num_lines` lines: (first, last) 1-based inclusive, and the
+/// note shown when `last` was past the end.
+fn check_view_range(
+    range: &[i64],
+    num_lines: usize,
+) -> Result<(usize, usize, Option<String>), ToolError> {
     let &[first, last] = range else {
         return Err(ToolError::invalid(
             "view_range",
@@ -76,12 +98,68 @@ pub(super) fn view(path: &Path, view_range: Option<&[i64]>) -> Result<String, To
         ));
     }
     let last_idx = usize::try_from(last).unwrap_or(first_idx);
-    let shown_lines: Vec<&str> = lines[first_idx - 1..last_idx]
-        .iter()
-        .map(|l| l.strip_suffix('\n').unwrap_or(l))
-        .collect();
-    let output = make_output(&shown_lines.join("\n"), &shown, first_idx);
-    Ok(warning.unwrap_or_default() + &output)
+    Ok((first_idx, last_idx, warning))
+}
+
+/// `view` of a text file over the editor's size limit (OpenHands refuses it): the lines asked for, read
+/// as a stream with bounded memory, and a note on paging with `view_range`.
+fn view_large(
+    path: &Path,
+    file: std::fs::File,
+    meta: &std::fs::Metadata,
+    range: Option<&[i64]>,
+) -> Result<String, ToolError> {
+    use std::os::unix::fs::FileExt as _;
+    let shown = path.display().to_string();
+    let mut probe = vec![0u8; 8 * 1024];
+    let n = file
+        .read_at(&mut probe, 0)
+        .map_err(|e| read_error(path, e))?;
+    if looks_binary(&probe[..n]) {
+        return Err(ToolError::validation(
+            path,
+            "File appears to be binary and this file type cannot be read or edited by this tool.",
+        ));
+    }
+    // No more than `make_output` shows without clipping, so the note can say which lines were shown.
+    let budget = MAX_RESPONSE_LEN_CHAR;
+    let (first, end) = match range {
+        None => (0, None),
+        Some(&[first, last]) => (
+            usize::try_from(first.max(1) - 1).unwrap_or(0),
+            usize::try_from(last).ok().filter(|_| last != -1),
+        ),
+        Some(_) => (0, None),
+    };
+    let window =
+        line_window(file, first, end, budget, range.is_some()).map_err(|e| read_error(path, e))?;
+    let (first_idx, warning) = match (range, window.total_lines) {
+        (Some(range), Some(num_lines)) => {
+            let (first_idx, _, warning) = check_view_range(range, num_lines)?;
+            (first_idx, warning)
+        }
+        _ => (1, None),
+    };
+    let shown_lines = window.lines.max(1);
+    let next = first_idx + window.lines;
+    let text = utf8_prefix(window.bytes).ok_or_else(|| {
+        ToolError::validation(
+            path,
+            "File is not valid UTF-8. This tool only reads and edits UTF-8 text; convert the file first, e.g. with iconv.",
+        )
+    })?;
+    let text = text.strip_suffix('\n').unwrap_or(&text);
+    let note = format!(
+        "<NOTE>{shown} is {} bytes, over the {MAX_FILE_SIZE_MB}MB this tool reads at once: lines {first_idx}-{}{} are shown. View other parts with `view_range`, e.g. [{next}, {}], or search with `grep -n`. The file cannot be edited with this tool.</NOTE>\n",
+        meta.len(),
+        first_idx + shown_lines - 1,
+        window
+            .total_lines
+            .map(|n| format!(" of {n}"))
+            .unwrap_or_default(),
+        next + 199,
+    );
+    Ok(warning.unwrap_or_default() + &make_output(text, &shown, first_idx) + &note)
 }
 
 /// `create`: writes `text` exactly, creating missing parent directories. No history entry: there is

@@ -11,14 +11,18 @@ mod tests;
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::read::looks_binary;
+use super::regular::{OpenError, open_regular, read_at_most};
 
 /// Longest text shown before the "response clipped" notice (`MAX_RESPONSE_LEN_CHAR`).
 pub(crate) const MAX_RESPONSE_LEN_CHAR: usize = 16_000;
 /// Lines of context around an edit in the snippet shown back.
 const SNIPPET_CONTEXT_WINDOW: usize = 4;
 const MAX_FILE_SIZE_MB: u64 = 10;
+/// Files over it are refused by the editing commands and paged by `view`.
+const MAX_FILE_SIZE_BYTES: u64 = MAX_FILE_SIZE_MB * 1024 * 1024;
 const MAX_HISTORY_PER_FILE: usize = 10;
 /// Formats only `view` may open (OpenHands converts them to Markdown).
 const SUPPORTED_BINARY_EXTENSIONS: [&str; 8] =
@@ -69,14 +73,16 @@ pub(crate) struct Outcome {
 }
 
 /// The editor; its state is the undo history (in memory, at most 10 entries per file).
+///
+/// The history's lock is only taken to push or pop an entry, never across file I/O.
 #[derive(Debug, Default)]
 pub(crate) struct Editor {
-    history: HashMap<PathBuf, VecDeque<String>>,
+    history: Mutex<HashMap<PathBuf, VecDeque<String>>>,
 }
 
 impl Editor {
     /// Runs one `str_replace_editor` command on `path` (absolute).
-    pub fn run(&mut self, path: &Path, args: &EditArgs<'_>) -> Result<Outcome, ToolError> {
+    pub fn run(&self, path: &Path, args: &EditArgs<'_>) -> Result<Outcome, ToolError> {
         validate_path(args.command, path)?;
         match args.command {
             "view" => Ok(Outcome {
@@ -135,18 +141,24 @@ impl Editor {
     }
 
     /// Keeps the file's previous raw text for `undo_edit`.
-    fn remember(&mut self, path: &Path, previous: String) {
-        let entries = self.history.entry(path.to_path_buf()).or_default();
+    fn remember(&self, path: &Path, previous: String) {
+        let mut history = self.history();
+        let entries = history.entry(path.to_path_buf()).or_default();
         entries.push_back(previous);
         while entries.len() > MAX_HISTORY_PER_FILE {
             entries.pop_front();
         }
     }
 
-    fn undo_edit(&mut self, path: &Path) -> Result<Outcome, ToolError> {
+    /// The history; a panic elsewhere cannot leave it half-updated, so a poisoned lock is still usable.
+    fn history(&self) -> MutexGuard<'_, HashMap<PathBuf, VecDeque<String>>> {
+        self.history.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn undo_edit(&self, path: &Path) -> Result<Outcome, ToolError> {
         let current = TextFile::load(path)?;
         let previous = self
-            .history
+            .history()
             .get_mut(path)
             .and_then(VecDeque::pop_back)
             .ok_or_else(|| ToolError(format!("No edit history found for {}.", path.display())))?;
@@ -219,21 +231,29 @@ fn supported_binary_extension(path: &Path) -> Option<&str> {
 }
 
 /// The size check of `validate_file`, which runs before anything reads the file.
-fn check_size(path: &Path) -> Result<(), ToolError> {
-    let size = std::fs::metadata(path)
-        .map_err(|e| read_error(path, e))?
-        .len();
-    let max = MAX_FILE_SIZE_MB * 1024 * 1024;
-    if size > max {
-        return Err(ToolError::validation(
-            path,
-            format_args!(
-                "File is too large ({:.1}MB). Maximum allowed size is {MAX_FILE_SIZE_MB}MB.",
-                size as f64 / 1024.0 / 1024.0
-            ),
-        ));
+fn check_size(path: &Path, size: u64) -> Result<(), ToolError> {
+    if size > MAX_FILE_SIZE_BYTES {
+        return Err(too_large(path, size));
     }
     Ok(())
+}
+
+fn too_large(path: &Path, size: u64) -> ToolError {
+    ToolError::validation(
+        path,
+        format_args!(
+            "File is too large ({:.1}MB). Maximum allowed size is {MAX_FILE_SIZE_MB}MB.",
+            size as f64 / 1024.0 / 1024.0
+        ),
+    )
+}
+
+/// Opens `path` as a regular file without blocking (a FIFO or a device is refused, never read).
+fn open_file(path: &Path) -> Result<(std::fs::File, std::fs::Metadata), ToolError> {
+    open_regular(path).map_err(|e| match e {
+        OpenError::NotRegular(kind) => ToolError(kind.refusal(path, "view or edit")),
+        OpenError::Io(e) => read_error(path, e),
+    })
 }
 
 fn read_error(path: &Path, e: impl Display) -> ToolError {
@@ -262,10 +282,23 @@ struct TextFile {
 }
 
 impl TextFile {
-    /// Reads `path` after `validate_file`'s checks: size, then binary content, then UTF-8.
+    /// Reads `path` after `validate_file`'s checks: regular file, size, then binary content, then UTF-8.
     fn load(path: &Path) -> Result<Self, ToolError> {
-        check_size(path)?;
-        let bytes = std::fs::read(path).map_err(|e| read_error(path, e))?;
+        let (mut file, meta) = open_file(path)?;
+        Self::load_open(path, &mut file, &meta)
+    }
+
+    /// [`TextFile::load`] on a file already opened; never reads more than the size limit.
+    fn load_open(
+        path: &Path,
+        file: &mut std::fs::File,
+        meta: &std::fs::Metadata,
+    ) -> Result<Self, ToolError> {
+        check_size(path, meta.len())?;
+        let bytes = read_at_most(file, meta, MAX_FILE_SIZE_BYTES)
+            .map_err(|e| read_error(path, e))?
+            // It grew past the limit since the `fstat`.
+            .ok_or_else(|| too_large(path, MAX_FILE_SIZE_BYTES + 1))?;
         if looks_binary(&bytes) {
             return Err(ToolError::validation(
                 path,

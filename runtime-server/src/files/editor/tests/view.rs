@@ -121,7 +121,8 @@ fn path_and_file_validation_messages() {
     let outs = [
         f.run(&bin, cmd("view")),
         f.run(&latin1, replace("caf", "cafe")),
-        f.run(&big, cmd("view")),
+        // Too large to edit (`view` pages it instead: see `view_pages_a_file_over_the_size_limit`).
+        f.run(&big, replace("a", "b")),
         f.run(&pdf, replace("a", "b")),
         f.view(&pdf, None),
         f.run(&missing, cmd("view")),
@@ -178,5 +179,78 @@ fn path_and_file_validation_messages() {
             ---
             ERROR:
             Parameter `file_text` is required for command: create."#]],
+    );
+}
+
+/// A file over the 10 MB limit is shown in parts (OpenHands refuses it), read with bounded memory.
+#[test]
+fn view_pages_a_file_over_the_size_limit() {
+    let f = Fixture::new();
+    let mut text = String::new();
+    let mut n = 0;
+    while text.len() <= 10 * 1024 * 1024 {
+        n += 1;
+        text.push_str(&format!("line {n} {}\n", "x".repeat(90)));
+    }
+    let p = f.file("huge.txt", &text);
+    let short = |out: String| {
+        let lines: Vec<&str> = out.lines().collect();
+        format!(
+            "{}\n{}\n...\n{}",
+            lines[0],
+            lines[1],
+            lines[lines.len() - 1]
+        )
+    };
+    check(
+        [
+            short(f.view(&p, Some(&[100_000, 100_002]))),
+            short(f.view(&p, None)),
+            f.view(&p, Some(&[200_000, 200_001])),
+        ]
+        .join("\n---\n"),
+        expect![[r#"
+            Here's the result of running `cat -n` on /w/huge.txt:
+            100000	line 100000 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
+            ...
+            <NOTE>/w/huge.txt is 10485844 bytes, over the 10MB this tool reads at once: lines 100000-100002 of 102883 are shown. View other parts with `view_range`, e.g. [100003, 100202], or search with `grep -n`. The file cannot be edited with this tool.</NOTE>
+            ---
+            Here's the result of running `cat -n` on /w/huge.txt:
+                 1	line 1 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
+            ...
+            <NOTE>/w/huge.txt is 10485844 bytes, over the 10MB this tool reads at once: lines 1-161 are shown. View other parts with `view_range`, e.g. [162, 361], or search with `grep -n`. The file cannot be edited with this tool.</NOTE>
+            ---
+            ERROR:
+            Invalid `view_range` parameter: [200000, 200001]. Its first element `200000` should be within the range of lines of the file: [1, 102883]."#]],
+    );
+}
+
+/// Devices and FIFOs are refused without being opened for a blocking read (the tester's OOM and hang).
+#[test]
+fn view_and_edits_refuse_what_is_not_a_regular_file() {
+    let mut f = Fixture::new();
+    let fifo = f.root.join("fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let zero = std::path::Path::new("/dev/zero");
+    check(
+        [
+            f.view(&fifo, None),
+            f.run(&fifo, replace("a", "b")),
+            f.view(zero, Some(&[1, 2])),
+            f.run(zero, insert(0, "x")),
+        ]
+        .join("\n---\n"),
+        expect![[r#"
+            ERROR:
+            /w/fifo is a named pipe (FIFO), not a regular file: this tool can only view or edit regular files
+            ---
+            ERROR:
+            /w/fifo is a named pipe (FIFO), not a regular file: this tool can only view or edit regular files
+            ---
+            ERROR:
+            /dev/zero is a character device, not a regular file: this tool can only view or edit regular files
+            ---
+            ERROR:
+            /dev/zero is a character device, not a regular file: this tool can only view or edit regular files"#]],
     );
 }
