@@ -214,6 +214,17 @@ pub struct Settings {
     pub files: Vec<PathBuf>,
 }
 
+impl Settings {
+    /// The credentials of ours known before a runtime starts (the LLM key, a configured runtime key): masked
+    /// in everything a conversation shows, and kept out of the sandbox's environment.
+    pub fn secrets(&self) -> Vec<String> {
+        [self.llm.api_key.clone(), self.runtime.api_key.clone()]
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+}
+
 /// `$XDG_CONFIG_HOME/openhands-lsp/config.toml`, else `~/.config/openhands-lsp/config.toml`.
 pub fn user_config_path() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CONFIG_HOME")

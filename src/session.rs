@@ -58,18 +58,6 @@ pub fn one_line(text: &str, max: usize) -> String {
     s
 }
 
-/// The values every conversation masks that are known before its runtime starts (the LLM key, a
-/// configured runtime key).
-pub fn configured_secrets(settings: &Settings) -> Vec<String> {
-    [
-        settings.llm.api_key.clone(),
-        settings.runtime.api_key.clone(),
-    ]
-    .into_iter()
-    .flatten()
-    .collect()
-}
-
 /// `text` with `secrets` masked, for what is shown before a stream exists (the "started" message).
 pub fn mask_with(text: &str, secrets: &[String]) -> String {
     let stream = EventStream::default();
@@ -208,7 +196,7 @@ impl Session {
         let llm = Llm::new(settings.llm.clone()).map_err(|e| SessionError::Usage(e.to_string()))?;
         let storage = Storage::open(settings.data_dir.clone())
             .map_err(|e| SessionError::Usage(e.to_string()))?;
-        let secrets = configured_secrets(settings);
+        let secrets = settings.secrets();
         match open {
             Open::New { id, first_message } => {
                 let meta = ConversationMeta {

@@ -4,8 +4,6 @@
 mod run;
 mod sandbox;
 
-pub use sandbox::docker_options;
-
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -1,44 +1,11 @@
-//! `openhands-lsp sandbox build`: builds the Docker sandbox image, and the options every Docker start uses.
+//! `openhands-lsp sandbox build`: builds the Docker sandbox image.
 
 use std::process::ExitCode;
 
 use super::{SandboxArgs, exit, fail};
-use crate::config::{self, DockerSettings};
-use crate::runtime::docker::{
-    DockerOptions, ExtraMount, ImageSource, build_sandbox_image, engine_check,
-};
-
-/// The Docker runtime's options from the settings, for one conversation.
-pub fn docker_options(d: &DockerSettings, conversation_id: Option<String>) -> DockerOptions {
-    DockerOptions {
-        image: d.image.clone(),
-        memory_bytes: d.memory_bytes,
-        nano_cpus: d.nano_cpus,
-        pids_limit: d.pids_limit,
-        env: d.env.clone(),
-        mounts: d
-            .mounts
-            .iter()
-            .map(|m| ExtraMount {
-                host: m.host.clone(),
-                container: m.container.clone(),
-                read_only: m.read_only,
-            })
-            .collect(),
-        user: None,
-        conversation_id,
-        socket: d.socket.clone(),
-        build: match d.rootfs.as_deref() {
-            Some(_) => ImageSource::DebianRootfs {
-                suite: "bookworm".into(),
-                mirror: "http://deb.debian.org/debian".into(),
-            },
-            None => ImageSource::Registry {
-                base: d.base.clone(),
-            },
-        },
-    }
-}
+use crate::config;
+use crate::runtime::docker::{ImageSource, build_sandbox_image, engine_check};
+use crate::runtime::docker_options;
 
 pub(super) async fn build(args: SandboxArgs) -> ExitCode {
     let workspace = std::env::current_dir().unwrap_or_else(|_| "/".into());

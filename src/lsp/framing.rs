@@ -223,6 +223,14 @@ fn check_message(body: &[u8]) -> Result<Vec<u8>, String> {
     Ok(body.to_vec())
 }
 
+/// `body` is a message tower-lsp-server reads (a request, notification or response).
+pub fn is_library_message(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body).is_ok_and(|v| {
+        serde_json::from_value::<Request>(v.clone()).is_ok()
+            || serde_json::from_value::<Response>(v).is_ok()
+    })
+}
+
 fn shorten(s: &str) -> String {
     let mut out: String = s.chars().take(80).collect();
     if s.chars().count() > 80 {

@@ -72,5 +72,4 @@ pub struct LocalOptions {
     pub withheld: Vec<String>,
 }
 
-pub use crate::cli::docker_options;
-pub use select::start_runtime;
+pub use select::{docker_options, start_runtime};

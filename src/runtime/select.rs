@@ -3,7 +3,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::config::{RuntimeKind, Settings};
+use crate::config::{DockerSettings, RuntimeKind, Settings};
+use crate::runtime::docker::{DockerOptions, ExtraMount, ImageSource};
 use crate::runtime::{LocalOptions, Runtime};
 
 /// Starts the configured runtime for a conversation; the error is a sentence for the user.
@@ -18,7 +19,7 @@ pub async fn start_runtime(
                 binary: settings.runtime.binary.clone(),
                 plugins: local_plugins(settings),
                 enable_browser: settings.runtime.browser,
-                withheld: crate::session::configured_secrets(settings),
+                withheld: settings.secrets(),
             };
             crate::runtime::LocalRuntime::start(workspace, opts)
                 .await
@@ -53,7 +54,7 @@ pub async fn start_runtime(
                     binary: settings.runtime.binary.clone(),
                     plugins: Vec::new(),
                     enable_browser: false,
-                    withheld: crate::session::configured_secrets(settings),
+                    withheld: settings.secrets(),
                 };
                 return crate::runtime::LocalRuntime::start(workspace, opts)
                     .await
@@ -73,5 +74,37 @@ fn local_plugins(settings: &Settings) -> Vec<String> {
         vec!["jupyter".to_owned()]
     } else {
         Vec::new()
+    }
+}
+
+/// The Docker runtime's options from the settings, for one conversation.
+pub fn docker_options(d: &DockerSettings, conversation_id: Option<String>) -> DockerOptions {
+    DockerOptions {
+        image: d.image.clone(),
+        memory_bytes: d.memory_bytes,
+        nano_cpus: d.nano_cpus,
+        pids_limit: d.pids_limit,
+        env: d.env.clone(),
+        mounts: d
+            .mounts
+            .iter()
+            .map(|m| ExtraMount {
+                host: m.host.clone(),
+                container: m.container.clone(),
+                read_only: m.read_only,
+            })
+            .collect(),
+        user: None,
+        conversation_id,
+        socket: d.socket.clone(),
+        build: match d.rootfs.as_deref() {
+            Some(_) => ImageSource::DebianRootfs {
+                suite: "bookworm".into(),
+                mirror: "http://deb.debian.org/debian".into(),
+            },
+            None => ImageSource::Registry {
+                base: d.base.clone(),
+            },
+        },
     }
 }

@@ -310,7 +310,10 @@ mod tests {
         assert_eq!(meta.len(), 0);
         assert_eq!(read_at_most(&mut file, &meta, 5).unwrap(), None);
         let whole = read_at_most(&mut file, &meta, 1 << 20).unwrap().unwrap();
-        assert!(whole.starts_with(b"Name:") && whole.len() > 100, "{whole:?}");
+        assert!(
+            whole.starts_with(b"Name:") && whole.len() > 100,
+            "{whole:?}"
+        );
     }
 
     #[test]
