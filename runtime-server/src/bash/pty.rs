@@ -32,7 +32,7 @@ pub(crate) struct Prompt {
     pub hostname: String,
     pub working_dir: String,
     pub py_interpreter_path: String,
-    /// Which of the shell's fds 0, 1, 2 are not the terminal (`exec >/dev/null`), as digits: `"12"`.
+    /// Which of the shell's fds 0, 1, 2 are no longer a terminal (`exec >/dev/null`), as digits: `"12"`.
     pub detached: String,
 }
 
@@ -132,8 +132,12 @@ impl Stream {
 
     /// Takes bytes read from the PTY: removes an expected echo, then cuts at prompt markers.
     fn feed(&mut self, data: &[u8]) {
-        let data = self.filter_echo(data);
-        self.pending.extend_from_slice(&data);
+        if self.echo.is_some() {
+            let data = self.filter_echo(data);
+            self.pending.extend_from_slice(&data);
+        } else {
+            self.pending.extend_from_slice(data);
+        }
         self.scan();
     }
 
@@ -245,16 +249,26 @@ pub(crate) struct Shell {
 
 /// The script bash reads at start: our prompt protocol and agent-friendly defaults.
 ///
-/// The marker goes to `/dev/tty`, not stdout, so a command that redirects the shell's own output
-/// (`exec >/dev/null`) still ends, and it names the shell's fds that are no longer the terminal, checked
-/// before bash reads its next line (after `exec </dev/null` that read ends the shell).
-fn init_script(nonce: &str, dir: &Path, tty: &Path) -> String {
-    let quote = |p: &Path| p.display().to_string().replace('\'', r"'\''");
-    let (dir, tty) = (quote(dir), quote(tty));
+/// The marker names the shell's fds 0-2 that are no longer a terminal (checked before bash reads its next
+/// line: after `exec </dev/null` that read ends the shell), and goes to `/dev/tty` when one is not, so a
+/// command that redirects the shell's own output (`exec >/dev/null`) still ends. The prompt runs after every
+/// command: it uses builtins only, no fork and, in the common case, no redirection (`type -P` prints nothing
+/// when it finds nothing).
+fn init_script(nonce: &str, dir: &Path) -> String {
+    let dir = dir.display().to_string().replace('\'', r"'\''");
+    let mark = format!(
+        r#"builtin printf '\036{nonce}\037%s\037%s\037%s\037%s\037%s\037%s\037' "$__oh_ec" "${{!:-}}" "$__oh_user" "${{HOSTNAME:-}}" "${{PWD:-}}" "$__oh_d"
+    builtin type -P python || builtin type -P python3
+    builtin printf '\037{nonce}\036'"#
+    );
     format!(
         r#"set +o history 2>/dev/null; unset HISTFILE; set +H
 export PAGER=cat GIT_PAGER=cat SYSTEMD_PAGER= DEBIAN_FRONTEND=noninteractive PIP_PROGRESS_BAR=off
 __oh_user=$(id -un 2>/dev/null || echo "${{USER:-}}")
+# `\j` expanded as a prompt (bash 4.4+) counts jobs without a fork; older bash settles every time.
+__oh_jp=
+(( BASH_VERSINFO[0] > 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] >= 4) )) && __oh_jp='\j'
+readonly __oh_jp
 __oh_settle() {{
   # `kill %1` of a stopped job makes bash report the job again before it has seen it die ("Stopped" twice):
   # wait briefly until every job bash believes stopped really is, so its next notice is the true one.
@@ -275,16 +289,18 @@ __oh_settle() {{
   return 0
 }}
 __oh_prompt() {{
-  local __oh_ec=$? __oh_fd __oh_detached=
-  __oh_settle
-  for __oh_fd in 0 1 2; do
-    [[ /proc/$$/fd/$__oh_fd -ef '{tty}' ]] || __oh_detached+=$__oh_fd
-  done
-  {{
-    builtin printf '\036{nonce}\037%s\037%s\037%s\037%s\037%s\037%s\037' "$__oh_ec" "${{!:-}}" "$__oh_user" "${{HOSTNAME:-}}" "${{PWD:-}}" "$__oh_detached"
-    builtin type -P python 2>/dev/null || builtin type -P python3 2>/dev/null
-    builtin printf '\037{nonce}\036'
-  }} > /dev/tty
+  local __oh_ec=$? __oh_d=
+  if [[ -n $__oh_jp ]]; then [[ ${{__oh_jp@P}} == 0 ]] || __oh_settle; else __oh_settle; fi
+  [[ -t 0 && -t 1 && -t 2 ]] || {{
+    [[ -t 0 ]] || __oh_d+=0; [[ -t 1 ]] || __oh_d+=1; [[ -t 2 ]] || __oh_d+=2
+  }}
+  if [[ -z $__oh_d ]]; then
+    {mark}
+  else
+    {{
+    {mark}
+    }} > /dev/tty
+  fi
   PS1=''; PS2=''
 }}
 readonly -f __oh_prompt __oh_settle
@@ -343,8 +359,7 @@ impl Shell {
             .context("cannot mark the PTY close-on-exec")?;
         }
         let slave: OwnedFd = pty.slave;
-        let tty = nix::unistd::ttyname(&slave).context("cannot name the PTY")?;
-        std::fs::write(&init, init_script(&nonce, dir.path(), &tty))
+        std::fs::write(&init, init_script(&nonce, dir.path()))
             .context("cannot write the shell init script")?;
         if let Some(uid) = uid {
             chown_for_shell(dir.path(), uid)?;
