@@ -11,7 +11,9 @@ use std::time::Instant;
 use openhands_runtime_api::{Action, ActionEvent, Observation};
 
 use crate::ServerConfig;
-use crate::bash::{BashOptions, BashSession, Keyboard, SharedCwd, run_static};
+use crate::bash::{
+    BashOptions, BashSession, Keyboard, Reaper, SharedCwd, interrupt_note, run_static,
+};
 use crate::files::FileOps;
 use crate::jupyter::{Jupyter, JupyterOptions};
 
@@ -45,10 +47,11 @@ impl Executor {
             working_dir: config.working_dir.clone(),
             user_id: config.user_id,
             no_change_timeout: config.no_change_timeout,
+            reaper: Reaper::new(config.user_id),
         };
         let cwd = SharedCwd::new(config.working_dir.clone());
         let bash = BashSession::start(bash_options.clone(), cwd.clone()).await?;
-        let keyboard = Mutex::new(Some(bash.keyboard()?));
+        let keyboard = Mutex::new(Some(bash.keyboard()));
         let jupyter = config.plugins.iter().any(|p| p == "jupyter").then(|| {
             let options = JupyterOptions {
                 python: config.python.as_ref().map_or_else(
@@ -99,11 +102,11 @@ impl Executor {
                 match self.bash.try_lock() {
                     Ok(mut bash) => Ok(bash.execute(&run, timeout).await?),
                     Err(_) => {
-                        self.keyboard()
-                            .await?
-                            .press(&[3])
-                            .map_err(|e| anyhow::anyhow!("cannot type C-c into the shell: {e}"))?;
-                        Ok(interrupt_sent())
+                        let done =
+                            self.keyboard().await?.interrupt().await.map_err(|e| {
+                                anyhow::anyhow!("cannot type C-c into the shell: {e}")
+                            })?;
+                        Ok(interrupt_sent(interrupt_note(done)))
                     }
                 }
             }
@@ -113,12 +116,12 @@ impl Executor {
             Action::Run(run) => {
                 let mut bash = self.bash.lock().await;
                 // The shell may have been restarted by the previous action: refresh the keyboard first.
-                if let (Ok(kb), Ok(mut slot)) = (bash.keyboard(), self.keyboard.lock()) {
-                    *slot = Some(kb);
+                if let Ok(mut slot) = self.keyboard.lock() {
+                    *slot = Some(bash.keyboard());
                 }
                 let obs = bash.execute(&run, timeout).await?;
-                if let (Ok(kb), Ok(mut slot)) = (bash.keyboard(), self.keyboard.lock()) {
-                    *slot = Some(kb);
+                if let Ok(mut slot) = self.keyboard.lock() {
+                    *slot = Some(bash.keyboard());
                 }
                 Ok(obs)
             }
@@ -179,11 +182,22 @@ impl Executor {
         self.browser.status()
     }
 
+    /// What kills every shell and the processes they started without taking the session, which a running
+    /// command holds.
+    pub fn reaper(&self) -> Reaper {
+        self.bash_options.reaper.clone()
+    }
+
     pub async fn shutdown(&self) {
         if let Some(jupyter) = &self.jupyter {
             jupyter.shutdown();
         }
-        self.bash.lock().await.close();
+        let reaper = self.reaper();
+        let _ = tokio::task::spawn_blocking(move || reaper.close_and_kill()).await;
+        // A request that still holds the session has already lost its shell to the reaper.
+        if let Ok(mut bash) = self.bash.try_lock() {
+            bash.close();
+        }
         self.browser.shutdown().await;
     }
 }
@@ -194,8 +208,9 @@ fn special_key(command: &str) -> Option<u8> {
 }
 
 /// The answer to a `C-c` delivered to a command another request is waiting on.
-fn interrupt_sent() -> Observation {
+fn interrupt_sent(kill_note: Option<&str>) -> Observation {
     let meta = openhands_runtime_api::CmdOutputMetadata {
+        prefix: kill_note.map(|n| format!("{n}\n")).unwrap_or_default(),
         suffix: "\n[CTRL+C was sent to the command that is still running; the request that started it receives how it ended.]".to_owned(),
         ..Default::default()
     };

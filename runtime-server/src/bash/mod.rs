@@ -6,6 +6,7 @@
 //! new command is refused with OpenHands' "NOT executed" text until it completes.
 
 mod pty;
+mod reaper;
 mod render;
 
 use std::path::PathBuf;
@@ -15,8 +16,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use openhands_runtime_api::{CmdOutputMetadata, CmdRunAction, Observation};
 
-pub(crate) use pty::{Keyboard, run_as};
+pub(crate) use pty::{Interrupt, Keyboard, run_as};
 use pty::{Output, Prompt, Shell};
+pub(crate) use reaper::Reaper;
 
 /// OpenHands' `TIMEOUT_MESSAGE_TEMPLATE`, verbatim: models are trained on it.
 pub(crate) const TIMEOUT_MESSAGE_TEMPLATE: &str = "You may wait longer to see additional output by sending empty command '', send other commands to interact with the current process, send keys (\"C-c\", \"C-z\", \"C-d\") to interrupt/kill the previous command before sending your new command, or use the timeout parameter in execute_bash for future commands.";
@@ -32,6 +34,8 @@ pub(crate) struct BashOptions {
     pub working_dir: PathBuf,
     pub user_id: Option<u32>,
     pub no_change_timeout: Duration,
+    /// Tracks every shell and what it started, so the server can kill them all when it stops.
+    pub reaper: Reaper,
 }
 
 /// The session's current directory, published after every prompt for file actions to resolve against.
@@ -72,23 +76,17 @@ pub(crate) struct BashSession {
     cwd: SharedCwd,
     shell: Shell,
     prev_status: Option<Status>,
-    /// The terminal's echo of what we last typed, removed from the first output that contains it.
-    echo: Option<Vec<u8>>,
-    /// The running command survived a `C-c`: the next `C-c` kills its process group.
-    ignored_interrupt: bool,
 }
 
 impl BashSession {
     pub async fn start(options: BashOptions, cwd: SharedCwd) -> anyhow::Result<Self> {
-        let shell = start_shell(&options.working_dir, options.user_id).await?;
+        let shell = start_shell(&options.working_dir, options.user_id, &options.reaper).await?;
         cwd.set(options.working_dir.clone());
         Ok(Self {
             options,
             cwd,
             shell,
             prev_status: None,
-            echo: None,
-            ignored_interrupt: false,
         })
     }
 
@@ -106,20 +104,47 @@ impl BashSession {
 
     /// Replaces a dead shell with a new one in the last known directory; returns a note for the agent.
     async fn restart(&mut self) -> anyhow::Result<String> {
+        let dir = self.replace_shell().await?;
+        Ok(format!(
+            "[The bash session had exited, so a new one was started in {}; variables, aliases and functions defined earlier are gone.]",
+            dir.display()
+        ))
+    }
+
+    /// Kills the shell and starts a new one in the last known directory; returns that directory.
+    async fn replace_shell(&mut self) -> anyhow::Result<PathBuf> {
         self.shell.kill();
         let mut dir = self.cwd.get();
         if !dir.is_dir() {
             dir = self.options.working_dir.clone();
         }
-        self.shell = start_shell(&dir, self.options.user_id).await?;
+        self.shell = start_shell(&dir, self.options.user_id, &self.options.reaper).await?;
         self.cwd.set(dir.clone());
         self.prev_status = None;
-        self.echo = None;
-        self.ignored_interrupt = false;
-        Ok(format!(
-            "[The bash session had exited, so a new one was started in {}; variables, aliases and functions defined earlier are gone.]",
+        Ok(dir)
+    }
+
+    /// After a prompt: a shell whose own stdin, stdout or stderr left the terminal (`exec >/dev/null`,
+    /// `exec 2>/dev/null`, `exec </dev/null`) would hide every later output or exit; it is replaced at once.
+    async fn replace_if_detached(&mut self, prompt: &Prompt) -> anyhow::Result<Option<String>> {
+        if prompt.detached.is_empty() {
+            return Ok(None);
+        }
+        let names: Vec<&str> = prompt
+            .detached
+            .chars()
+            .map(|fd| match fd {
+                '0' => "input",
+                '1' => "output",
+                _ => "error output",
+            })
+            .collect();
+        let dir = self.replace_shell().await?;
+        Ok(Some(format!(
+            "[The command moved the shell's own standard {} away from the terminal, which would hide or end every later command; a new bash session was started in {}; variables, aliases and functions defined earlier are gone.]",
+            names.join(" and standard "),
             dir.display()
-        ))
+        )))
     }
 
     pub async fn execute(
@@ -156,34 +181,28 @@ impl BashSession {
         let special = special_key(&command);
         let start = Instant::now();
         let mut kill_note = None;
-        if let Some(byte) = special {
+        if special == Some(3) {
+            let done = self
+                .shell
+                .keyboard()
+                .interrupt()
+                .await
+                .context("cannot write to the shell")?;
+            kill_note = interrupt_note(done);
+        } else if let Some(byte) = special {
             self.shell
                 .write(&[byte])
                 .context("cannot write to the shell")?;
-            if byte == 3 && was_running && self.ignored_interrupt && self.shell.kill_foreground() {
-                kill_note = Some(
-                    "[The process ignored the previous CTRL+C, so its process group was killed with SIGKILL.]\n",
-                );
-            }
         } else if action.is_input {
             self.shell
-                .write(format!("{command}\n").as_bytes())
+                .send_input(&command)
                 .context("cannot write to the shell")?;
-            self.echo = Some(format!("{command}\r\n").into_bytes());
         } else if !command.is_empty() {
-            self.echo = Some(
-                self.shell
-                    .send_command(&command)
-                    .context("cannot hand the command to the shell")?,
-            );
+            self.shell
+                .send_command(&command)
+                .context("cannot hand the command to the shell")?;
         }
         let outcome = self.wait(start, action.blocking, timeout).await;
-        self.ignored_interrupt = match outcome {
-            Outcome::SoftTimeout(_) | Outcome::HardTimeout(..) => {
-                self.ignored_interrupt || special == Some(3)
-            }
-            _ => false,
-        };
         let mut obs = match outcome {
             Outcome::Completed(out, prompt) => {
                 let (text, cleared_lines) = self.render_output(out);
@@ -208,6 +227,9 @@ impl BashSession {
                     self.cwd.set(PathBuf::from(&prompt.working_dir));
                 }
                 self.prev_status = Some(Status::Completed);
+                if let Some(note) = self.replace_if_detached(&prompt).await? {
+                    meta.suffix = format!("{}\n{note}", meta.suffix);
+                }
                 Observation::cmd_output(join(&leading, &text), command.clone(), meta, action.hidden)
             }
             Outcome::SoftTimeout(out) => {
@@ -249,7 +271,7 @@ impl BashSession {
         };
         if let openhands_runtime_api::ObservationKind::Run(extras) = &mut obs.kind {
             if let Some(note) = kill_note {
-                extras.metadata.prefix = format!("{note}{}", extras.metadata.prefix);
+                extras.metadata.prefix = format!("{note}\n{}", extras.metadata.prefix);
             }
             if let Some(note) = restart_note {
                 extras.metadata.prefix = format!("{note}\n{}", extras.metadata.prefix);
@@ -322,16 +344,22 @@ impl BashSession {
     }
 
     /// Renders output as the terminal shows it; returns the text and, if the screen was cleared, its line count.
-    fn render_output(&mut self, mut out: Output) -> (String, Option<usize>) {
-        if !out.is_empty()
-            && let Some(echo) = self.echo.take()
-        {
-            out.strip_echo(&echo);
-        }
+    fn render_output(&mut self, out: Output) -> (String, Option<usize>) {
         let rendered = render::render(&out.into_bytes());
         // bash names the sourced command file in its errors; `bash -c` would say "line 1" alone.
         let file_mention = format!("{}: ", self.shell.cmd_file().display());
         let text = rendered.text.replace(&file_mention, "");
+        // The reader removes the echo of the line that runs a command; should any copy get through (the
+        // terminal's settings changed how it echoes), it still never reaches the agent.
+        let internal = self.shell.cmd_line();
+        let text = if text.contains(internal) {
+            text.lines()
+                .filter(|l| l.trim_end() != internal && l.trim_end() != internal.trim_start())
+                .collect::<Vec<_>>()
+                .join("\n")
+        } else {
+            text
+        };
         let text = tidy(&text);
         let lines = rendered.cleared.then(|| text.lines().count());
         (text, lines)
@@ -352,8 +380,8 @@ impl BashSession {
     }
 
     /// Types into the current shell even while a command holds the session; follows restarts.
-    pub fn keyboard(&self) -> anyhow::Result<Keyboard> {
-        Ok(self.shell.keyboard()?)
+    pub fn keyboard(&self) -> Keyboard {
+        self.shell.keyboard()
     }
 
     /// Kills the shell and everything it started.
@@ -363,8 +391,12 @@ impl BashSession {
 }
 
 /// Starts a shell and waits for its first prompt, discarding what its start-up printed.
-async fn start_shell(dir: &std::path::Path, uid: Option<u32>) -> anyhow::Result<Shell> {
-    let shell = Shell::spawn(dir, uid)?;
+async fn start_shell(
+    dir: &std::path::Path,
+    uid: Option<u32>,
+    reaper: &Reaper,
+) -> anyhow::Result<Shell> {
+    let shell = Shell::spawn(dir, uid, reaper)?;
     let deadline = Instant::now() + START_TIMEOUT;
     loop {
         let notified = shell.notify().notified();
@@ -438,6 +470,19 @@ fn metadata_from(p: &Prompt) -> CmdOutputMetadata {
         py_interpreter_path: Some(p.py_interpreter_path.clone()),
         prefix: String::new(),
         suffix: String::new(),
+    }
+}
+
+/// What the agent is told about a `C-c` that had to kill.
+pub(crate) fn interrupt_note(done: Interrupt) -> Option<&'static str> {
+    match done {
+        Interrupt::Sent => None,
+        Interrupt::KilledForeground => Some(
+            "[The process ignored the previous CTRL+C, so its process group was killed with SIGKILL.]",
+        ),
+        Interrupt::KilledShell => Some(
+            "[The command ignored the previous CTRL+C and runs in the shell itself, so the shell was killed with SIGKILL.]",
+        ),
     }
 }
 

@@ -11,10 +11,12 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use tokio::sync::Notify;
+
+use super::reaper::{MARKER_VAR, Reaper, kill_session};
 
 /// Bytes of a segment kept from its start and from its end; the middle of a huge output is dropped
 /// (the observation shows at most 30,000 characters anyway), so memory stays bounded.
@@ -30,6 +32,8 @@ pub(crate) struct Prompt {
     pub hostname: String,
     pub working_dir: String,
     pub py_interpreter_path: String,
+    /// Which of the shell's fds 0, 1, 2 are no longer a terminal (`exec >/dev/null`), as digits: `"12"`.
+    pub detached: String,
 }
 
 /// Output bytes of one segment, bounded: a head, a tail ring, and a count of what was skipped between.
@@ -58,10 +62,6 @@ impl Output {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.head.is_empty() && self.tail.is_empty()
-    }
-
     /// The kept bytes, with a visible note where the middle was dropped.
     pub fn into_bytes(self) -> Vec<u8> {
         let mut out = self.head;
@@ -73,21 +73,27 @@ impl Output {
         out.extend(self.tail);
         out
     }
+}
 
-    /// Removes the first occurrence of `echo` within the first bytes (the terminal's echo of what we typed).
-    pub fn strip_echo(&mut self, echo: &[u8]) {
-        if echo.is_empty() {
-            return;
-        }
-        let window = &self.head[..self.head.len().min(echo.len() + 4096)];
-        if let Some(pos) = window.windows(echo.len()).position(|w| w == echo) {
-            self.head.drain(pos..pos + echo.len());
-        }
-    }
+/// How long we expect the terminal's echo of what we typed; past that it is given up (the program turned echo
+/// off in between) and any bytes held back for it are shown.
+const ECHO_WAIT: Duration = Duration::from_secs(2);
+/// How long the second `C-c` kills foreground jobs before concluding the shell itself runs the command.
+const KILL_WINDOW: Duration = Duration::from_secs(1);
+
+/// The terminal's echo of a line we typed, to be removed from the output once, where it appears.
+#[derive(Debug)]
+struct Echo {
+    bytes: Vec<u8>,
+    /// Our own `. 'file'` line: never shown, even cut short by a `C-c` that flushed the terminal.
+    internal: bool,
+    since: Instant,
+    /// Bytes that may be the echo's beginning, held until the rest arrives or does not.
+    held: Vec<u8>,
 }
 
 /// State shared between the reader thread, the exit watcher and the session.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Stream {
     /// Bytes since the last prompt (or the last drain), not yet returned.
     pub current: Output,
@@ -99,40 +105,212 @@ pub(crate) struct Stream {
     pub eof: bool,
     /// The shell exited with this status.
     pub exited: Option<i32>,
+    /// `C-c`s typed since the last prompt: a second one means the command survived the first.
+    interrupts: u32,
+    echo: Option<Echo>,
     /// Bytes held back because they may be the start of a marker.
     pending: Vec<u8>,
+    start: Vec<u8>,
+    end: Vec<u8>,
+}
+
+impl Stream {
+    fn new(nonce: &str) -> Self {
+        Self {
+            current: Output::default(),
+            completed: VecDeque::new(),
+            last_output: None,
+            eof: false,
+            exited: None,
+            interrupts: 0,
+            echo: None,
+            pending: Vec::new(),
+            start: format!("\x1e{nonce}\x1f").into_bytes(),
+            end: format!("\x1f{nonce}\x1e").into_bytes(),
+        }
+    }
+
+    /// Takes bytes read from the PTY: removes an expected echo, then cuts at prompt markers.
+    fn feed(&mut self, data: &[u8]) {
+        if self.echo.is_some() {
+            let data = self.filter_echo(data);
+            self.pending.extend_from_slice(&data);
+        } else {
+            self.pending.extend_from_slice(data);
+        }
+        self.scan();
+    }
+
+    /// Expects `bytes` to be echoed next (only called when the terminal echoes at the time we type).
+    fn expect_echo(&mut self, bytes: Vec<u8>, internal: bool) {
+        self.flush_echo();
+        self.echo = Some(Echo {
+            bytes,
+            internal,
+            since: Instant::now(),
+            held: Vec::new(),
+        });
+    }
+
+    /// Gives up on an expected echo: what was held back for it is output after all.
+    fn flush_echo(&mut self) {
+        if let Some(echo) = self.echo.take() {
+            self.pending.extend_from_slice(&echo.held);
+            self.scan();
+        }
+    }
+
+    fn filter_echo(&mut self, data: &[u8]) -> Vec<u8> {
+        let Some(mut echo) = self.echo.take() else {
+            return data.to_vec();
+        };
+        let held = echo.held.len();
+        let mut buf = std::mem::take(&mut echo.held);
+        buf.extend_from_slice(data);
+        if echo.since.elapsed() > ECHO_WAIT {
+            return buf;
+        }
+        if let Some(pos) = find(&buf, &echo.bytes) {
+            buf.drain(pos..pos + echo.bytes.len());
+            return buf;
+        }
+        let check = buf.len().min(echo.bytes.len());
+        if echo.internal && held >= 4 && !echo.bytes.starts_with(&buf[..check]) {
+            // Our line was cut short (a `C-c` flushes the terminal's output): drop its beginning too.
+            buf.drain(..held);
+            return buf;
+        }
+        let keep = partial_suffix(&buf, &echo.bytes);
+        echo.held = buf.split_off(buf.len() - keep);
+        self.echo = Some(echo);
+        buf
+    }
+
+    /// Moves pending bytes into segments, cutting at complete markers and holding back a possible partial one.
+    fn scan(&mut self) {
+        loop {
+            let pending = std::mem::take(&mut self.pending);
+            match find(&pending, &self.start) {
+                Some(s) => match find(&pending[s + self.start.len()..], &self.end) {
+                    Some(e) => {
+                        let fields_end = s + self.start.len() + e;
+                        self.current.push(&pending[..s]);
+                        let prompt = parse_prompt(&pending[s + self.start.len()..fields_end]);
+                        let out = std::mem::take(&mut self.current);
+                        self.completed.push_back((out, prompt));
+                        self.pending = pending[fields_end + self.end.len()..].to_vec();
+                        self.interrupts = 0;
+                        // Whatever we typed was echoed before this prompt or not at all.
+                        if let Some(echo) = self.echo.take() {
+                            self.pending.extend_from_slice(&echo.held);
+                        }
+                    }
+                    None => {
+                        self.current.push(&pending[..s]);
+                        self.pending = pending[s..].to_vec();
+                        return;
+                    }
+                },
+                None => {
+                    // Keep a tail that could be the beginning of a marker.
+                    let keep = partial_suffix(&pending, &self.start);
+                    self.current.push(&pending[..pending.len() - keep]);
+                    self.pending = pending[pending.len() - keep..].to_vec();
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// What a `C-c` did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Interrupt {
+    /// Typed; the terminal sends SIGINT to the foreground job.
+    Sent,
+    /// The command had survived an earlier `C-c`: its foreground process group was killed with SIGKILL.
+    KilledForeground,
+    /// The command had survived an earlier `C-c` and the shell itself runs it (a loop in a shell that
+    /// ignores SIGINT): the shell was killed, and is replaced like any shell that died.
+    KilledShell,
 }
 
 pub(crate) struct Shell {
     pub pid: u32,
-    writer: File,
+    keyboard: Keyboard,
     shared: Arc<(Mutex<Stream>, Notify)>,
     child: Arc<Mutex<Child>>,
+    reaper: Reaper,
     _dir: tempfile::TempDir,
     cmd_file: PathBuf,
+    /// The line we type to run a command (without its newline).
+    cmd_line: String,
 }
 
 /// The script bash reads at start: our prompt protocol and agent-friendly defaults.
-fn init_script(nonce: &str) -> String {
+///
+/// The marker names the shell's fds 0-2 that are no longer a terminal (checked before bash reads its next
+/// line: after `exec </dev/null` that read ends the shell), and goes to `/dev/tty` when one is not, so a
+/// command that redirects the shell's own output (`exec >/dev/null`) still ends. The prompt runs after every
+/// command: it uses builtins only, no fork and, in the common case, no redirection (`type -P` prints nothing
+/// when it finds nothing).
+fn init_script(nonce: &str, dir: &Path) -> String {
+    let dir = dir.display().to_string().replace('\'', r"'\''");
+    let mark = format!(
+        r#"builtin printf '\036{nonce}\037%s\037%s\037%s\037%s\037%s\037%s\037' "$__oh_ec" "${{!:-}}" "$__oh_user" "${{HOSTNAME:-}}" "${{PWD:-}}" "$__oh_d"
+    builtin type -P python || builtin type -P python3
+    builtin printf '\037{nonce}\036'"#
+    );
     format!(
         r#"set +o history 2>/dev/null; unset HISTFILE; set +H
 export PAGER=cat GIT_PAGER=cat SYSTEMD_PAGER= DEBIAN_FRONTEND=noninteractive PIP_PROGRESS_BAR=off
 __oh_user=$(id -un 2>/dev/null || echo "${{USER:-}}")
+# `\j` expanded as a prompt (bash 4.4+) counts jobs without a fork; older bash settles every time.
+__oh_jp=
+(( BASH_VERSINFO[0] > 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] >= 4) )) && __oh_jp='\j'
+readonly __oh_jp
+__oh_settle() {{
+  # `kill %1` of a stopped job makes bash report the job again before it has seen it die ("Stopped" twice):
+  # wait briefly until every job bash believes stopped really is, so its next notice is the true one.
+  local __oh_i __oh_p __oh_s __oh_stale
+  for __oh_i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+    builtin jobs -sp > '{dir}/j' 2>/dev/null || return 0
+    [[ -s '{dir}/j' ]] || return 0
+    __oh_stale=
+    while builtin read -r __oh_p; do
+      __oh_s=
+      builtin read -r __oh_s 2>/dev/null < "/proc/$__oh_p/stat"
+      __oh_s=${{__oh_s##*) }}
+      case ${{__oh_s%% *}} in T|t) ;; *) __oh_stale=1 ;; esac
+    done < '{dir}/j'
+    [[ -n $__oh_stale ]] || return 0
+    builtin read -r -t 0.005 __oh_s <> '{dir}/w' 2>/dev/null
+  done
+  return 0
+}}
 __oh_prompt() {{
-  local __oh_ec=$?
-  builtin printf '\036{nonce}\037%s\037%s\037%s\037%s\037%s\037' "$__oh_ec" "${{!:-}}" "$__oh_user" "${{HOSTNAME:-}}" "${{PWD:-}}"
-  builtin type -P python 2>/dev/null || builtin type -P python3 2>/dev/null
-  builtin printf '\037{nonce}\036'
+  local __oh_ec=$? __oh_d=
+  if [[ -n $__oh_jp ]]; then [[ ${{__oh_jp@P}} == 0 ]] || __oh_settle; else __oh_settle; fi
+  [[ -t 0 && -t 1 && -t 2 ]] || {{
+    [[ -t 0 ]] || __oh_d+=0; [[ -t 1 ]] || __oh_d+=1; [[ -t 2 ]] || __oh_d+=2
+  }}
+  if [[ -z $__oh_d ]]; then
+    {mark}
+  else
+    {{
+    {mark}
+    }} > /dev/tty
+  fi
   PS1=''; PS2=''
 }}
-readonly -f __oh_prompt
+readonly -f __oh_prompt __oh_settle
 PROMPT_COMMAND=__oh_prompt
 readonly PROMPT_COMMAND
 "#
     )
 }
 
-fn random_nonce() -> String {
+pub(crate) fn random_nonce() -> String {
     let mut bytes = [0u8; 8];
     if let Ok(mut f) = File::open("/dev/urandom") {
         let _ = f.read_exact(&mut bytes);
@@ -150,17 +328,20 @@ fn random_nonce() -> String {
 
 impl Shell {
     /// Starts `bash -i` on a new PTY in `cwd`, as `uid` when given (the server must be root for that).
-    pub fn spawn(cwd: &Path, uid: Option<u32>) -> anyhow::Result<Self> {
+    pub fn spawn(cwd: &Path, uid: Option<u32>, reaper: &Reaper) -> anyhow::Result<Self> {
+        anyhow::ensure!(!reaper.is_closed(), "the server is shutting down");
         let nonce = random_nonce();
         let dir = tempfile::Builder::new()
             .prefix("openhands-bash-")
             .tempdir()
             .context("cannot create the shell's private directory")?;
         let init = dir.path().join("init.sh");
-        std::fs::write(&init, init_script(&nonce)).context("cannot write the shell init script")?;
-        if let Some(uid) = uid {
-            chown_for_shell(dir.path(), uid)?;
-        }
+        // A FIFO nobody writes to: `read -t` on it is a sleep that needs no child process.
+        nix::unistd::mkfifo(
+            &dir.path().join("w"),
+            nix::sys::stat::Mode::from_bits_truncate(0o600),
+        )
+        .context("cannot create the shell's FIFO")?;
         let winsize = nix::pty::Winsize {
             ws_row: 1000,
             ws_col: 1000,
@@ -178,6 +359,11 @@ impl Shell {
             .context("cannot mark the PTY close-on-exec")?;
         }
         let slave: OwnedFd = pty.slave;
+        std::fs::write(&init, init_script(&nonce, dir.path()))
+            .context("cannot write the shell init script")?;
+        if let Some(uid) = uid {
+            chown_for_shell(dir.path(), uid)?;
+        }
         let mut cmd = Command::new("setsid");
         cmd.arg("--ctty")
             .arg("bash")
@@ -189,6 +375,7 @@ impl Shell {
             .env_remove("SESSION_API_KEY")
             .env_remove("OPENHANDS_EXIT_WITH_PARENT")
             .env_remove("NO_CHANGE_TIMEOUT_SECONDS")
+            .env(MARKER_VAR, reaper.marker())
             .env("TERM", "xterm-256color")
             .env("COLUMNS", "1000")
             .env("LINES", "1000")
@@ -198,22 +385,33 @@ impl Shell {
         if let Some(uid) = uid {
             run_as(&mut cmd, uid);
         }
-        let child = cmd.spawn().context(
+        let mut child = cmd.spawn().context(
             "cannot start bash through setsid (util-linux): are bash and setsid installed?",
         )?;
         let pid = child.id();
+        if !reaper.register(pid) {
+            let _ = child.kill();
+            reaper.unregister(pid);
+            anyhow::bail!("the server is shutting down");
+        }
         let master = File::from(pty.master);
         let reader = master.try_clone().context("cannot clone the PTY")?;
-        let shared = Arc::new((Mutex::new(Stream::default()), Notify::new()));
+        let shared = Arc::new((Mutex::new(Stream::new(&nonce)), Notify::new()));
         let child = Arc::new(Mutex::new(child));
-        spawn_reader(reader, shared.clone(), nonce.clone());
+        spawn_reader(reader, shared.clone());
         spawn_exit_watcher(child.clone(), shared.clone());
         let cmd_file = dir.path().join("c");
         Ok(Self {
             pid,
-            writer: master,
+            keyboard: Keyboard {
+                file: Arc::new(Mutex::new(master)),
+                shared: shared.clone(),
+                shell_pid: pid,
+            },
             shared,
             child,
+            reaper: reaper.clone(),
+            cmd_line: format!(" . '{}'", cmd_file.display()),
             _dir: dir,
             cmd_file,
         })
@@ -228,25 +426,27 @@ impl Shell {
     }
 
     /// A handle that can type into the terminal while the session is busy (for `C-c`).
-    pub fn keyboard(&self) -> std::io::Result<Keyboard> {
-        Ok(Keyboard(Arc::new(Mutex::new(self.writer.try_clone()?))))
+    pub fn keyboard(&self) -> Keyboard {
+        self.keyboard.clone()
     }
 
     /// Writes raw bytes to the terminal (keystrokes).
     pub fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.writer.write_all(bytes)?;
-        self.writer.flush()
+        self.keyboard.press(bytes)
     }
 
-    /// Delivers `command` literally through a file the shell sources; returns the line the terminal echoes.
+    /// Types `text` and Enter into the running program; its echo is removed only if the terminal echoes.
+    pub fn send_input(&mut self, text: &str) -> std::io::Result<()> {
+        self.keyboard.type_line(text, false)
+    }
+
+    /// Delivers `command` literally through a file the shell sources.
     ///
     /// No keystroke escaping is involved (OpenHands' tmux `send-keys` corrupts `\;`, `\|` and key names),
     /// and a multi-line script runs as one command.
-    pub fn send_command(&mut self, command: &str) -> std::io::Result<Vec<u8>> {
+    pub fn send_command(&mut self, command: &str) -> std::io::Result<()> {
         std::fs::write(&self.cmd_file, command)?;
-        let line = format!(" . '{}'", self.cmd_file.display());
-        self.write(format!("{line}\n").as_bytes())?;
-        Ok(format!("{line}\r\n").into_bytes())
+        self.keyboard.type_line(&self.cmd_line, true)
     }
 
     /// The path of the sourced command file, which bash names in its error messages.
@@ -254,15 +454,9 @@ impl Shell {
         &self.cmd_file
     }
 
-    /// Kills the terminal's foreground process group if it is not the shell itself; true if it did.
-    pub fn kill_foreground(&self) -> bool {
-        let Ok(pgrp) = nix::unistd::tcgetpgrp(&self.writer) else {
-            return false;
-        };
-        if pgrp.as_raw() <= 1 || pgrp.as_raw() as u32 == self.pid {
-            return false;
-        }
-        nix::sys::signal::killpg(pgrp, nix::sys::signal::Signal::SIGKILL).is_ok()
+    /// The line typed to run a command, which the agent must never see.
+    pub fn cmd_line(&self) -> &str {
+        &self.cmd_line
     }
 
     /// Sends SIGKILL to every process of the shell's session (background jobs included).
@@ -271,6 +465,7 @@ impl Shell {
         if let Ok(mut child) = self.child.lock() {
             let _ = child.kill();
         }
+        self.reaper.unregister(self.pid);
     }
 }
 
@@ -282,13 +477,79 @@ impl Drop for Shell {
 
 /// Types into a shell's terminal without holding the session (a clone of the PTY master).
 #[derive(Clone)]
-pub(crate) struct Keyboard(Arc<Mutex<File>>);
+pub(crate) struct Keyboard {
+    file: Arc<Mutex<File>>,
+    shared: Arc<(Mutex<Stream>, Notify)>,
+    shell_pid: u32,
+}
 
 impl Keyboard {
     pub fn press(&self, bytes: &[u8]) -> std::io::Result<()> {
-        let mut f = lock(&self.0);
+        let mut f = lock(&self.file);
         f.write_all(bytes)?;
         f.flush()
+    }
+
+    /// Types a line, telling the reader to remove its echo if the terminal echoes input right now (a program
+    /// reading a password turns echo off: then nothing of the output may be taken for an echo).
+    fn type_line(&self, line: &str, internal: bool) -> std::io::Result<()> {
+        let mut f = lock(&self.file);
+        let echoes = nix::sys::termios::tcgetattr(&*f).map_or(true, |t| {
+            t.local_flags.contains(nix::sys::termios::LocalFlags::ECHO)
+        });
+        if echoes {
+            lock(&self.shared.0).expect_echo(format!("{line}\r\n").into_bytes(), internal);
+        }
+        f.write_all(format!("{line}\n").as_bytes())?;
+        f.flush()
+    }
+
+    /// Types `C-c`. If the running command already survived one (no prompt since), ends it, whichever request
+    /// path the two `C-c`s came through: kills the terminal's foreground process group until the prompt
+    /// comes back (a script's next command takes the terminal after the killed one), and the shell itself if
+    /// it has not within a second (the shell runs the command and ignores SIGINT).
+    pub async fn interrupt(&self) -> std::io::Result<Interrupt> {
+        let earlier = {
+            let mut s = lock(&self.shared.0);
+            s.interrupts += 1;
+            s.interrupts - 1
+        };
+        self.press(&[3])?;
+        if earlier == 0 {
+            return Ok(Interrupt::Sent);
+        }
+        let deadline = Instant::now() + KILL_WINDOW;
+        let mut killed = false;
+        loop {
+            if lock(&self.shared.0).interrupts == 0 {
+                // The prompt is back: the command ended.
+                return Ok(if killed {
+                    Interrupt::KilledForeground
+                } else {
+                    Interrupt::Sent
+                });
+            }
+            let pgrp = nix::unistd::tcgetpgrp(&*lock(&self.file)).map(|p| p.as_raw());
+            if let Ok(pgrp) = pgrp
+                && pgrp > 1
+                && pgrp as u32 != self.shell_pid
+            {
+                killed |= nix::sys::signal::killpg(
+                    nix::unistd::Pid::from_raw(pgrp),
+                    nix::sys::signal::Signal::SIGKILL,
+                )
+                .is_ok();
+            }
+            if Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.shell_pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        Ok(Interrupt::KilledShell)
     }
 }
 
@@ -312,44 +573,11 @@ pub(crate) fn run_as(cmd: &mut Command, uid: u32) {
 }
 
 fn chown_for_shell(dir: &Path, uid: u32) -> anyhow::Result<()> {
-    for p in [dir.to_path_buf(), dir.join("init.sh")] {
+    for p in [dir.to_path_buf(), dir.join("init.sh"), dir.join("w")] {
         std::os::unix::fs::chown(&p, Some(uid), Some(uid))
             .with_context(|| format!("cannot hand {} to uid {uid}", p.display()))?;
     }
     Ok(())
-}
-
-/// Kills every process whose session id is `sid` (the shell is its session's leader).
-fn kill_session(sid: u32) {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // Fields after the parenthesised command name: state ppid pgrp session ...
-        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
-            continue;
-        };
-        let session = rest
-            .split_whitespace()
-            .nth(3)
-            .and_then(|s| s.parse::<u32>().ok());
-        if session == Some(sid) {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
-    }
 }
 
 fn spawn_exit_watcher(child: Arc<Mutex<Child>>, shared: Arc<(Mutex<Stream>, Notify)>) {
@@ -376,9 +604,7 @@ fn spawn_exit_watcher(child: Arc<Mutex<Child>>, shared: Arc<(Mutex<Stream>, Noti
         .ok();
 }
 
-fn spawn_reader(mut reader: File, shared: Arc<(Mutex<Stream>, Notify)>, nonce: String) {
-    let start = format!("\x1e{nonce}\x1f").into_bytes();
-    let end = format!("\x1f{nonce}\x1e").into_bytes();
+fn spawn_reader(mut reader: File, shared: Arc<(Mutex<Stream>, Notify)>) {
     std::thread::Builder::new()
         .name("bash-pty".into())
         .spawn(move || {
@@ -386,15 +612,17 @@ fn spawn_reader(mut reader: File, shared: Arc<(Mutex<Stream>, Notify)>, nonce: S
             loop {
                 match reader.read(&mut buf) {
                     Ok(0) | Err(_) => {
-                        lock(&shared.0).eof = true;
+                        let mut stream = lock(&shared.0);
+                        stream.flush_echo();
+                        stream.eof = true;
+                        drop(stream);
                         shared.1.notify_one();
                         return;
                     }
                     Ok(n) => {
                         let mut stream = lock(&shared.0);
                         stream.last_output = Some(Instant::now());
-                        stream.pending.extend_from_slice(&buf[..n]);
-                        scan(&mut stream, &start, &end);
+                        stream.feed(&buf[..n]);
                         drop(stream);
                         shared.1.notify_one();
                     }
@@ -402,37 +630,6 @@ fn spawn_reader(mut reader: File, shared: Arc<(Mutex<Stream>, Notify)>, nonce: S
             }
         })
         .ok();
-}
-
-/// Moves pending bytes into segments, cutting at complete markers and holding back a possible partial one.
-fn scan(stream: &mut Stream, start: &[u8], end: &[u8]) {
-    loop {
-        let pending = std::mem::take(&mut stream.pending);
-        match find(&pending, start) {
-            Some(s) => match find(&pending[s + start.len()..], end) {
-                Some(e) => {
-                    let fields_end = s + start.len() + e;
-                    stream.current.push(&pending[..s]);
-                    let prompt = parse_prompt(&pending[s + start.len()..fields_end]);
-                    let out = std::mem::take(&mut stream.current);
-                    stream.completed.push_back((out, prompt));
-                    stream.pending = pending[fields_end + end.len()..].to_vec();
-                }
-                None => {
-                    stream.current.push(&pending[..s]);
-                    stream.pending = pending[s..].to_vec();
-                    return;
-                }
-            },
-            None => {
-                // Keep a tail that could be the beginning of a marker.
-                let keep = partial_suffix(&pending, start);
-                stream.current.push(&pending[..pending.len() - keep]);
-                stream.pending = pending[pending.len() - keep..].to_vec();
-                return;
-            }
-        }
-    }
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -478,7 +675,8 @@ fn parse_prompt(fields: &[u8]) -> Prompt {
         username: get(2),
         hostname: get(3),
         working_dir: get(4),
-        py_interpreter_path: get(5),
+        detached: get(5),
+        py_interpreter_path: get(6),
     }
 }
 
@@ -487,10 +685,9 @@ mod tests {
     use super::*;
 
     fn stream_of(chunks: &[&[u8]]) -> Stream {
-        let mut s = Stream::default();
+        let mut s = Stream::new("N");
         for c in chunks {
-            s.pending.extend_from_slice(c);
-            scan(&mut s, b"\x1eN\x1f", b"\x1fN\x1e");
+            s.feed(c);
         }
         s
     }
@@ -499,7 +696,7 @@ mod tests {
     fn markers_split_segments_even_across_reads() {
         let s = stream_of(&[
             b"out\r\n\x1e",
-            b"N\x1f0\x1f\x1fme\x1fhost\x1f/w\x1f/usr/bin/python\r\n\x1fN",
+            b"N\x1f0\x1f\x1fme\x1fhost\x1f/w\x1f1\x1f/usr/bin/python\r\n\x1fN",
             b"\x1emore",
         ]);
         assert_eq!(s.completed.len(), 1);
@@ -509,6 +706,7 @@ mod tests {
         assert_eq!(prompt.pid, -1);
         assert_eq!(prompt.working_dir, "/w");
         assert_eq!(prompt.py_interpreter_path, "/usr/bin/python");
+        assert_eq!(prompt.detached, "1");
         assert_eq!(s.current.head, b"more");
     }
 
@@ -533,10 +731,33 @@ mod tests {
     }
 
     #[test]
-    fn echo_is_stripped_once() {
-        let mut out = Output::default();
-        out.push(b" . '/t/c'\r\nhi\r\n . '/t/c'\r\n");
-        out.strip_echo(b" . '/t/c'\r\n");
-        assert_eq!(out.head, b"hi\r\n . '/t/c'\r\n");
+    fn an_expected_echo_is_removed_once_even_split_across_reads() {
+        let mut s = Stream::new("N");
+        s.expect_echo(b" . '/t/c'\r\n".to_vec(), true);
+        s.feed(b" . '/t");
+        assert_eq!(s.current.head, b"", "a possible echo is held back");
+        s.feed(b"/c'\r\nhi\r\n . '/t/c'\r\n");
+        assert_eq!(s.current.head, b"hi\r\n . '/t/c'\r\n");
+    }
+
+    #[test]
+    fn without_an_expected_echo_nothing_is_removed() {
+        // The terminal did not echo (a password prompt): `secret` in the output is the program's own.
+        let s = stream_of(&[b"\r\ngot secret\r\n"]);
+        assert_eq!(s.current.head, b"\r\ngot secret\r\n");
+    }
+
+    #[test]
+    fn an_echo_cut_short_by_ctrl_c_is_dropped_and_a_broken_partial_input_echo_is_kept() {
+        let mut s = Stream::new("N");
+        s.expect_echo(b" . '/t/c'\r\n".to_vec(), true);
+        s.feed(b" . '/t");
+        s.feed(b"^C\r\n");
+        assert_eq!(s.current.head, b"^C\r\n");
+        let mut s = Stream::new("N");
+        s.expect_echo(b"hello\r\n".to_vec(), false);
+        s.feed(b"hel");
+        s.feed(b"p\r\n");
+        assert_eq!(s.current.head, b"help\r\n");
     }
 }

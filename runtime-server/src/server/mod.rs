@@ -112,7 +112,13 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Binds, prints the listening address on stderr, and serves until SIGINT or SIGTERM.
+/// How long requests still running may take to answer once the session's processes are killed.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Binds, prints the listening address on stderr, and serves until SIGINT, SIGTERM or the parent's death.
+///
+/// Stopping kills the session's processes first (a running command would otherwise keep its request, and
+/// with it the server, alive until it ends), then gives requests a moment to answer, then exits.
 pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     use anyhow::Context as _;
     let listener = tokio::net::TcpListener::bind((config.host, config.port))
@@ -140,19 +146,36 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     tracing::info!(%addr, working_dir = %state.config.working_dir.display(), "openhands-runtime listening");
     eprintln!("openhands-runtime listening on http://{addr}");
     let app = router(state.clone());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(signals.shutdown())
-        .await
-        .context("the HTTP server failed")?;
+    let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
+    let reaper = state.executor.reaper();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        signals.shutdown().await;
+        let killed = tokio::task::spawn_blocking(move || reaper.close_and_kill())
+            .await
+            .unwrap_or_default();
+        tracing::info!(killed, "the session's processes are killed");
+        let _ = stopping_tx.send(true);
+    });
+    let grace = async {
+        let _ = stopping.wait_for(|s| *s).await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        served = server.into_future() => served.context("the HTTP server failed")?,
+        () = grace => tracing::warn!("requests still running at shutdown were dropped"),
+    }
     state.executor.shutdown().await;
     Ok(())
 }
 
-/// SIGINT and SIGTERM stop the server; SIGQUIT is taken so that it does not stay ignored for children.
+/// SIGINT, SIGTERM and the parent's death stop the server; SIGQUIT is taken so that it does not stay
+/// ignored for children.
 struct Signals {
     int: tokio::signal::unix::Signal,
     term: tokio::signal::unix::Signal,
     _quit: tokio::signal::unix::Signal,
+    /// The parent at start, when there was one to outlive (not init, not a container's pid 0).
+    parent: Option<u32>,
 }
 
 impl Signals {
@@ -162,6 +185,11 @@ impl Signals {
             int: signal(SignalKind::interrupt())?,
             term: signal(SignalKind::terminate())?,
             _quit: signal(SignalKind::quit())?,
+            parent: Some(std::os::unix::process::parent_id())
+                .filter(|&p| p > 1)
+                .filter(|_| {
+                    std::env::var_os("OPENHANDS_EXIT_WITH_PARENT").is_none_or(|v| v != "0")
+                }),
         })
     }
 
@@ -170,6 +198,7 @@ impl Signals {
             _ = self.int.recv() => {}
             _ = self.term.recv() => {}
             _ = parent_gone() => tracing::info!("the parent process is gone (stdin closed)"),
+            _ = parent_died(self.parent) => tracing::info!("the parent process died"),
         }
         tracing::info!("shutting down");
     }
@@ -191,3 +220,22 @@ async fn parent_gone() {
         }
     }
 }
+
+/// Resolves when the process that started us is no longer our parent (we were re-parented to init or a
+/// subreaper). Polled: `PR_SET_PDEATHSIG` fires when the parent's *thread* that forked us exits, which in a
+/// parent running tokio's blocking pool happens while the parent lives on.
+async fn parent_died(parent: Option<u32>) {
+    let Some(parent) = parent else {
+        return std::future::pending().await;
+    };
+    let mut tick = tokio::time::interval(PARENT_POLL);
+    loop {
+        tick.tick().await;
+        if std::os::unix::process::parent_id() != parent {
+            return;
+        }
+    }
+}
+
+/// How often the parent is checked: the session must be killed within a second of the parent's death.
+const PARENT_POLL: std::time::Duration = std::time::Duration::from_millis(200);

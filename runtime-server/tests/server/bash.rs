@@ -469,3 +469,258 @@ fn a_client_that_disconnects_does_not_abort_its_command() {
     let obs = run_t(&srv, "cat marker.txt", 10.0);
     assert_eq!((content(&obs), exit_code(&obs)), ("done", 0), "{obs}");
 }
+
+/// Live (not zombie) processes whose environment carries the server's session marker.
+fn marked_processes(marker: &str) -> Vec<String> {
+    let needle = format!("OH_RUNTIME_SESSION={marker}");
+    let mut found = Vec::new();
+    if marker.is_empty() {
+        return found;
+    }
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let pid = entry.file_name().to_string_lossy().into_owned();
+        if !pid.bytes().all(|b| b.is_ascii_digit()) || process_ended(&pid) {
+            continue;
+        }
+        if let Ok(env) = std::fs::read(format!("/proc/{pid}/environ"))
+            && env.split(|&b| b == 0).any(|v| v == needle.as_bytes())
+        {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// Starts a foreground `sleep 300` (its request left waiting), a `nohup` job and a `setsid` child, stops the
+/// server with `stop`, and checks that the server, those processes and every process carrying the session
+/// marker are gone within 2 s.
+fn stopping_kills_the_session_first(srv: &Server, stop: impl FnOnce()) {
+    let marker = content(&srv.run("echo $OH_RUNTIME_SESSION")).to_owned();
+    let shell = content(&srv.run("echo $$")).to_owned();
+    let obs = srv.run("nohup sleep 301 > /dev/null 2>&1 &");
+    let nohup = obs["extras"]["metadata"]["pid"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    srv.run("setsid sh -c 'echo $$ > setsid.pid; exec sleep 302' > /dev/null 2>&1 < /dev/null &");
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            // The server dies under this request: no answer is the expected outcome.
+            let command = "sh -c 'echo $$ > fg.pid; exec sleep 300'";
+            let body = json!({"action": run_action(command, false, Some(600.0))});
+            let _ = srv
+                .client
+                .post(srv.url("/execute_action"))
+                .header("X-Session-API-Key", KEY)
+                .json(&body)
+                .send();
+        });
+        let read_pid = |name: &str| {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            loop {
+                if let Ok(pid) = std::fs::read_to_string(srv.workdir.join(name))
+                    && pid.ends_with('\n')
+                {
+                    break pid.trim().to_owned();
+                }
+                assert!(std::time::Instant::now() < deadline, "no {name}");
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        };
+        let pids = [shell, read_pid("fg.pid"), nohup, read_pid("setsid.pid")];
+        assert!(pids.iter().all(|p| !process_ended(p)), "{pids:?}");
+        let stopped = std::time::Instant::now();
+        stop();
+        let runtime = srv.runtime_pid.to_string();
+        loop {
+            let left: Vec<&String> = pids.iter().filter(|p| !process_ended(p)).collect();
+            let marked = marked_processes(&marker);
+            if process_ended(&runtime) && left.is_empty() && marked.is_empty() {
+                break;
+            }
+            assert!(
+                stopped.elapsed() < std::time::Duration::from_secs(2),
+                "after {:?}: server ended {}; of shell, sleep 300, nohup job, setsid child {pids:?} alive: {left:?}; marked processes: {marked:?}",
+                stopped.elapsed(),
+                process_ended(&runtime),
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    });
+    assert!(
+        marker.len() >= 16,
+        "the shell carries the marker: {marker:?}"
+    );
+}
+
+#[test]
+fn parent_death_kills_session() {
+    let mut srv = Server::builder().under_parent().start();
+    let parent = srv.child.id();
+    stopping_kills_the_session_first(&srv, || {
+        std::process::Command::new("kill")
+            .args(["-9", &parent.to_string()])
+            .status()
+            .unwrap();
+    });
+    srv.child.wait().unwrap();
+}
+
+#[test]
+fn sigterm_and_sigint_kill_the_session_before_the_running_command_ends() {
+    for signal in ["TERM", "INT"] {
+        let srv = Server::start();
+        let pid = srv.runtime_pid.to_string();
+        stopping_kills_the_session_first(&srv, || {
+            std::process::Command::new("kill")
+                .args([&format!("-{signal}"), &pid])
+                .status()
+                .unwrap();
+        });
+    }
+}
+
+#[test]
+fn exec_redirections_of_the_shell_itself_restart_it() {
+    let srv = Server::start();
+    for (redirect, what) in [
+        ("exec >/dev/null", "output"),
+        ("exec 2>/dev/null", "error output"),
+        ("exec </dev/null", "input"),
+        ("exec >/dev/null 2>&1", "output and standard error output"),
+    ] {
+        srv.run("cd /tmp && export KEPT=1");
+        let obs = srv.run(redirect);
+        assert_eq!((content(&obs), exit_code(&obs)), ("", 0), "{obs}");
+        assert_eq!(
+            suffix(&obs),
+            format!(
+                "\n[The command completed with exit code 0.]\n[The command moved the shell's own standard {what} away from the terminal, which would hide or end every later command; a new bash session was started in /tmp; variables, aliases and functions defined earlier are gone.]"
+            )
+        );
+        let obs = srv.run("echo visible; ls /nonexistent-xyz; echo ${KEPT:-gone}; pwd");
+        assert_eq!(
+            content(&obs),
+            "visible\nls: cannot access '/nonexistent-xyz': No such file or directory\ngone\n/tmp",
+            "after {redirect}: {obs}"
+        );
+        assert_eq!(prefix(&obs), "");
+    }
+    // A redirection of another fd is the agent's business.
+    let obs = srv.run("exec 3>/dev/null; export STAYS=1");
+    assert_eq!(suffix(&obs), "\n[The command completed with exit code 0.]");
+    assert_eq!(content(&srv.run("echo $STAYS")), "1");
+}
+
+#[test]
+fn the_second_ctrl_c_always_kills_when_the_shell_ignores_sigint() {
+    let srv = Server::start();
+    for round in 0..10 {
+        // Each C-c answered by its own request.
+        let obs = run_t(&srv, "trap '' INT; sleep 100", 0.5);
+        assert_eq!(exit_code(&obs), -1, "round {round}: {obs}");
+        let obs = input(&srv, "C-c", Some(0.5));
+        assert_eq!(
+            exit_code(&obs),
+            -1,
+            "round {round}, survives the first: {obs}"
+        );
+        let obs = input(&srv, "C-c", Some(10.0));
+        assert_eq!(exit_code(&obs), 137, "round {round}: {obs}");
+        assert!(prefix(&obs).contains("killed with SIGKILL"), "{obs}");
+        srv.run("trap - INT");
+        // Both C-c sent while the command's own request still holds the session.
+        std::fs::remove_file(srv.workdir.join("started")).ok();
+        std::thread::scope(|s| {
+            let waiting = s.spawn(|| run_t(&srv, "trap '' INT; touch started; sleep 100", 60.0));
+            while !srv.workdir.join("started").exists() {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            let first = input(&srv, "C-c", Some(5.0));
+            assert_eq!(prefix(&first), "", "round {round}: {first}");
+            let second = input(&srv, "C-c", Some(5.0));
+            assert!(
+                prefix(&second).contains("killed with SIGKILL"),
+                "round {round}: {second}"
+            );
+            let obs = waiting.join().unwrap();
+            assert_eq!(exit_code(&obs), 137, "round {round}: {obs}");
+        });
+        srv.run("trap - INT");
+    }
+    // The shell itself runs the loop and ignores SIGINT: only killing the shell stops it.
+    run_t(&srv, "trap '' INT; while :; do :; done", 0.5);
+    input(&srv, "C-c", Some(0.5));
+    let obs = input(&srv, "C-c", Some(10.0));
+    assert!(prefix(&obs).contains("so the shell was killed"), "{obs}");
+    assert!(suffix(&obs).contains("a new one was started"), "{obs}");
+    assert_eq!(content(&srv.run("echo alive")), "alive");
+}
+
+#[test]
+fn input_the_terminal_did_not_echo_is_not_removed_from_the_output() {
+    let srv = Server::start();
+    for _ in 0..5 {
+        let obs = run_t(
+            &srv,
+            "python3 -c \"import getpass; s = getpass.getpass('pw: '); print('got', s)\"",
+            2.0,
+        );
+        assert_eq!(content(&obs), "pw:");
+        let obs = input(&srv, "secret", Some(10.0));
+        assert_eq!((content(&obs), exit_code(&obs)), ("got secret", 0), "{obs}");
+    }
+    // With echo on, the echo goes and the program's own copy of the text stays.
+    run_t(&srv, "read -r line; echo \"$line\"; echo \"$line\"", 0.5);
+    let obs = input(&srv, "twice", Some(10.0));
+    assert_eq!(content(&obs), "twice\ntwice");
+}
+
+#[test]
+fn killing_a_stopped_job_is_reported_once() {
+    let srv = Server::start();
+    for round in 0..10 {
+        run_t(&srv, "sleep 100", 0.3);
+        let obs = input(&srv, "C-z", Some(10.0));
+        assert_eq!(
+            content(&obs),
+            "^Z\n[1]+  Stopped                 sleep 100",
+            "round {round}"
+        );
+        let obs = srv.run("kill %1");
+        assert_eq!(content(&obs), "", "round {round}: {obs}");
+        let obs = srv.run("echo next");
+        assert_eq!(
+            content(&obs),
+            "[1]+  Terminated              sleep 100\nnext",
+            "round {round}: {obs}"
+        );
+    }
+}
+
+#[test]
+fn a_tiny_timeout_never_shows_the_internal_line() {
+    let srv = Server::start();
+    let mut seen = Vec::new();
+    for round in 0..20 {
+        seen.push(run_t(&srv, &format!("sleep 0.2; echo tiny-{round}"), 0.001));
+        // Whatever comes next: a poll, a key, input, or a new command.
+        let next = match round % 4 {
+            0 => run_t(&srv, "", 5.0),
+            1 => input(&srv, "C-c", Some(5.0)),
+            2 => input(&srv, "typed", Some(5.0)),
+            _ => srv.run("echo after"),
+        };
+        seen.push(next);
+        let settle = run_t(&srv, "", 5.0);
+        seen.push(settle);
+        srv.run("true");
+    }
+    for obs in &seen {
+        let c = content(obs);
+        assert!(
+            !c.contains("openhands-bash-") && !c.contains(" . '"),
+            "the internal line leaked: {obs}"
+        );
+    }
+}

@@ -18,6 +18,7 @@ pub struct ServerBuilder {
     env: Vec<(String, String)>,
     args: Vec<String>,
     workdir: Option<PathBuf>,
+    under_parent: bool,
 }
 
 impl ServerBuilder {
@@ -42,6 +43,12 @@ impl ServerBuilder {
         self.workdir = Some(dir.to_path_buf());
         self
     }
+    /// Starts the server from an intermediate `sh` (then `child`), as an editor or the CLI would be its
+    /// parent: killing `child` is the parent's death. The server's own pid is `runtime_pid`.
+    pub fn under_parent(mut self) -> Self {
+        self.under_parent = true;
+        self
+    }
 
     pub fn start(self) -> Server {
         let tmp = tempfile::tempdir().expect("tempdir");
@@ -53,7 +60,15 @@ impl ServerBuilder {
                 d.canonicalize().unwrap()
             }
         };
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_openhands-runtime"));
+        let mut cmd = if self.under_parent {
+            let mut sh = Command::new("sh");
+            sh.arg("-c")
+                .arg(r#""$0" "$@" & echo "runtime pid $!" >&2; wait"#)
+                .arg(env!("CARGO_BIN_EXE_openhands-runtime"));
+            sh
+        } else {
+            Command::new(env!("CARGO_BIN_EXE_openhands-runtime"))
+        };
         cmd.arg("0")
             .arg("--working-dir")
             .arg(&workdir)
@@ -97,7 +112,28 @@ impl ServerBuilder {
             .timeout(Duration::from_secs(300))
             .build()
             .unwrap();
+        let runtime_pid = if self.under_parent {
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            loop {
+                let log = log.lock().unwrap().clone();
+                if let Some(pid) = log
+                    .lines()
+                    .find_map(|l| l.strip_prefix("runtime pid "))
+                    .and_then(|p| p.trim().parse().ok())
+                {
+                    break pid;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "no runtime pid: {log}"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        } else {
+            child.id()
+        };
         Server {
+            runtime_pid,
             child,
             base,
             key: self.key,
@@ -110,7 +146,10 @@ impl ServerBuilder {
 }
 
 pub struct Server {
+    /// The server process, or its parent `sh` when started `under_parent`.
     pub child: Child,
+    /// The server process itself.
+    pub runtime_pid: u32,
     pub base: String,
     pub key: Option<String>,
     pub workdir: PathBuf,
@@ -126,6 +165,7 @@ impl Server {
             env: Vec::new(),
             args: vec!["--no-enable-browser".into()],
             workdir: None,
+            under_parent: false,
         }
     }
 
