@@ -83,28 +83,40 @@ pub struct Backend {
 }
 
 impl Backend {
-    fn new(client: Client, shut_down: Arc<std::sync::atomic::AtomicBool>) -> Self {
+    fn new(
+        client: Client,
+        shut_down: Arc<std::sync::atomic::AtomicBool>,
+        state: Arc<Mutex<State>>,
+    ) -> Self {
         Self {
             client,
             shut_down,
-            state: Arc::new(Mutex::new(State {
-                docs: Documents::new(Encoding::Utf16),
-                workspace: None,
-                client: ClientProfile::default(),
-                overrides: Overrides::default(),
-                tasks: Vec::new(),
-                current_conversation: None,
-                next_task: 1,
-                handles: HashMap::new(),
-                approval: ApprovalSettings::default(),
-                approvals: Vec::new(),
-                next_approval: 1,
-                allowed: HashSet::new(),
-            })),
+            state,
             changed: Arc::new(Notify::new()),
         }
     }
+}
 
+impl State {
+    fn new() -> Self {
+        State {
+            docs: Documents::new(Encoding::Utf16),
+            workspace: None,
+            client: ClientProfile::default(),
+            overrides: Overrides::default(),
+            tasks: Vec::new(),
+            current_conversation: None,
+            next_task: 1,
+            handles: HashMap::new(),
+            approval: ApprovalSettings::default(),
+            approvals: Vec::new(),
+            next_approval: 1,
+            allowed: HashSet::new(),
+        }
+    }
+}
+
+impl Backend {
     /// `window/workDoneProgress/cancel` (tower-lsp-server has no handler for it yet).
     async fn progress_cancel(&self, params: WorkDoneProgressCancelParams) {
         // Our tokens are `openhands/task/<taskId>`; the user pressed cancel on that progress.
@@ -161,16 +173,18 @@ impl Backend {
 /// whether `shutdown` came before the end: the process then exits with 0, else with 1, as the spec says.
 pub async fn serve_stdio() -> bool {
     let shut_down = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let flag = shut_down.clone();
-    let (service, socket) = LspService::build(move |client| Backend::new(client, flag.clone()))
-        .custom_method(framing::MALFORMED, Backend::malformed)
-        .custom_method(
-            framing::UNKNOWN_DOLLAR_REQUEST,
-            Backend::unknown_dollar_request,
-        )
-        .custom_method("window/workDoneProgress/cancel", Backend::progress_cancel)
-        .custom_method("openhands/sessionHistory", Backend::session_history)
-        .finish();
+    let state = Arc::new(Mutex::new(State::new()));
+    let (flag, shared) = (shut_down.clone(), state.clone());
+    let (service, socket) =
+        LspService::build(move |client| Backend::new(client, flag.clone(), shared.clone()))
+            .custom_method(framing::MALFORMED, Backend::malformed)
+            .custom_method(
+                framing::UNKNOWN_DOLLAR_REQUEST,
+                Backend::unknown_dollar_request,
+            )
+            .custom_method("window/workDoneProgress/cancel", Backend::progress_cancel)
+            .custom_method("openhands/sessionHistory", Backend::session_history)
+            .finish();
     Server::new(
         framing::guard(tokio::io::stdin()),
         tokio::io::stdout(),
@@ -178,7 +192,22 @@ pub async fn serve_stdio() -> bool {
     )
     .serve(service)
     .await;
+    // The editor went away without `shutdown` (or did not wait for it): stop what still runs, so each task
+    // records how it ended and its runtime kills what the agent started.
+    stop_tasks(&state, std::time::Duration::from_secs(3)).await;
     shut_down.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Stops every task and waits up to `wait` for each to record how it ended and close its runtime.
+async fn stop_tasks(state: &Arc<Mutex<State>>, wait: std::time::Duration) {
+    let handles: Vec<_> = {
+        let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+        st.tasks.iter().for_each(TaskInfo::stop);
+        st.handles.drain().map(|(_, h)| h).collect()
+    };
+    for h in handles {
+        let _ = tokio::time::timeout(wait, h).await;
+    }
 }
 
 fn uri_path(uri: &Uri) -> Option<PathBuf> {
@@ -327,15 +356,7 @@ impl LanguageServer for Backend {
     async fn shutdown(&self) -> Result<()> {
         self.shut_down
             .store(true, std::sync::atomic::Ordering::SeqCst);
-        let handles: Vec<_> = {
-            let mut st = self.lock();
-            st.tasks.iter().for_each(TaskInfo::stop);
-            st.handles.drain().map(|(_, h)| h).collect()
-        };
-        // Let stopped tasks record how they ended and close their runtimes.
-        for h in handles {
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), h).await;
-        }
+        stop_tasks(&self.state, std::time::Duration::from_secs(10)).await;
         Ok(())
     }
 

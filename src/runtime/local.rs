@@ -1,9 +1,10 @@
 //! The local runtime: an `openhands-runtime` child on a loopback port with a random API key, supervised
 //! so that a server that died is restarted and the action that hit it is answered with an error.
 //!
-//! The child is killed when the `LocalRuntime` is closed or dropped (`kill_on_drop`). If this process is
-//! killed outright nothing runs: the front ends (CLI, LSP) install SIGTERM/SIGINT handlers that call
-//! `close`, and the runtime's shell dies with its PTY when the server dies.
+//! The child is stopped when the `LocalRuntime` is closed (SIGTERM, then SIGKILL) or dropped (SIGTERM: the
+//! server kills every process the agent started, then exits). If this process is killed outright nothing
+//! runs here: the server notices that its parent died (its stdin pipe closes, its parent pid changes) and
+//! stops the same way.
 
 use std::path::Path;
 use std::process::ExitStatus;
@@ -37,6 +38,27 @@ struct Server {
     pid: Option<u32>,
     /// Bumped by every restart, so concurrent failures restart once.
     generation: u64,
+}
+
+impl Drop for LocalRuntime {
+    fn drop(&mut self) {
+        if self.closed.load(Ordering::SeqCst) {
+            return;
+        }
+        let s = self.lock();
+        if let Some(pid) = s
+            .child
+            .as_ref()
+            .and(s.pid)
+            .and_then(|p| i32::try_from(p).ok())
+        {
+            // The child is not reaped yet (we hold it), so the pid still names it; tokio reaps it later.
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+        }
+    }
 }
 
 /// `openhands-runtime` as a supervised child process.

@@ -116,7 +116,9 @@ impl ServerSpec {
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
-                .kill_on_drop(true);
+                // Not SIGKILL on drop: `LocalRuntime`'s drop sends SIGTERM, so the server first kills what
+                // the agent started (a SIGKILLed server would leave `nohup` jobs behind).
+                .kill_on_drop(false);
             let mut child = cmd.spawn().map_err(|e| {
                 RuntimeError::Start(format!("cannot run {}: {e}", binary.display()))
             })?;
