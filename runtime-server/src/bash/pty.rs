@@ -80,6 +80,8 @@ impl Output {
 const ECHO_WAIT: Duration = Duration::from_secs(2);
 /// How long the second `C-c` kills foreground jobs before concluding the shell itself runs the command.
 const KILL_WINDOW: Duration = Duration::from_secs(1);
+/// How long after the first `C-c` a second one waits before it kills.
+const INTERRUPT_GRACE: Duration = Duration::from_millis(500);
 
 /// The terminal's echo of a line we typed, to be removed from the output once, where it appears.
 #[derive(Debug)]
@@ -107,6 +109,8 @@ pub(crate) struct Stream {
     pub exited: Option<i32>,
     /// `C-c`s typed since the last prompt: a second one means the command survived the first.
     interrupts: u32,
+    /// When the first of those was typed.
+    first_interrupt: Option<Instant>,
     echo: Option<Echo>,
     /// Bytes held back because they may be the start of a marker.
     pending: Vec<u8>,
@@ -123,6 +127,7 @@ impl Stream {
             eof: false,
             exited: None,
             interrupts: 0,
+            first_interrupt: None,
             echo: None,
             pending: Vec::new(),
             start: format!("\x1e{nonce}\x1f").into_bytes(),
@@ -509,14 +514,24 @@ impl Keyboard {
     /// comes back (a script's next command takes the terminal after the killed one), and the shell itself if
     /// it has not within a second (the shell runs the command and ignores SIGINT).
     pub async fn interrupt(&self) -> std::io::Result<Interrupt> {
-        let earlier = {
+        let first = {
             let mut s = lock(&self.shared.0);
             s.interrupts += 1;
-            s.interrupts - 1
+            if s.interrupts == 1 {
+                s.first_interrupt = Some(Instant::now());
+            }
+            s.first_interrupt.filter(|_| s.interrupts > 1)
         };
         self.press(&[3])?;
-        if earlier == 0 {
+        let Some(first) = first else {
             return Ok(Interrupt::Sent);
+        };
+        // A program handling the first SIGINT (cleaning up, printing a summary) gets a moment to end by itself.
+        while first.elapsed() < INTERRUPT_GRACE {
+            if lock(&self.shared.0).interrupts == 0 {
+                return Ok(Interrupt::Sent);
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let deadline = Instant::now() + KILL_WINDOW;
         let mut killed = false;
