@@ -169,23 +169,42 @@ impl Documents {
             return Ok(Change::Held);
         }
         self.apply(uri, version, changes)?;
-        // Successors that were waiting for this one.
-        loop {
-            let next = self.docs.get(uri).map(|d| d.version + 1);
-            let Some(changes) = next.and_then(|v| self.held.get_mut(uri)?.remove(&v)) else {
-                break;
-            };
-            self.apply(uri, next.unwrap_or_default(), &changes)?;
-        }
+        self.apply_successors(uri)?;
         Ok(Change::Applied)
     }
 
-    /// Applies every held change of `uri` in version order, gaps or not (clients may skip versions:
-    /// Neovim's are its `changedtick`). Returns the first that could not be applied.
-    pub fn flush(&mut self, uri: &str) -> Result<(), DocumentError> {
-        let held = self.held.remove(uri).unwrap_or_default();
-        for (version, changes) in held {
-            self.apply(uri, version, &changes)?;
+    /// Applies held changes that became consecutive.
+    fn apply_successors(&mut self, uri: &str) -> Result<(), DocumentError> {
+        loop {
+            let next = self.docs.get(uri).map(|d| d.version + 1);
+            let Some(changes) = next.and_then(|v| self.held.get_mut(uri)?.remove(&v)) else {
+                return Ok(());
+            };
+            self.apply(uri, next.unwrap_or_default(), &changes)?;
+        }
+    }
+
+    /// Gives up waiting for the versions missing before `version`, which has been held long enough:
+    /// applies the held changes up to it in version order, gaps or not (clients may skip versions:
+    /// Neovim's are its `changedtick`), then those that follow without a gap. Changes held since, after a
+    /// later gap, keep waiting for their own turn. Returns the first that could not be applied.
+    pub fn flush_through(&mut self, uri: &str, version: i32) -> Result<(), DocumentError> {
+        let Some(held) = self.held.get_mut(uri) else {
+            return Ok(());
+        };
+        let due = match version.checked_add(1) {
+            Some(after) => {
+                let later = held.split_off(&after);
+                std::mem::replace(held, later)
+            }
+            None => std::mem::take(held),
+        };
+        for (v, changes) in due {
+            self.apply(uri, v, &changes)?;
+        }
+        self.apply_successors(uri)?;
+        if self.held.get(uri).is_some_and(|h| h.is_empty()) {
+            self.held.remove(uri);
         }
         Ok(())
     }
@@ -334,9 +353,26 @@ mod tests {
         // A client that skips versions: held until flushed, then applied in order.
         assert_eq!(d.change("u", 9, &[edit(0, 3, 0, 3, "d")]), Ok(Change::Held));
         assert_eq!(d.change("u", 7, &[edit(0, 2, 0, 2, "c")]), Ok(Change::Held));
-        d.flush("u").unwrap();
+        // Held since the first's wait began, after a later gap: not given up with it.
+        assert_eq!(
+            d.change("u", 12, &[edit(0, 4, 0, 4, "f")]),
+            Ok(Change::Held)
+        );
+        d.flush_through("u", 9).unwrap();
         assert_eq!(d.get("u").unwrap().text.to_string(), "abcd\n");
         assert_eq!(d.get("u").unwrap().version, 9);
+        assert_eq!(
+            d.change("u", 11, &[edit(0, 4, 0, 4, "e")]),
+            Ok(Change::Held)
+        );
+        assert_eq!(
+            d.change("u", 10, &[edit(0, 4, 0, 4, "x")]),
+            Ok(Change::Applied)
+        );
+        assert_eq!(d.get("u").unwrap().text.to_string(), "abcdfex\n");
+        assert_eq!(d.get("u").unwrap().version, 12);
+        d.flush_through("u", 12).unwrap();
+        assert_eq!(d.get("u").unwrap().version, 12);
         assert_eq!(
             d.change("u", 9, &[edit(0, 0, 0, 0, "x")]),
             Err(DocumentError::Stale(9, "u".into(), 9))

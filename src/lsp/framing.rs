@@ -5,7 +5,7 @@
 //! the next `Content-Length` header, and only well-formed messages reach the library.
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, DuplexStream};
-use tower_lsp_server::jsonrpc::{Request, Response};
+use tower_lsp_server::jsonrpc::{Id, Request, Response};
 
 /// The notification a malformed frame is replaced with.
 pub const MALFORMED: &str = "$/openhands/malformedMessage";
@@ -157,6 +157,8 @@ impl Decoder {
 
 /// The end of the header block (`\r\n\r\n`, or `\n\n` from sloppy clients) and where the body starts.
 fn header_end(buf: &[u8]) -> Option<(usize, usize)> {
+    // Only a header's length is searched, so a read holding many frames is not scanned once per frame.
+    let buf = &buf[..buf.len().min(MAX_HEADER + 4)];
     let crlf = find(buf, b"\r\n\r\n").map(|i| (i, i + 4));
     let lf = find(buf, b"\n\n").map(|i| (i, i + 2));
     match (crlf, lf) {
@@ -185,42 +187,37 @@ fn content_length(header: &[u8]) -> Result<usize, String> {
 }
 
 /// The body if tower-lsp-server can read it as a request, notification or response; a `$/` request is
-/// renamed so that it gets an answer.
+/// renamed so that it gets an answer. The common case is one parse.
 fn check_message(body: &[u8]) -> Result<Vec<u8>, String> {
+    if let Ok(request) = serde_json::from_slice::<Request>(body) {
+        let is_request = request.id().is_some_and(|id| *id != Id::Null);
+        if is_request && request.method().starts_with("$/") {
+            let mut renamed: serde_json::Value =
+                serde_json::from_slice(body).map_err(|e| e.to_string())?;
+            renamed["params"] = serde_json::json!({ "method": request.method() });
+            renamed["method"] = UNKNOWN_DOLLAR_REQUEST.into();
+            return Ok(renamed.to_string().into_bytes());
+        }
+        return Ok(body.to_vec());
+    }
+    if serde_json::from_slice::<Response>(body).is_ok() {
+        return Ok(body.to_vec());
+    }
     let value: serde_json::Value =
         serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))?;
-    match &value {
-        serde_json::Value::Object(_) => {}
+    Err(match &value {
         serde_json::Value::Array(_) => {
-            return Err("a JSON-RPC batch (an array); LSP sends one message per frame".to_owned());
+            "a JSON-RPC batch (an array); LSP sends one message per frame".to_owned()
         }
-        other => {
-            return Err(format!(
-                "the body is JSON but not a message object: {}",
-                shorten(&other.to_string())
-            ));
-        }
-    }
-    if serde_json::from_value::<Request>(value.clone()).is_err()
-        && serde_json::from_value::<Response>(value.clone()).is_err()
-    {
-        return Err(format!(
+        serde_json::Value::Object(_) => format!(
             "not a JSON-RPC 2.0 request, notification or response: {}",
             shorten(&value.to_string())
-        ));
-    }
-    let method = value.get("method").and_then(|m| m.as_str());
-    let is_request = value.get("id").is_some_and(|id| !id.is_null());
-    if let Some(m) = method
-        && is_request
-        && m.starts_with("$/")
-    {
-        let mut renamed = value.clone();
-        renamed["method"] = UNKNOWN_DOLLAR_REQUEST.into();
-        renamed["params"] = serde_json::json!({ "method": m });
-        return Ok(renamed.to_string().into_bytes());
-    }
-    Ok(body.to_vec())
+        ),
+        other => format!(
+            "the body is JSON but not a message object: {}",
+            shorten(&other.to_string())
+        ),
+    })
 }
 
 /// `body` is a message tower-lsp-server reads (a request, notification or response).

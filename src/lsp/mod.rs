@@ -369,10 +369,11 @@ impl LanguageServer for Backend {
 
     async fn did_change(&self, params: DidChangeTextDocumentParams) {
         let uri = params.text_document.uri.as_str().to_owned();
-        let result =
-            self.lock()
-                .docs
-                .change(&uri, params.text_document.version, &params.content_changes);
+        let version = params.text_document.version;
+        let result = self
+            .lock()
+            .docs
+            .change(&uri, version, &params.content_changes);
         self.changed.notify_waiters();
         match result {
             Ok(Change::Applied) => {}
@@ -390,7 +391,7 @@ impl LanguageServer for Backend {
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .docs
-                        .flush(&uri);
+                        .flush_through(&uri, version);
                     changed.notify_waiters();
                     if let Err(e) = flushed {
                         client
