@@ -375,7 +375,7 @@ mod tests {
         assert_eq!(d.get("u").unwrap().version, 12);
         assert_eq!(
             d.change("u", 9, &[edit(0, 0, 0, 0, "x")]),
-            Err(DocumentError::Stale(9, "u".into(), 9))
+            Err(DocumentError::Stale(9, "u".into(), 12))
         );
     }
 }

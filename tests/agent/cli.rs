@@ -5,43 +5,18 @@ use std::process::{Command, Output};
 
 use serde_json::json;
 
+use super::common::CliEnv;
 use super::scripted_llm::{Reply, ScriptedLlm, Wire};
 
-struct Env {
-    dir: tempfile::TempDir,
+type Env = CliEnv;
+
+trait RunOutput {
+    fn run(&self, llm_url: &str, args: &[&str]) -> Output;
 }
 
-impl Env {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("ws")).unwrap();
-        Self { dir }
-    }
-    fn ws(&self) -> std::path::PathBuf {
-        self.dir.path().join("ws").canonicalize().unwrap()
-    }
-    fn data(&self) -> std::path::PathBuf {
-        self.dir.path().join("data")
-    }
-    fn cmd(&self, llm_url: &str) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_openhands-lsp"));
-        c.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
-            .env("OPENHANDS_DATA_DIR", self.data())
-            .env("LLM_MODEL", "scripted-model")
-            .env("LLM_BASE_URL", llm_url)
-            .env("LLM_API_KEY", "sk-test-secret")
-            .env("LLM_NATIVE_TOOL_CALLING", "true")
-            .env("LLM_NUM_RETRIES", "0");
-        c
-    }
+impl RunOutput for CliEnv {
     fn run(&self, llm_url: &str, args: &[&str]) -> Output {
-        let ws = self.ws();
-        let mut c = self.cmd(llm_url);
-        c.arg("run").arg("--workspace").arg(&ws).args(args);
-        c.output().unwrap()
+        self.run_cmd(llm_url, args).output().unwrap()
     }
 }
 

@@ -5,12 +5,13 @@
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use super::common::CliEnv as Env;
 use super::scripted_llm::{Reply, ScriptedLlm, Wire};
 
 const MARKER: &str = "OH_RUNTIME_SESSION=";
@@ -105,40 +106,6 @@ fn assert_session_gone(runtime_pid: u32, marker: &str, groups: &BTreeSet<u32>) {
     }
 }
 
-struct Env {
-    dir: tempfile::TempDir,
-}
-
-impl Env {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("ws")).unwrap();
-        Self { dir }
-    }
-    fn cmd(&self, llm: &ScriptedLlm) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_openhands-lsp"));
-        c.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
-            .env("OPENHANDS_DATA_DIR", self.dir.path().join("data"))
-            .env("LLM_MODEL", "scripted-model")
-            .env("LLM_BASE_URL", &llm.base_url)
-            .env("LLM_API_KEY", "sk-test-secret")
-            .env("LLM_NATIVE_TOOL_CALLING", "true")
-            .env("LLM_NUM_RETRIES", "0");
-        c
-    }
-    fn run(&self, llm: &ScriptedLlm, args: &[&str]) -> Command {
-        let mut c = self.cmd(llm);
-        c.arg("run")
-            .arg("--workspace")
-            .arg(self.dir.path().join("ws"))
-            .args(args);
-        c
-    }
-}
-
 /// Lines of a child's stderr, read on a thread.
 fn lines(child: &mut Child) -> Receiver<String> {
     let (tx, rx) = std::sync::mpsc::channel();
@@ -175,20 +142,42 @@ fn runtime_pid(lines: &[String]) -> u32 {
         .expect("the CLI names its runtime")
 }
 
-/// A CLI whose task started a `nohup` job and now runs `sleep 300`; returns it with its runtime's pid.
-fn cli_in_a_long_command(env: &Env, llm: &ScriptedLlm) -> (Child, Receiver<String>, u32) {
+/// A CLI running `task` with `llm`, once its command `$ {command}` runs; with its runtime's pid.
+fn cli_at(
+    env: &Env,
+    llm: &ScriptedLlm,
+    task: &str,
+    command: &str,
+) -> (Child, Receiver<String>, u32) {
     let mut child = env
-        .run(llm, &["start a job, then wait"])
+        .run_cmd(&llm.base_url, &[task])
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
     let rx = lines(&mut child);
-    let seen = until(&rx, "$ sleep 300");
+    let seen = until(&rx, &format!("$ {command}"));
     let pid = runtime_pid(&seen);
     // Give the command a moment to be running in the shell.
     std::thread::sleep(Duration::from_millis(300));
     (child, rx, pid)
+}
+
+/// A CLI whose task started a `nohup` job and now runs `sleep 300`; returns it with its runtime's pid.
+fn cli_in_a_long_command(env: &Env, llm: &ScriptedLlm) -> (Child, Receiver<String>, u32) {
+    cli_at(env, llm, "start a job, then wait", "sleep 300")
+}
+
+/// A task that runs `sleep 300`, then `echo after`, then finishes.
+fn sleep_then_echo() -> Vec<Reply> {
+    vec![
+        bash("sleep 300"),
+        bash("echo after"),
+        Reply::Tools {
+            text: String::new(),
+            calls: vec![("finish".into(), json!({"message": "done"}))],
+        },
+    ]
 }
 
 fn long_script() -> Vec<Reply> {
@@ -203,7 +192,11 @@ fn long_script() -> Vec<Reply> {
 }
 
 fn conversations(env: &Env, llm: &ScriptedLlm) -> String {
-    let out = env.cmd(llm).arg("conversations").output().unwrap();
+    let out = env
+        .cmd(&llm.base_url)
+        .arg("conversations")
+        .output()
+        .unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -233,7 +226,7 @@ fn a_killed_cli_leaves_no_process_and_its_conversation_reads_interrupted() {
         }],
     );
     let out = env
-        .run(&llm2, &["--resume", &id, "go on"])
+        .run_cmd(&llm2.base_url, &["--resume", &id, "go on"])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -264,27 +257,8 @@ fn a_cli_stopped_by_sigterm_leaves_no_process() {
 #[test]
 fn a_killed_runtime_is_replaced_and_its_command_does_not_survive_it() {
     let env = Env::new();
-    let llm = ScriptedLlm::start(
-        Wire::OpenAi,
-        vec![
-            bash("sleep 300"),
-            bash("echo after"),
-            Reply::Tools {
-                text: String::new(),
-                calls: vec![("finish".into(), json!({"message": "done"}))],
-            },
-        ],
-    );
-    let mut child = env
-        .run(&llm, &["wait"])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let rx = lines(&mut child);
-    let seen = until(&rx, "$ sleep 300");
-    let runtime = runtime_pid(&seen);
-    std::thread::sleep(Duration::from_millis(300));
+    let llm = ScriptedLlm::start(Wire::OpenAi, sleep_then_echo());
+    let (mut child, rx, runtime) = cli_at(&env, &llm, "wait", "sleep 300");
     let (marker, groups) = session_of(runtime);
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(runtime as i32),
@@ -301,27 +275,8 @@ fn a_killed_runtime_is_replaced_and_its_command_does_not_survive_it() {
 #[test]
 fn a_killed_shell_is_restarted_and_the_agent_told() {
     let env = Env::new();
-    let llm = ScriptedLlm::start(
-        Wire::OpenAi,
-        vec![
-            bash("sleep 300"),
-            bash("echo after"),
-            Reply::Tools {
-                text: String::new(),
-                calls: vec![("finish".into(), json!({"message": "done"}))],
-            },
-        ],
-    );
-    let mut child = env
-        .run(&llm, &["wait"])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let rx = lines(&mut child);
-    let seen = until(&rx, "$ sleep 300");
-    let runtime = runtime_pid(&seen);
-    std::thread::sleep(Duration::from_millis(300));
+    let llm = ScriptedLlm::start(Wire::OpenAi, sleep_then_echo());
+    let (child, _rx, runtime) = cli_at(&env, &llm, "wait", "sleep 300");
     let (marker, groups) = session_of(runtime);
     // The shell: the runtime's child carrying the marker; its whole group goes.
     for g in &groups {
@@ -372,9 +327,9 @@ fn an_editor_that_dies_mid_task_takes_the_session_down() {
     use super::lsp_frames::{read_frames, write_frame};
     let env = Env::new();
     let llm = ScriptedLlm::start(Wire::OpenAi, long_script());
-    let ws = env.dir.path().join("ws");
+    let ws = env.ws();
     let mut lsp = env
-        .cmd(&llm)
+        .cmd(&llm.base_url)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

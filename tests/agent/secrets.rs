@@ -2,19 +2,18 @@
 //! command's environment, the runtime's own key is masked wherever a command finds it, and a secret typed
 //! in a prompt is masked in the conversation's title.
 
-use std::process::Command;
-
 use serde_json::json;
 
+use super::common::CliEnv;
 use super::scripted_llm::{Reply, ScriptedLlm, Wire};
 
 /// Prints what a command in the sandbox can find: the key variables, reversed past any masking, and the
 /// runtime's environment through /proc.
 pub const PROBE: &str = "echo \"llm=[$LLM_API_KEY]\" | rev; env | grep -cE '^(LLM_|OPENHANDS_|ANTHROPIC_API_KEY|SESSION_API_KEY)' ; tr '\\0' '\\n' </proc/$PPID/environ | grep -E '^SESSION_API_KEY=' | head -1";
 
-#[test]
-fn no_credential_reaches_a_command_and_the_runtime_key_is_masked() {
-    let llm = ScriptedLlm::start(
+/// A model that runs [`PROBE`], then finishes.
+pub fn probe_llm() -> ScriptedLlm {
+    ScriptedLlm::start(
         Wire::OpenAi,
         vec![
             Reply::Tools {
@@ -26,31 +25,20 @@ fn no_credential_reaches_a_command_and_the_runtime_key_is_masked() {
                 calls: vec![("finish".into(), json!({"message": "done"}))],
             },
         ],
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let ws = dir.path().join("ws");
-    std::fs::create_dir_all(&ws).unwrap();
-    let data = dir.path().join("data");
-    let base = |c: &mut Command| {
-        c.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", dir.path())
-            .env("XDG_CONFIG_HOME", dir.path().join("config"))
-            .env("OPENHANDS_DATA_DIR", &data)
-            .env("LLM_MODEL", "scripted-model")
-            .env("LLM_BASE_URL", &llm.base_url)
-            .env("LLM_API_KEY", "sk-test-secret")
-            .env("ANTHROPIC_API_KEY", "sk-ant-other")
-            .env("LLM_NATIVE_TOOL_CALLING", "true")
-            .env("LLM_NUM_RETRIES", "0");
-    };
-    let mut c = Command::new(env!("CARGO_BIN_EXE_openhands-lsp"));
-    base(&mut c);
-    let out = c
-        .arg("run")
-        .arg("--workspace")
-        .arg(&ws)
-        .arg("probe the sandbox with key sk-test-secret")
+    )
+}
+
+#[test]
+fn no_credential_reaches_a_command_and_the_runtime_key_is_masked() {
+    let llm = probe_llm();
+    let env = CliEnv::new();
+    let data = env.data();
+    let out = env
+        .run_cmd(
+            &llm.base_url,
+            &["probe the sandbox with key sk-test-secret"],
+        )
+        .env("ANTHROPIC_API_KEY", "sk-ant-other")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -90,9 +78,11 @@ fn no_credential_reaches_a_command_and_the_runtime_key_is_masked() {
         meta.contains("probe the sandbox with key <secret_hidden>"),
         "{meta}"
     );
-    let mut c = Command::new(env!("CARGO_BIN_EXE_openhands-lsp"));
-    base(&mut c);
-    let list = c.arg("conversations").output().unwrap();
+    let list = env
+        .cmd(&llm.base_url)
+        .arg("conversations")
+        .output()
+        .unwrap();
     let listing = String::from_utf8_lossy(&list.stdout);
     assert!(listing.contains("key <secret_hidden>"), "{listing}");
     assert!(!listing.contains("sk-test-secret"), "{listing}");

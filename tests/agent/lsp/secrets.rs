@@ -3,25 +3,12 @@
 
 use serde_json::json;
 
-use super::super::scripted_llm::{Reply, ScriptedLlm, Wire};
-use super::super::secrets::PROBE;
+use super::super::secrets::probe_llm;
 use super::{Editor, says};
 
 #[test]
 fn no_lsp_message_carries_a_secret() {
-    let llm = ScriptedLlm::start(
-        Wire::OpenAi,
-        vec![
-            Reply::Tools {
-                text: String::new(),
-                calls: vec![("execute_bash".into(), json!({"command": PROBE}))],
-            },
-            Reply::Tools {
-                text: String::new(),
-                calls: vec![("finish".into(), json!({"message": "done"}))],
-            },
-        ],
-    );
+    let llm = probe_llm();
     let mut ed = Editor::start(&llm);
     ed.initialize_with(true, json!({"openhands": {"ui": "rich"}}));
     let r = ed.request(
