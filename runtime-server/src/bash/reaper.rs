@@ -102,18 +102,8 @@ impl Reaper {
         let shells = lock(&self.0.shells).clone();
         let me = std::process::id() as i32;
         let needle = format!("{MARKER_VAR}={}", self.0.marker);
-        let Ok(entries) = std::fs::read_dir("/proc") else {
-            return Vec::new();
-        };
         let mut found = Vec::new();
-        for entry in entries.flatten() {
-            let Some(pid) = entry
-                .file_name()
-                .to_str()
-                .and_then(|s| s.parse::<i32>().ok())
-            else {
-                continue;
-            };
+        for (pid, entry) in processes() {
             if pid == me
                 || !entry
                     .metadata()
@@ -169,19 +159,20 @@ fn read_stat(pid: i32) -> Option<Stat> {
     })
 }
 
+/// Every process in /proc, with its directory entry.
+fn processes() -> impl Iterator<Item = (i32, std::fs::DirEntry)> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flat_map(|entries| entries.flatten())
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_str()?.parse::<i32>().ok()?;
+            Some((pid, entry))
+        })
+}
+
 /// Kills every process of session `sid` (a shell being replaced takes its jobs with it).
 pub(crate) fn kill_session(sid: u32) {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<i32>().ok())
-        else {
-            continue;
-        };
+    for (pid, _) in processes() {
         if read_stat(pid).is_some_and(|s| s.sid as u32 == sid) {
             let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
         }
