@@ -402,3 +402,24 @@ fn an_editor_that_dies_mid_task_takes_the_session_down() {
     let listing = conversations(&env, &llm);
     assert!(listing.contains("stopped"), "{listing}");
 }
+
+#[test]
+fn a_cli_killed_while_the_model_thinks_leaves_no_process_and_reads_interrupted() {
+    let env = Env::new();
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![
+            bash("nohup sleep 302 >/dev/null 2>&1 &"),
+            Reply::Hang(Duration::from_secs(60)),
+        ],
+    );
+    let (mut child, rx, runtime) = cli_at(&env, &llm, "start a job, then think", "nohup sleep 302");
+    // The job runs; the model's second answer never comes.
+    until(&rx, "[exit 0]");
+    let (marker, groups) = session_of(runtime);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_session_gone(runtime, &marker, &groups);
+    let listing = conversations(&env, &llm);
+    assert!(listing.contains("interrupted"), "{listing}");
+}
