@@ -11,8 +11,7 @@ use std::sync::Arc;
 
 use crate::agent::{AgentState, ControlHandle, Controller, Metrics, Outcome};
 use crate::config::Settings;
-use crate::events::Event;
-use crate::events::EventStream;
+use crate::events::{Event, EventStream, mask_secrets_in};
 use crate::llm::Llm;
 use crate::runtime::Runtime;
 use crate::storage::{
@@ -56,15 +55,6 @@ pub fn one_line(text: &str, max: usize) -> String {
         s.push('…');
     }
     s
-}
-
-/// `text` with `secrets` masked, for what is shown before a stream exists (the "started" message).
-pub fn mask_with(text: &str, secrets: &[String]) -> String {
-    let stream = EventStream::default();
-    for s in secrets {
-        stream.add_secret(s.clone());
-    }
-    stream.mask(text)
 }
 
 /// What the agent reads for a tool call whose process ended before it reported.
@@ -200,7 +190,7 @@ impl Session {
         match open {
             Open::New { id, first_message } => {
                 let meta = ConversationMeta {
-                    title: mask_with(&one_line(first_message, TITLE_CHARS), &secrets),
+                    title: mask_secrets_in(&one_line(first_message, TITLE_CHARS), &secrets),
                     model: settings.llm.model.clone(),
                     runtime: format!("{:?}", settings.runtime.kind).to_lowercase(),
                     ..ConversationMeta::new(&id, workspace.to_path_buf())
@@ -348,7 +338,7 @@ mod tests {
         );
         let secrets = vec!["sk-live-123456".to_owned()];
         assert_eq!(
-            mask_with("use key sk-live-123456 now", &secrets),
+            mask_secrets_in("use key sk-live-123456 now", &secrets),
             format!("use key {SECRET_MASK} now")
         );
     }

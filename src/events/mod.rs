@@ -251,7 +251,15 @@ fn mask_secrets(event: &Event, secrets: &[String]) -> Event {
     Event::from_value(&value).unwrap_or_else(|_| event.clone())
 }
 
-/// `text` with each of `secrets` (longest first) replaced by [`SECRET_MASK`].
+/// `text` with each of `secrets` replaced by [`SECRET_MASK`], as the stream masks events: values shorter
+/// than 4 bytes are ignored and the longest are masked first, so a secret containing another goes whole.
+pub fn mask_secrets_in(text: &str, secrets: &[String]) -> String {
+    let mut sorted: Vec<String> = secrets.iter().filter(|s| s.len() >= 4).cloned().collect();
+    sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    mask_text(text, &sorted)
+}
+
+/// `text` with each of `secrets` (already longest first) replaced by [`SECRET_MASK`].
 fn mask_text(text: &str, secrets: &[String]) -> String {
     let mut text = text.to_owned();
     for secret in secrets {

@@ -19,7 +19,8 @@ use super::rich::SessionUpdate;
 use crate::agent::{ControlHandle, Outcome};
 use crate::config::{Overrides, Settings};
 use crate::events::Event;
-use crate::session::{Open, Session, mask_with, one_line};
+use crate::events::mask_secrets_in;
+use crate::session::{Open, Session, one_line};
 
 /// Every request to the client waits at most this long.
 pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -92,7 +93,7 @@ pub async fn run(client: Client, req: TaskRequest) {
             .map_err(|e| e.to_string());
     // What the user typed may hold a secret: shown masked, as the events store it.
     let shown_prompt = match &settings {
-        Ok(s) => mask_with(&info.prompt, &s.secrets()),
+        Ok(s) => mask_secrets_in(&info.prompt, &s.secrets()),
         Err(_) => info.prompt.clone(),
     };
     let token = NumberOrString::String(format!("openhands/task/{}", info.task_id));

@@ -26,15 +26,35 @@ fn bash(command: &str) -> Reply {
     }
 }
 
-/// `(pid, pgid)` of a live (not zombie) process, from /proc/<pid>/stat.
-fn stat(pid: u32) -> Option<(char, u32)> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest: Vec<&str> = s[s.rfind(')')? + 1..].split_whitespace().collect();
-    Some((rest.first()?.chars().next()?, rest.get(2)?.parse().ok()?))
+/// A process's state letter, parent and process group, from /proc/<pid>/stat.
+struct Stat {
+    state: char,
+    ppid: u32,
+    pgid: u32,
 }
 
+fn stat(pid: u32) -> Option<Stat> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+    let rest: Vec<&str> = s[s.rfind(')')? + 1..].split_whitespace().collect();
+    Some(Stat {
+        state: rest.first()?.chars().next()?,
+        ppid: rest.get(1)?.parse().ok()?,
+        pgid: rest.get(2)?.parse().ok()?,
+    })
+}
+
+/// Running, not a zombie waiting to be reaped.
 fn alive(pid: u32) -> bool {
-    stat(pid).is_some_and(|(state, _)| state != 'Z')
+    stat(pid).is_some_and(|s| s.state != 'Z')
+}
+
+/// The children of `pid`.
+fn children(pid: u32) -> Vec<u32> {
+    all_pids()
+        .into_iter()
+        .filter(|&p| stat(p).is_some_and(|s| s.ppid == pid))
+        .collect()
 }
 
 fn all_pids() -> Vec<u32> {
@@ -59,33 +79,21 @@ fn session_processes(marker: &str, groups: &BTreeSet<u32>) -> Vec<u32> {
         .filter(|&pid| alive(pid))
         .filter(|&pid| {
             marker_of(pid).as_deref() == Some(marker)
-                || stat(pid).is_some_and(|(_, g)| groups.contains(&g))
+                || stat(pid).is_some_and(|s| groups.contains(&s.pgid))
         })
         .collect()
 }
 
 /// The marker of the runtime `runtime_pid`'s shell, and the process groups of everything carrying it.
 fn session_of(runtime_pid: u32) -> (String, BTreeSet<u32>) {
-    let marker = all_pids()
+    let marker = children(runtime_pid)
         .into_iter()
-        .filter(|&pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .ok()
-                .and_then(|s| {
-                    s[s.rfind(')')? + 1..]
-                        .split_whitespace()
-                        .nth(1)?
-                        .parse::<u32>()
-                        .ok()
-                })
-                == Some(runtime_pid)
-        })
         .find_map(marker_of)
         .expect("the runtime's shell carries the session marker");
     let groups = all_pids()
         .into_iter()
         .filter(|&pid| marker_of(pid).as_deref() == Some(marker.as_str()))
-        .filter_map(|pid| stat(pid).map(|(_, g)| g))
+        .filter_map(|pid| stat(pid).map(|s| s.pgid))
         .collect();
     (marker, groups)
 }
@@ -295,31 +303,12 @@ fn a_killed_shell_is_restarted_and_the_agent_told() {
     }
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", out.status);
-    let requests = llm.requests();
-    let after_kill = requests[1].to_string();
-    assert!(
-        after_kill.to_lowercase().contains("restart") || after_kill.contains("exit code"),
-        "the agent was told: {after_kill}"
-    );
-}
-
-/// The children of `pid`.
-fn children(pid: u32) -> Vec<u32> {
-    all_pids()
-        .into_iter()
-        .filter(|&p| {
-            std::fs::read_to_string(format!("/proc/{p}/stat"))
-                .ok()
-                .and_then(|s| {
-                    s[s.rfind(')')? + 1..]
-                        .split_whitespace()
-                        .nth(1)?
-                        .parse::<u32>()
-                        .ok()
-                })
-                == Some(pid)
-        })
-        .collect()
+    // The model reads, in the observation of the killed command or of the next one, that the shell is new.
+    let told = llm.requests().iter().any(|r| {
+        r.to_string()
+            .contains("The bash session had exited, so a new one was started")
+    });
+    assert!(told, "the agent was never told: {:#?}", llm.requests());
 }
 
 #[test]
@@ -422,4 +411,50 @@ fn a_cli_killed_while_the_model_thinks_leaves_no_process_and_reads_interrupted()
     assert_session_gone(runtime, &marker, &groups);
     let listing = conversations(&env, &llm);
     assert!(listing.contains("interrupted"), "{listing}");
+}
+
+#[test]
+fn a_conversation_another_live_process_runs_cannot_be_resumed() {
+    let env = Env::new();
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![Reply::Tools {
+            text: String::new(),
+            calls: vec![("finish".into(), json!({"message": "done"}))],
+        }],
+    );
+    let out = env.run_cmd(&llm.base_url, &["first"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let id = conversations(&env, &llm)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    // Another process is running a task in it, as far as its metadata says.
+    let mut other = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .unwrap();
+    let meta_path = env.data().join("conversations").join(&id).join("meta.json");
+    let mut meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&meta_path).unwrap()).unwrap();
+    meta["state"] = json!("running");
+    meta["owner"] = json!({"pid": other.id(), "start": 0});
+    std::fs::write(&meta_path, meta.to_string()).unwrap();
+
+    let out = env
+        .run_cmd(&llm.base_url, &["--resume", &id, "again"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("is running in process {}", other.id())),
+        "{stderr}"
+    );
+    assert!(conversations(&env, &llm).contains("running"));
+    // Once that process is gone, the conversation reads interrupted and resumes.
+    other.kill().unwrap();
+    other.wait().unwrap();
+    assert!(conversations(&env, &llm).contains("interrupted"));
 }

@@ -244,19 +244,25 @@ fn the_server_binds_loopback_by_default() {
     assert!(srv.base.starts_with("http://127.0.0.1:"), "{}", srv.base);
 }
 
-#[test]
-fn an_unknown_plugin_stops_startup_with_code_2() {
+/// Runs the server without a key with `args` until it exits by itself; its output and stderr.
+fn start_without_key(args: &[&str]) -> (std::process::Output, String) {
     let dir = tempfile::tempdir().unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_openhands-runtime"))
         .arg("0")
         .arg("--working-dir")
         .arg(dir.path())
-        .args(["--plugins", "agent_skills", "foo"])
+        .args(args)
         .env_remove("SESSION_API_KEY")
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out, stderr)
+}
+
+#[test]
+fn an_unknown_plugin_stops_startup_with_code_2() {
+    let (out, stderr) = start_without_key(&["--plugins", "agent_skills", "foo"]);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("'foo'"), "{stderr}");
     assert!(!stderr.contains("listening"), "{stderr}");
@@ -416,17 +422,7 @@ fn a_keyed_server_accepts_other_hosts_with_the_key() {
 
 #[test]
 fn a_keyless_server_refuses_to_listen_beyond_loopback() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_openhands-runtime"))
-        .arg("0")
-        .arg("--working-dir")
-        .arg(dir.path())
-        .args(["--host", "0.0.0.0", "--no-enable-browser"])
-        .env_remove("SESSION_API_KEY")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (out, stderr) = start_without_key(&["--host", "0.0.0.0", "--no-enable-browser"]);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert_eq!(
         stderr.trim(),
