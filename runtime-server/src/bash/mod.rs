@@ -8,6 +8,7 @@
 mod pty;
 mod reaper;
 mod render;
+mod stream;
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
@@ -16,9 +17,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use openhands_runtime_api::{CmdOutputMetadata, CmdRunAction, Observation};
 
+use pty::Shell;
 pub(crate) use pty::{Interrupt, Keyboard, run_as};
-use pty::{Output, Prompt, Shell};
 pub(crate) use reaper::Reaper;
+use stream::{Output, Prompt};
 
 /// OpenHands' `TIMEOUT_MESSAGE_TEMPLATE`, verbatim: models are trained on it.
 pub(crate) const TIMEOUT_MESSAGE_TEMPLATE: &str = "You may wait longer to see additional output by sending empty command '', send other commands to interact with the current process, send keys (\"C-c\", \"C-z\", \"C-d\") to interrupt/kill the previous command before sending your new command, or use the timeout parameter in execute_bash for future commands.";
