@@ -4,9 +4,9 @@
 //! A front end resolves its [`Settings`], calls [`Session::prepare`] (storage: a new conversation or a resumed
 //! one), then [`Prepared::start`] (the LLM and the runtime), subscribes to [`Session::stream`], runs messages
 //! with [`Session::run`] and ends with [`Session::close`]. Everything it shows the user comes from events
-//! (masked) or from [`Session::mask`].
+//! (masked) or is masked with `events::mask_secrets_in`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use crate::agent::{AgentState, ControlHandle, Controller, Metrics, Outcome};
@@ -245,10 +245,6 @@ impl Session {
         }
     }
 
-    pub fn id(&self) -> &str {
-        &self.meta.id
-    }
-
     pub fn meta(&self) -> &ConversationMeta {
         &self.meta
     }
@@ -268,15 +264,6 @@ impl Session {
     /// Stops or pauses the running task from elsewhere.
     pub fn handle(&self) -> ControlHandle {
         self.controller.handle()
-    }
-
-    pub fn metrics(&self) -> &Metrics {
-        self.controller.metrics()
-    }
-
-    /// `text` with every secret of this conversation masked.
-    pub fn mask(&self, text: &str) -> String {
-        self.stream.mask(text)
     }
 
     /// Runs one user message until the agent finishes, asks, stops or fails. The stored state says
@@ -313,11 +300,6 @@ impl Session {
             meta: self.meta,
             save_error,
         }
-    }
-
-    /// Where the conversation is stored.
-    pub fn storage_root(&self) -> PathBuf {
-        self.storage.root().to_path_buf()
     }
 }
 

@@ -172,11 +172,6 @@ impl EventStream {
         }
     }
 
-    /// `text` with every registered secret masked: for what leaves the stream by another way (titles).
-    pub fn mask(&self, text: &str) -> String {
-        mask_text(text, &self.lock().secrets)
-    }
-
     /// Receives every event added from now on, in order.
     pub fn subscribe(&self) -> UnboundedReceiver<Arc<Event>> {
         let (tx, rx) = unbounded_channel();
