@@ -59,6 +59,12 @@ pub enum Command {
         /// The model, overriding LLM_MODEL and the config file
         #[arg(long)]
         model: Option<String>,
+        /// The LLM's base URL, overriding LLM_BASE_URL and the config file
+        #[arg(long)]
+        base_url: Option<String>,
+        /// The runtime to check: local, remote, docker
+        #[arg(long)]
+        runtime: Option<RuntimeKind>,
     },
     /// List stored conversations, newest first
     Conversations {
@@ -147,10 +153,14 @@ pub async fn main(cli: Cli) -> ExitCode {
             workspace,
             llm_profile,
             model,
+            base_url,
+            runtime,
         }) => {
             let overrides = crate::config::Overrides {
                 llm_profile,
                 model,
+                base_url,
+                runtime,
                 ..Default::default()
             };
             doctor::doctor(workspace, overrides).await

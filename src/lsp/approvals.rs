@@ -308,6 +308,15 @@ impl Gate {
             if let Some(d) = diff {
                 note["diff"] = d;
             }
+            // The action's `tool_call` goes first (the forwarder may lag behind the controller).
+            if let Some(action_id) = event.meta.id {
+                let mut seen = task.forwarded.subscribe();
+                let _ = tokio::time::timeout(
+                    std::time::Duration::from_secs(2),
+                    seen.wait_for(|id| *id >= action_id),
+                )
+                .await;
+            }
             task.outbox.send(Rich::Approval(note));
             tokio::select! {
                 d = &mut rx => d.map_err(|_| "the approval was withdrawn".to_owned()),

@@ -305,16 +305,21 @@ impl EditorRuntime {
             .await;
     }
 
-    /// Brings every changed file into its buffer; returns why an edit did not land, per file.
-    async fn deliver_all(&self, mirrored: Vec<Mirrored>) -> Vec<String> {
-        let mut failures = Vec::new();
+    /// Brings every changed file into its buffer; returns why an edit did not land, per file. With the local
+    /// runtime the open files go back on disk as the user saved them *before* the edits are sent: an editor
+    /// applying an edit may look at the disk (Eglot does, and asked "changed on disk; reread?").
+    async fn deliver_all(&self, mirrored: Vec<Mirrored>, saved: Vec<Saved>) -> Vec<String> {
+        let mut changed = Vec::new();
         for m in mirrored {
-            let Some(after) = self.sandbox_text(&m.sandbox_path).await else {
-                continue;
-            };
-            if after == m.base {
-                continue;
+            if let Some(after) = self.sandbox_text(&m.sandbox_path).await
+                && after != m.base
+            {
+                changed.push((m, after));
             }
+        }
+        self.restore_disk(saved).await;
+        let mut failures = Vec::new();
+        for (m, after) in changed {
             if let Err(why) = self.deliver(&m, &after).await {
                 failures.push(format!(
                     "The edit to {} was NOT applied: {why}. The file is unchanged; view it again before retrying.",
@@ -328,7 +333,9 @@ impl EditorRuntime {
     /// Applies `after` (the agent's text) to the buffer, rebased onto what the user typed meanwhile.
     async fn deliver(&self, m: &Mirrored, after: &str) -> Result<(), String> {
         let outcome = self.apply(m, after).await;
-        if outcome.is_err() {
+        // With the local runtime the disk is already back as the user saved it; the buffer's text must not
+        // land in the user's file.
+        if outcome.is_err() && !self.local {
             // The sandbox goes back to what the user sees: a failed edit changes nothing anywhere.
             let current = self
                 .link
@@ -489,7 +496,7 @@ impl EditorRuntime {
             notified.set(self.link.changed.notified());
             notified.as_mut().enable();
         }
-        if target != after {
+        if target != after && !self.local {
             // Merged with the user's typing: the sandbox gets the merged text too.
             self.put(&m.sandbox_path, &target).await.map_err(fail)?;
         }
@@ -525,10 +532,12 @@ impl EditorRuntime {
         let mirrored = self.overlay(touched).await;
         let result = self.inner.execute(action).await;
         let failures = match (&result, &action.action) {
-            (Ok(_), Action::Read(_)) | (Err(_), _) => Vec::new(),
-            (Ok(_), _) => self.deliver_all(mirrored).await,
+            (Ok(_), Action::Read(_)) | (Err(_), _) => {
+                self.restore_disk(saved).await;
+                Vec::new()
+            }
+            (Ok(_), _) => self.deliver_all(mirrored, saved).await,
         };
-        self.restore_disk(saved).await;
         let obs = result?;
         if failures.is_empty() {
             return Ok(obs);

@@ -52,6 +52,25 @@ pub fn actions(backend: &Backend, params: &CodeActionParams) -> Vec<CodeActionOr
         (!text.trim().is_empty()).then_some(text)
     });
     let where_ = json!({"start": range.start, "end": range.end});
+    // A task that asked a question takes the selection (or the line) as its answer: Helix's
+    // `:lsp-workspace-command` cannot pass the text.
+    if let Some(text) = &selected {
+        for t in st
+            .tasks
+            .iter()
+            .filter(|t| t.state() == "awaiting_user_input")
+        {
+            out.push(action(
+                format!(
+                    "OpenHands: reply to task {} with this selection or line",
+                    t.task_id
+                ),
+                Some(CodeActionKind::QUICKFIX),
+                "openhands.task.reply",
+                vec![json!(t.task_id), json!(text.trim_end())],
+            ));
+        }
+    }
     if let Some(text) = selected {
         let prompt = format!(
             "In {name} ({lines}), do what this selection or comment says:\n```\n{}\n```",

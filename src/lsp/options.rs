@@ -61,6 +61,27 @@ fn seconds(key: &str, v: &Value, problems: &mut Vec<String>) -> Option<std::time
     }
 }
 
+/// Puts the setting `key` back to its default.
+fn clear(key: &str, o: &mut Options) {
+    let defaults = Options::default();
+    match key {
+        "model" => o.overrides.model = None,
+        "llm" => o.overrides.llm_profile = None,
+        "baseUrl" => o.overrides.base_url = None,
+        "runtime" => o.overrides.runtime = None,
+        "runtimeUrl" => o.overrides.runtime_url = None,
+        "maxIterations" => o.overrides.max_iterations = None,
+        "dataDir" => o.overrides.data_dir = None,
+        "ui" => o.rich = defaults.rich,
+        "approvals" => o.approval.policy = defaults.approval.policy,
+        "approvalUi" => o.approval.client_ui = defaults.approval.client_ui,
+        "approvalTimeoutSeconds" => o.approval.timeout = defaults.approval.timeout,
+        "approvalFallbackSeconds" => o.approval.fallback_after = defaults.approval.fallback_after,
+        "editTimeoutSeconds" => o.edit_timeout = defaults.edit_timeout,
+        _ => {}
+    }
+}
+
 /// Reads `{"openhands": {...}}` (all optional) over `o`; returns the problems found, leaving those
 /// settings as they were.
 pub fn read_options(value: Option<&Value>, o: &mut Options) -> Vec<String> {
@@ -73,6 +94,11 @@ pub fn read_options(value: Option<&Value>, o: &mut Options) -> Vec<String> {
         return problems;
     };
     for (k, v) in map {
+        // `null` clears a setting (an editor cannot otherwise take one back without a restart).
+        if v.is_null() && KEYS.contains(&k.as_str()) {
+            clear(k, o);
+            continue;
+        }
         match (k.as_str(), v) {
             ("model", Value::String(s)) => o.overrides.model = Some(s.clone()),
             ("llm", Value::String(s)) => o.overrides.llm_profile = Some(s.clone()),
@@ -132,4 +158,82 @@ pub fn read_options(value: Option<&Value>, o: &mut Options) -> Vec<String> {
         }
     }
     problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Every setting the VS Code extension contributes (but the extension's own `server.*`) is one the
+    /// server accepts, with a value of the type the extension declares; `null` clears each.
+    #[test]
+    fn the_vscode_extension_settings_are_options_the_server_accepts() {
+        let manifest =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("editors/vscode/package.json");
+        let package: Value =
+            serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+        let properties = package["contributes"]["configuration"]["properties"]
+            .as_object()
+            .expect("contributes.configuration.properties");
+        let mut checked = Vec::new();
+        for (name, schema) in properties {
+            let key = name
+                .strip_prefix("openhands.")
+                .expect("settings are openhands.*");
+            if key.starts_with("server.") {
+                continue;
+            }
+            let sample = match schema["enum"].as_array() {
+                Some(values) => values.last().cloned().unwrap(),
+                None => match schema["type"].as_str() {
+                    Some("string") => json!("x"),
+                    Some("integer" | "number") => json!(7),
+                    Some("boolean") => json!(true),
+                    other => panic!("{name}: a type the test does not know: {other:?}"),
+                },
+            };
+            let mut o = Options::default();
+            let problems = read_options(Some(&json!({"openhands": {key: sample}})), &mut o);
+            assert_eq!(problems, Vec::<String>::new(), "{name} = {sample}");
+            let problems = read_options(Some(&json!({"openhands": {key: null}})), &mut o);
+            assert_eq!(problems, Vec::<String>::new(), "{name} = null");
+            checked.push(key.to_owned());
+        }
+        for wanted in [
+            "model",
+            "llm",
+            "baseUrl",
+            "runtime",
+            "approvals",
+            "maxIterations",
+        ] {
+            assert!(
+                checked.iter().any(|k| k == wanted),
+                "the extension lacks openhands.{wanted}"
+            );
+        }
+    }
+
+    #[test]
+    fn null_clears_a_setting() {
+        let mut o = Options::default();
+        read_options(
+            Some(
+                &json!({"openhands": {"model": "m", "approvals": "never", "editTimeoutSeconds": 2}}),
+            ),
+            &mut o,
+        );
+        assert_eq!(o.overrides.model.as_deref(), Some("m"));
+        let problems = read_options(
+            Some(
+                &json!({"openhands": {"model": null, "approvals": null, "editTimeoutSeconds": null}}),
+            ),
+            &mut o,
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(o.overrides.model, None);
+        assert_eq!(o.approval.policy, Policy::Risky);
+        assert_eq!(o.edit_timeout, EDIT_TIMEOUT);
+    }
 }

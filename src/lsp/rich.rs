@@ -194,8 +194,13 @@ pub fn updates(event: &Event) -> Vec<Value> {
                 return out;
             };
             let (status, content, raw) = match &o.kind {
+                // No tool call was shown for a thought or the plan (they are a thought chunk and a plan
+                // update), so their results have no card to update.
                 ObservationKind::Other { kind, .. }
-                    if kind == "agent_state_changed" || kind == "null" =>
+                    if matches!(
+                        kind.as_str(),
+                        "agent_state_changed" | "null" | "think" | "task_tracking"
+                    ) =>
                 {
                     return out;
                 }

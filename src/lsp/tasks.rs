@@ -41,6 +41,9 @@ pub struct TaskInfo {
     pub max_iterations: Arc<AtomicU32>,
     /// The rich channel, when the client opted in: every state change is sent as `openhands/taskState`.
     pub outbox: Outbox,
+    /// The id of the last event whose rich updates are in the outbox (an approval waits for its action's
+    /// `tool_call` to be there first, so a panel never sees an approval for a call it does not know).
+    pub forwarded: Arc<tokio::sync::watch::Sender<i64>>,
 }
 
 impl TaskInfo {
@@ -54,6 +57,7 @@ impl TaskInfo {
             step: Arc::new(AtomicU32::new(0)),
             max_iterations: Arc::new(AtomicU32::new(0)),
             outbox,
+            forwarded: Arc::new(tokio::sync::watch::Sender::new(-1)),
         }
     }
     pub fn state(&self) -> String {
@@ -352,6 +356,7 @@ async fn drive(
                     update,
                 )));
             }
+            task.forwarded.send_replace(event.id());
             let Some(text) = crate::transcript::render(&event) else {
                 continue;
             };
@@ -388,10 +393,11 @@ async fn drive(
     let m = &closed.metrics;
     let update = json!({"sessionUpdate": "usage_update", "promptTokens": m.prompt_tokens,
         "completionTokens": m.completion_tokens, "cost": {"amount": m.cost, "currency": "USD"}});
+    // Numbered with the task's last event (the next task's first event gets the next number).
     info.outbox.send(Rich::Update(super::rich::params(
         &meta.id,
         &info.task_id,
-        events_seen,
+        events_seen - 1,
         update,
     )));
     if let Some(e) = &closed.save_error {

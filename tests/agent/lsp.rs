@@ -274,6 +274,15 @@ impl Editor {
         panic!("no answer to {method} {params}; saw:\n{:#?}", self.seen);
     }
 
+    /// A message already seen that matches (it may have come before the answer that prompted the wait), or
+    /// the next one that does.
+    fn seen_or_wait_for(&mut self, what: &str, f: impl Fn(&Value) -> bool) -> Value {
+        match self.seen.iter().find(|m| f(m)) {
+            Some(m) => m.clone(),
+            None => self.wait_for(what, f),
+        }
+    }
+
     /// Reads until a message matches, returning it.
     fn wait_for(&mut self, what: &str, f: impl Fn(&Value) -> bool) -> Value {
         let deadline = Instant::now() + Duration::from_secs(30);

@@ -86,6 +86,25 @@ fn a_panel_answers_approvals_itself_and_follows_the_task_state() {
             .any(|m| method(m) == "window/showMessageRequest"),
         "no popup beside the panel"
     );
+    // A panel never hears of an approval, or an update, for a tool call it was not shown first.
+    let mut shown = std::collections::HashSet::new();
+    for m in &ed.seen {
+        let update = &m["params"]["update"];
+        match (method(m), update["sessionUpdate"].as_str()) {
+            ("openhands/sessionUpdate", Some("tool_call")) => {
+                shown.insert(update["toolCallId"].as_str().unwrap().to_owned());
+            }
+            ("openhands/sessionUpdate", Some("tool_call_update")) => assert!(
+                shown.contains(update["toolCallId"].as_str().unwrap()),
+                "an update for an unknown call: {m}"
+            ),
+            ("openhands/approvalRequest", _) => assert!(
+                shown.contains(m["params"]["toolCallId"].as_str().unwrap()),
+                "an approval before its call: {m}"
+            ),
+            _ => {}
+        }
+    }
     let resolved: Vec<&Value> = ed
         .seen
         .iter()
@@ -189,18 +208,14 @@ fn helix_sees_command_errors_and_where_the_transcript_is() {
             .unwrap()
             .contains("needs a prompt")
     );
-    let is_shown = |m: &Value| {
+    // It may arrive before the answer.
+    let shown = ed.seen_or_wait_for("the error where Helix shows it", |m| {
         says(
             m,
             "window/showMessage",
             "OpenHands: openhands.task.start needs a prompt",
         )
-    };
-    // It may arrive before the answer.
-    let shown = match ed.seen.iter().find(|m| is_shown(m)) {
-        Some(m) => m.clone(),
-        None => ed.wait_for("the error where Helix shows it", is_shown),
-    };
+    });
     assert_eq!(shown["params"]["type"], 1);
     let conversation = start(&mut ed, "anything");
     ed.wait_for("the end", |m| {
@@ -215,7 +230,7 @@ fn helix_sees_command_errors_and_where_the_transcript_is() {
         .ws
         .join(".openhands/transcripts")
         .join(format!("{conversation}.md"));
-    ed.wait_for("where the transcript is", |m| {
+    ed.seen_or_wait_for("where the transcript is", |m| {
         says(
             m,
             "window/showMessage",
