@@ -1,0 +1,176 @@
+// Why this file exists: the life of the `openhands-lsp` process (find it, start it with the settings and the API
+// key, notice a missing binary or a crash, restart it) behind one small interface the rest of the extension uses.
+
+import * as vscode from "vscode";
+import {
+  CloseAction,
+  ErrorAction,
+  ExecuteCommandRequest,
+  LanguageClient,
+  State,
+  type LanguageClientOptions,
+  type ServerOptions,
+} from "vscode-languageclient/node";
+
+import { findServer } from "./binary";
+import type { ServerStatus } from "./store";
+import { serverOptions } from "./settings";
+
+export const SECRET_KEY = "openhands.apiKey";
+const RESTART = "Restart server";
+const SHOW_LOG = "Show server log";
+const OPEN_SETTINGS = "Open settings";
+
+export type Handlers = {
+  /** Called with each rich notification once the client runs. */
+  notifications: (client: LanguageClient) => void;
+  status: (s: ServerStatus) => void;
+};
+
+/** A setting's value only where the user set it: the defaults in package.json must not override the server's
+ * configuration files (a `runtime` of "docker" in config.toml beats nothing, not the default "local"). */
+function userValue(config: vscode.WorkspaceConfiguration): (key: string) => unknown {
+  return (key) => {
+    const i = config.inspect(key);
+    return i?.workspaceFolderValue ?? i?.workspaceValue ?? i?.globalValue;
+  };
+}
+
+export class Server implements vscode.Disposable {
+  private client: LanguageClient | undefined;
+  private starting: Promise<LanguageClient | undefined> | undefined;
+  private stopping = false;
+  readonly log: vscode.OutputChannel;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly handlers: Handlers,
+    private readonly trace: (event: string, data?: unknown) => void,
+  ) {
+    this.log = vscode.window.createOutputChannel("OpenHands");
+  }
+
+  /** The running client, starting it when needed; undefined when the server cannot run (the user was told). */
+  async ready(): Promise<LanguageClient | undefined> {
+    if (this.client?.state === State.Running) return this.client;
+    return this.start();
+  }
+
+  start(): Promise<LanguageClient | undefined> {
+    this.starting ??= this.launch().finally(() => (this.starting = undefined));
+    return this.starting;
+  }
+
+  private async launch(): Promise<LanguageClient | undefined> {
+    const t0 = performance.now();
+    const config = vscode.workspace.getConfiguration("openhands");
+    const found = findServer(config.get<string>("server.path"), this.context.extensionPath, process.env.PATH);
+    if (!found.ok) {
+      this.log.appendLine(found.message);
+      this.handlers.status({ type: "server", status: "missing", message: found.message });
+      this.offer(found.message, OPEN_SETTINGS);
+      return undefined;
+    }
+    this.log.appendLine(`OpenHands server: ${found.path} (${found.from})`);
+    this.handlers.status({ type: "server", status: "starting" });
+    const env: Record<string, string> = {};
+    const key = await this.context.secrets.get(SECRET_KEY);
+    if (key) env.LLM_API_KEY = key;
+    // vscode-languageclient adds these to the extension host's environment.
+    const server: ServerOptions = { command: found.path, options: { env } };
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: [{ scheme: "file" }, { scheme: "untitled" }],
+      outputChannel: this.log,
+      initializationOptions: { openhands: serverOptions(userValue(config)) },
+      errorHandler: {
+        error: () => ({ action: ErrorAction.Continue, handled: true }),
+        closed: () => {
+          if (!this.stopping) this.crashed();
+          return { action: CloseAction.DoNotRestart, handled: true };
+        },
+      },
+    };
+    const client = new LanguageClient("openhands", "OpenHands", server, clientOptions);
+    this.client = client;
+    try {
+      await client.start();
+    } catch (e) {
+      const message = `The OpenHands server ${found.path} did not start: ${e instanceof Error ? e.message : String(e)}`;
+      this.log.appendLine(message);
+      this.handlers.status({ type: "server", status: "crashed", message });
+      this.offer(message, SHOW_LOG);
+      return undefined;
+    }
+    this.trace("client.started", { ms: performance.now() - t0, path: found.path, from: found.from });
+    this.handlers.notifications(client);
+    this.handlers.status({ type: "server", status: "running" });
+    return client;
+  }
+
+  private crashed(): void {
+    const message = "The OpenHands server stopped unexpectedly; its last words are in the server log.";
+    this.handlers.status({ type: "server", status: "crashed", message });
+    this.offer(message, SHOW_LOG);
+  }
+
+  /** A notification that says what happened and offers the ways out. */
+  private offer(message: string, extra: string): void {
+    void vscode.window.showErrorMessage(message, RESTART, extra).then((choice) => {
+      if (choice === RESTART) void this.restart();
+      else if (choice === SHOW_LOG) this.log.show(true);
+      else if (choice === OPEN_SETTINGS) void vscode.commands.executeCommand("workbench.action.openSettings", "openhands.server.path");
+    });
+  }
+
+  async restart(): Promise<LanguageClient | undefined> {
+    await this.stop();
+    return this.start();
+  }
+
+  async stop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (!client) return;
+    this.stopping = true;
+    try {
+      if (client.state !== State.Stopped) await client.stop(5000);
+    } catch (e) {
+      this.log.appendLine(`stopping the server: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      this.stopping = false;
+      this.handlers.status({ type: "server", status: "stopped" });
+    }
+  }
+
+  /** `workspace/executeCommand`; the error is the server's sentence. */
+  async command<T>(command: string, args: unknown[] = []): Promise<T> {
+    const client = await this.ready();
+    if (!client) throw new Error("the OpenHands server is not running");
+    return (await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args })) as T;
+  }
+
+  async request<T>(method: string, params: unknown): Promise<T> {
+    const client = await this.ready();
+    if (!client) throw new Error("the OpenHands server is not running");
+    return client.sendRequest<T>(method, params);
+  }
+
+  /** Settings other than the server's path reach the running server; the path (or the key) needs a restart. */
+  async configurationChanged(e: vscode.ConfigurationChangeEvent): Promise<void> {
+    if (e.affectsConfiguration("openhands.server.path")) {
+      await this.restart();
+      return;
+    }
+    const client = this.client;
+    if (!client || client.state !== State.Running) return;
+    const config = vscode.workspace.getConfiguration("openhands");
+    await client.sendNotification("workspace/didChangeConfiguration", {
+      settings: { openhands: serverOptions(userValue(config)) },
+    });
+  }
+
+  dispose(): void {
+    void this.stop();
+    this.log.dispose();
+  }
+}
