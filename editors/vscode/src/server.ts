@@ -2,15 +2,7 @@
 // key, notice a missing binary or a crash, restart it) behind one small interface the rest of the extension uses.
 
 import * as vscode from "vscode";
-import {
-  CloseAction,
-  ErrorAction,
-  ExecuteCommandRequest,
-  LanguageClient,
-  State,
-  type LanguageClientOptions,
-  type ServerOptions,
-} from "vscode-languageclient/node";
+import type { LanguageClient, LanguageClientOptions, ServerOptions } from "vscode-languageclient/node";
 
 import { findServer } from "./binary";
 import type { ServerStatus } from "./store";
@@ -36,6 +28,16 @@ function userValue(config: vscode.WorkspaceConfiguration): (key: string) => unkn
   };
 }
 
+/** vscode-languageclient, loaded when the server first starts: evaluating it is most of the bundle's load time,
+ * which activation should not pay. */
+type Lc = typeof import("vscode-languageclient/node");
+let lcModule: Lc | undefined;
+async function lc(): Promise<Lc> {
+  lcModule ??= await import("vscode-languageclient/node");
+  return lcModule;
+}
+const running = (c: LanguageClient | undefined) => !!c && !!lcModule && c.state === lcModule.State.Running;
+
 export class Server implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private starting: Promise<LanguageClient | undefined> | undefined;
@@ -52,7 +54,7 @@ export class Server implements vscode.Disposable {
 
   /** The running client, starting it when needed; undefined when the server cannot run (the user was told). */
   async ready(): Promise<LanguageClient | undefined> {
-    if (this.client?.state === State.Running) return this.client;
+    if (running(this.client)) return this.client;
     return this.start();
   }
 
@@ -63,6 +65,7 @@ export class Server implements vscode.Disposable {
 
   private async launch(): Promise<LanguageClient | undefined> {
     const t0 = performance.now();
+    const { CloseAction, ErrorAction, LanguageClient } = await lc();
     const config = vscode.workspace.getConfiguration("openhands");
     const found = findServer(config.get<string>("server.path"), this.context.extensionPath, process.env.PATH);
     if (!found.ok) {
@@ -76,8 +79,8 @@ export class Server implements vscode.Disposable {
     const env: Record<string, string> = {};
     const key = await this.context.secrets.get(SECRET_KEY);
     if (key) env.LLM_API_KEY = key;
-    // vscode-languageclient adds these to the extension host's environment.
-    const server: ServerOptions = { command: found.path, options: { env } };
+    // For an executable, vscode-languageclient hands `env` to spawn as is: the whole environment goes in.
+    const server: ServerOptions = { command: found.path, options: { env: { ...process.env, ...env } } };
     const clientOptions: LanguageClientOptions = {
       documentSelector: [{ scheme: "file" }, { scheme: "untitled" }],
       outputChannel: this.log,
@@ -133,7 +136,7 @@ export class Server implements vscode.Disposable {
     if (!client) return;
     this.stopping = true;
     try {
-      if (client.state !== State.Stopped) await client.stop(5000);
+      if (client.state !== (await lc()).State.Stopped) await client.stop(5000);
     } catch (e) {
       this.log.appendLine(`stopping the server: ${e instanceof Error ? e.message : String(e)}`);
     } finally {
@@ -146,7 +149,7 @@ export class Server implements vscode.Disposable {
   async command<T>(command: string, args: unknown[] = []): Promise<T> {
     const client = await this.ready();
     if (!client) throw new Error("the OpenHands server is not running");
-    return (await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args })) as T;
+    return (await client.sendRequest("workspace/executeCommand", { command, arguments: args })) as T;
   }
 
   async request<T>(method: string, params: unknown): Promise<T> {
@@ -162,7 +165,7 @@ export class Server implements vscode.Disposable {
       return;
     }
     const client = this.client;
-    if (!client || client.state !== State.Running) return;
+    if (!client || !running(client)) return;
     const config = vscode.workspace.getConfiguration("openhands");
     await client.sendNotification("workspace/didChangeConfiguration", {
       settings: { openhands: serverOptions(userValue(config)) },
