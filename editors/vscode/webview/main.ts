@@ -1,103 +1,24 @@
-// Why this file exists: a PLACEHOLDER renderer for the agent panel so the extension can be built and driven end
-// to end before the panel engineer's renderer (branch `panel`) merges; it is replaced by theirs wholesale.
+// Why this file exists: the agent panel webview's entry point (bundled to dist/webview.js): it mounts the panel,
+// passes it the extension host's messages and says `ready` so the host sends the state to show.
+//
+// The stable `data-testid`s the e2e test (Playwright in code-server) relies on:
+//   panel chrome:   prompt (textarea; Enter sends, Shift+Enter is a newline), send, stop, new-conversation,
+//                   conversations-toggle, conversation-list, conversation-item (data-conversation-id),
+//                   task-state (data-state), usage, plan (li[data-status]), server-status (data-status),
+//                   transcript
+//   transcript:     message-user, message-agent, thought (a <details>),
+//                   tool-call (data-status, data-kind, data-tool-call-id) with tool-status,
+//                   command-output (execute) or tool-output (other kinds), data-lines; fold-toggle,
+//                   diff (data-path, data-added, data-deleted), open-diff
+//   approvals:      approval (data-approval-id, data-outcome), approval-command, approval-outcome,
+//                   approve-allow_once, approve-allow_always, approve-reject
 
-import type { FromPanel, SessionUpdateParams, ToPanel } from "../src/protocol";
+import type { FromPanel, ToPanel } from "../src/protocol";
+import { Panel } from "./panel";
 
-declare function acquireVsCodeApi(): { postMessage(m: FromPanel): void };
+declare function acquireVsCodeApi(): { postMessage(message: FromPanel): void };
+
 const vscode = acquireVsCodeApi();
-const root = document.getElementById("root") ?? document.body;
-const log = document.createElement("div");
-const approvals = document.createElement("div");
-const status = document.createElement("div");
-const input = document.createElement("textarea");
-input.placeholder = "Ask OpenHands to do something (Enter sends)";
-input.setAttribute("aria-label", "Prompt");
-root.append(status, log, approvals, input);
-const calls = new Map<string, HTMLElement>();
-
-function el(tag: string, cls: string, text = ""): HTMLElement {
-  const e = document.createElement(tag);
-  e.className = cls;
-  e.textContent = text;
-  return e;
-}
-
-function render(p: SessionUpdateParams): void {
-  const u = p.update;
-  switch (u.sessionUpdate) {
-    case "user_message_chunk":
-    case "agent_message_chunk":
-    case "agent_thought_chunk":
-      log.append(el("div", u.sessionUpdate, u.content.text));
-      break;
-    case "tool_call": {
-      const box = el("div", "tool-call");
-      box.append(el("div", "title", u.title));
-      calls.set(u.toolCallId, box);
-      log.append(box);
-      for (const c of u.content ?? []) box.append(content(c));
-      break;
-    }
-    case "tool_call_update":
-      for (const c of u.content ?? []) calls.get(u.toolCallId)?.append(content(c));
-      break;
-    default:
-      break;
-  }
-}
-
-function content(c: NonNullable<Extract<SessionUpdateParams["update"], { sessionUpdate: "tool_call" }>["content"]>[number]): HTMLElement {
-  if (c.type === "content") return el("pre", "output", c.content.text);
-  const d = el("pre", "diff", `--- ${c.path}\n${(c.oldText ?? "").split("\n").map((l) => "- " + l).join("\n")}\n${c.newText.split("\n").map((l) => "+ " + l).join("\n")}`);
-  d.addEventListener("click", () =>
-    vscode.postMessage({ type: "openDiff", path: c.path, oldText: c.oldText, newText: c.newText, title: c.path }),
-  );
-  return d;
-}
-
-window.addEventListener("message", (e: MessageEvent<ToPanel>) => {
-  const m = e.data;
-  switch (m.type) {
-    case "reset":
-      log.replaceChildren();
-      approvals.replaceChildren();
-      calls.clear();
-      break;
-    case "updates":
-      m.updates.forEach(render);
-      break;
-    case "taskState":
-      status.textContent = `${m.state.state} ${m.state.step}/${m.state.maxIterations}`;
-      break;
-    case "approval": {
-      const a = m.approval;
-      const box = el("div", "approval");
-      box.dataset.id = a.approvalId;
-      box.append(el("div", "title", `${a.title} (${a.reason})`));
-      for (const [label, decision] of [["Allow once", "allow_once"], ["Allow always", "allow_always"], ["Reject", "reject"]] as const) {
-        const b = el("button", "", label);
-        b.addEventListener("click", () => vscode.postMessage({ type: "approve", approvalId: a.approvalId, decision }));
-        box.append(b);
-      }
-      approvals.append(box);
-      break;
-    }
-    case "approvalResolved":
-      approvals.querySelector(`[data-id="${m.resolved.approvalId}"]`)?.remove();
-      break;
-    case "server":
-      if (m.status !== "running") status.textContent = `server ${m.status}${m.message ? ": " + m.message : ""}`;
-      break;
-    default:
-      break;
-  }
-});
-
-input.addEventListener("keydown", (e) => {
-  if (e.key === "Enter" && !e.shiftKey && input.value.trim()) {
-    e.preventDefault();
-    vscode.postMessage({ type: "prompt", text: input.value });
-    input.value = "";
-  }
-});
+const panel = new Panel(document.body, (m) => vscode.postMessage(m));
+window.addEventListener("message", (e: MessageEvent<ToPanel>) => panel.handle(e.data));
 vscode.postMessage({ type: "ready" });

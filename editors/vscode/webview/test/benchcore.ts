@@ -1,0 +1,129 @@
+// Why this file exists: the panel benchmark's measurements, written once and run in any DOM (happy-dom under
+// node, or a real Chromium page): each figure is measured beside a baseline in the same document and run.
+
+import type { FromPanel, SessionUpdateParams } from "../../src/protocol";
+import { Panel } from "../panel";
+import { conversation } from "./fixtures";
+
+export { conversation };
+
+export type Stored = { updates: number; elements: number; panelMs: number; plainNodesMs: number; nodes: number };
+export type Live = {
+  sent: number;
+  perSecond: number;
+  seconds: number;
+  meanMs: number;
+  p95Ms: number;
+  maxMs: number;
+  lagMs: number;
+  identical: boolean;
+  naiveMs: number;
+  replayMs: number;
+  replayAddedNodes: number;
+};
+
+/** Reads layout where there is one (a browser), so the figure includes style and layout, not only DOM building. */
+function settle(root: HTMLElement): void {
+  void root.offsetHeight;
+}
+
+function fresh(doc: Document): HTMLElement {
+  const root = doc.createElement("div");
+  doc.body.appendChild(root);
+  return root;
+}
+
+function newPanel(root: HTMLElement, posted: FromPanel[] = []): Panel {
+  return new Panel(root, (m) => posted.push(m), { schedule: () => {} });
+}
+
+function countNodes(root: Node): number {
+  let n = 0;
+  const walk = (node: Node) => {
+    n++;
+    for (let c = node.firstChild; c; c = c.nextSibling) walk(c);
+  };
+  walk(root);
+  return n;
+}
+
+/** The stored conversation in one `updates` batch (a history replay), against building as many plain nodes. */
+export function stored(doc: Document, updates: SessionUpdateParams[]): Stored {
+  const root = fresh(doc);
+  const panel = newPanel(root);
+  let t = performance.now();
+  panel.handle({ type: "updates", updates });
+  settle(root);
+  const panelMs = performance.now() - t;
+  const nodes = countNodes(root);
+  const elements = root.querySelectorAll("*").length;
+  root.remove();
+
+  // Baseline: the same number of nodes, as plain divs each holding one text node, appended in one go.
+  const base = fresh(doc);
+  t = performance.now();
+  for (let i = 0; i < nodes / 2; i++) {
+    const d = doc.createElement("div");
+    d.appendChild(doc.createTextNode(`node ${i}`));
+    base.appendChild(d);
+  }
+  settle(base);
+  const plainNodesMs = performance.now() - t;
+  base.remove();
+  return { updates: updates.length, elements, panelMs, plainNodesMs, nodes };
+}
+
+/** Feeds `perSecond` updates a second, one message each, for `seconds`; measures each and checks none was lost. */
+export async function live(doc: Document, perSecond: number, seconds: number): Promise<Live> {
+  const all = conversation(perSecond * seconds, "conv-live", 11);
+  const root = fresh(doc);
+  const panel = newPanel(root);
+  const times: number[] = [];
+  const start = performance.now();
+  const interval = 1000 / perSecond;
+  for (let i = 0; i < all.length; i++) {
+    const due = start + i * interval;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const t = performance.now();
+    panel.handle({ type: "updates", updates: [all[i]] });
+    settle(root);
+    times.push(performance.now() - t);
+  }
+  const lagMs = performance.now() - (start + (all.length - 1) * interval);
+
+  // None dropped: the live-fed transcript equals the one made from the whole conversation in one batch.
+  const batchRoot = fresh(doc);
+  const batch = newPanel(batchRoot);
+  let t = performance.now();
+  batch.handle({ type: "updates", updates: all });
+  settle(batchRoot);
+  // Baseline: a naive renderer rebuilds everything for each update; this is its cost for the last one.
+  const naiveMs = performance.now() - t;
+  const markup = (r: HTMLElement) => r.innerHTML;
+  const identical = markup(root) === markup(batchRoot) && markup(root).length > 0;
+  batchRoot.remove();
+
+  // A history replay of everything already shown: deduplicated, so it adds nothing.
+  const before = countNodes(root);
+  t = performance.now();
+  panel.handle({ type: "updates", updates: all });
+  const replayMs = performance.now() - t;
+  const replayAddedNodes = countNodes(root) - before;
+  root.remove();
+
+  const sorted = [...times].sort((a, b) => a - b);
+  return {
+    sent: all.length,
+    perSecond,
+    seconds,
+    meanMs: times.reduce((a, b) => a + b, 0) / times.length,
+    p95Ms: sorted[Math.floor(sorted.length * 0.95)],
+    maxMs: sorted[sorted.length - 1],
+    lagMs,
+    identical,
+    naiveMs,
+    replayMs,
+    replayAddedNodes,
+  };
+}
