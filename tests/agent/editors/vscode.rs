@@ -109,6 +109,10 @@ impl Editor {
             "extensions.autoCheckUpdates": false,
             "security.workspace.trust.enabled": false,
             "files.hotExit": "onExitAndWindowClose",
+            // The driver edits settings.json as typed text: nothing may be added to it.
+            "editor.autoClosingBrackets": "never",
+            "editor.autoClosingQuotes": "never",
+            "editor.quickSuggestions": {"other": "off", "comments": "off", "strings": "off"},
         });
         all.as_object_mut()
             .unwrap()
@@ -152,7 +156,12 @@ impl Editor {
         base(&mut cmd);
         use std::os::unix::process::CommandExt;
         cmd.envs(env.iter().copied())
-            .args(["--bind-addr", &format!("127.0.0.1:{port}"), "--auth", "none"])
+            .args([
+                "--bind-addr",
+                &format!("127.0.0.1:{port}"),
+                "--auth",
+                "none",
+            ])
             .args([
                 "--disable-telemetry",
                 "--disable-update-check",
@@ -295,9 +304,8 @@ fn vscode_panel_runs_a_task_and_replays_it_after_a_reload() {
             ("LLM_NUM_RETRIES", "0"),
         ],
     );
-    let docs_image = std::env::var_os("OPENHANDS_UPDATE_SCREENSHOTS").map(|_| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/images/vscode-panel.png")
-    });
+    let docs_image = std::env::var_os("OPENHANDS_UPDATE_SCREENSHOTS")
+        .map(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/images/vscode-panel.png"));
     if let Some(p) = &docs_image {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
     }
@@ -330,17 +338,30 @@ fn vscode_panel_runs_a_task_and_replays_it_after_a_reload() {
     assert!(!ws.join("scratch.txt").exists(), "the approved rm ran");
     let requests = llm.requests();
     assert_eq!(requests.len(), 3, "no model call after the reload");
-    assert!(requests[1].to_string().contains("42 done"), "{:#}", requests[1]);
+    assert!(
+        requests[1].to_string().contains("42 done"),
+        "{:#}",
+        requests[1]
+    );
     // The panel sent the prompt and the approval; the bundled server ran (no openhands-lsp on PATH).
     let from_panel: Vec<&str> = events
         .iter()
         .filter(|e| e["event"] == "fromPanel")
         .filter_map(|e| e["data"]["type"].as_str())
         .collect();
-    assert!(from_panel.contains(&"prompt") && from_panel.contains(&"approve"), "{from_panel:?}");
-    let started: Vec<&Value> = events.iter().filter(|e| e["event"] == "client.started").collect();
+    assert!(
+        from_panel.contains(&"prompt") && from_panel.contains(&"approve"),
+        "{from_panel:?}"
+    );
+    let started: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "client.started")
+        .collect();
     assert_eq!(started.len(), 2, "one server per window load: {events:#?}");
-    assert!(started.iter().all(|e| e["data"]["from"] == "bundled"), "{started:#?}");
+    assert!(
+        started.iter().all(|e| e["data"]["from"] == "bundled"),
+        "{started:#?}"
+    );
     // Activation (registrations, not the server's start) stays well under 100 ms.
     for e in events.iter().filter(|e| e["event"] == "activated") {
         let ms = e["data"]["ms"].as_f64().unwrap();

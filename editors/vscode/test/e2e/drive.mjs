@@ -5,7 +5,7 @@
 //
 // Env: CS_URL (code-server with ?folder=), OUT (directory for screenshots and report.json), MODE ("task" or
 // "faults"), EXPECT (JSON, see below), SCREENSHOT (optional extra copy of the panel screenshot),
-// SETTINGS (the user settings.json path, for MODE=faults).
+// SETTINGS (the user settings.json, read for MODE=faults).
 import { chromium } from "playwright-core";
 import { appendFileSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -54,9 +54,11 @@ function panelFrame(page) {
 }
 
 async function openPanel(page) {
+  // The status-bar item appears when the extension has activated (its commands exist from then on).
+  await page.locator(".statusbar-item", { hasText: "OpenHands" }).first().waitFor({ timeout: 30000 });
   await palette(page, "OpenHands: Show agent panel");
   const frame = panelFrame(page);
-  await frame.getByRole("textbox").first().waitFor({ timeout: 20000 });
+  await frame.getByTestId("prompt").waitFor({ timeout: 20000 });
   step("agent panel open");
   return frame;
 }
@@ -71,26 +73,26 @@ async function task(page) {
   await editorHas(page, EXPECT.before);
   step(`${EXPECT.file} open`);
   const frame = await openPanel(page);
-  const box = frame.getByRole("textbox").first();
+  const box = frame.getByTestId("prompt");
   await box.click();
   await box.fill(EXPECT.prompt);
   await box.press("Enter");
   step("prompt sent");
-  await frame.getByText(EXPECT.agentMessage).first().waitFor({ timeout: 30000 });
+  await frame.getByTestId("message-agent").filter({ hasText: EXPECT.agentMessage }).first().waitFor({ timeout: 30000 });
   step("agent message shown");
-  await frame.getByText(EXPECT.command).first().waitFor({ timeout: 20000 });
+  await frame.getByTestId("tool-call").filter({ hasText: EXPECT.command }).first().waitFor({ timeout: 20000 });
   step("command shown");
   // The approval: answered in the panel.
-  const allow = frame.getByRole("button", { name: /allow once/i }).first();
+  const allow = frame.getByTestId("approval").filter({ hasText: EXPECT.command }).getByTestId("approve-allow_once");
   await allow.waitFor({ timeout: 20000 });
   await page.screenshot({ path: join(OUT, "1-approval.png") });
   await allow.click();
   step("approval answered in the panel");
-  await frame.getByText(EXPECT.output).first().waitFor({ timeout: 20000 });
+  await frame.getByTestId("command-output").filter({ hasText: EXPECT.output }).first().waitFor({ timeout: 20000 });
   step("command output shown");
-  await frame.getByText(EXPECT.after).first().waitFor({ timeout: 30000 });
+  await frame.getByTestId("diff").filter({ hasText: EXPECT.after }).first().waitFor({ timeout: 30000 });
   step("the edit's diff shown");
-  await frame.getByText(EXPECT.final).first().waitFor({ timeout: 30000 });
+  await frame.getByTestId("message-agent").filter({ hasText: EXPECT.final }).first().waitFor({ timeout: 30000 });
   step("final message shown");
   await editorHas(page, EXPECT.after);
   // The buffer holds the edit and is not saved.
@@ -101,15 +103,21 @@ async function task(page) {
   const shot = join(OUT, "vscode-panel.png");
   await page.screenshot({ path: shot });
   if (process.env.SCREENSHOT) copyFileSync(shot, process.env.SCREENSHOT);
+  // The diff's card opens VS Code's diff editor on the two texts.
+  await frame.getByTestId("diff").filter({ hasText: EXPECT.after }).first().getByTestId("open-diff").click();
+  await page.locator(".monaco-diff-editor").first().waitFor({ timeout: 10000 });
+  await editorHas(page, EXPECT.after);
+  step("diff editor open");
   // A window reload restarts the extension host and the server; the panel replays the conversation from the
   // server's history.
   await page.reload();
   await page.waitForSelector(".monaco-workbench", { timeout: 60000 });
   step("window reloaded");
   const again = await openPanel(page);
-  await again.getByText(EXPECT.final).first().waitFor({ timeout: 30000 });
-  await again.getByText(EXPECT.agentMessage).first().waitFor({ timeout: 5000 });
-  await again.getByText(EXPECT.output).first().waitFor({ timeout: 5000 });
+  await again.getByTestId("message-agent").filter({ hasText: EXPECT.final }).first().waitFor({ timeout: 30000 });
+  await again.getByTestId("message-agent").filter({ hasText: EXPECT.agentMessage }).first().waitFor({ timeout: 5000 });
+  await again.getByTestId("command-output").filter({ hasText: EXPECT.output }).first().waitFor({ timeout: 5000 });
+  await again.getByTestId("diff").filter({ hasText: EXPECT.after }).first().waitFor({ timeout: 5000 });
   step("history replayed after the reload");
   await page.screenshot({ path: join(OUT, "2-after-reload.png") });
   return { statusBar };
@@ -127,11 +135,19 @@ async function faults(page) {
   const missing = await notification(page, EXPECT.missing);
   step("missing-binary notification shown");
   await page.screenshot({ path: join(OUT, "3-missing.png") });
-  // Mend the path, break another setting: the server restarts, starts, and says what is wrong.
+  // Mend the path, break another setting, as a user does in settings.json (code-server does not notice the
+  // file changing underneath it): the server restarts, starts, and says what is wrong.
   const settings = JSON.parse(readFileSync(process.env.SETTINGS, "utf8"));
   delete settings["openhands.server.path"];
   Object.assign(settings, EXPECT.invalidSettings);
-  writeFileSync(process.env.SETTINGS, JSON.stringify(settings, null, 2));
+  await palette(page, "Preferences: Open User Settings (JSON)");
+  await page.locator(".monaco-editor .view-lines").first().waitFor();
+  await editorHas(page, "openhands.server.path");
+  await page.keyboard.press("Control+A");
+  // Inserted like a paste: no auto-closed quotes or brackets, no suggestions.
+  await page.keyboard.insertText(JSON.stringify(settings));
+  await page.keyboard.press("Control+S");
+  step("settings.json edited and saved");
   const invalid = await notification(page, EXPECT.invalid);
   step("invalid-setting notification shown");
   await page.screenshot({ path: join(OUT, "4-invalid-setting.png") });
