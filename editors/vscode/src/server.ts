@@ -42,6 +42,8 @@ export class Server implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private starting: Promise<LanguageClient | undefined> | undefined;
   private stopping = false;
+  /** The current client got through `initialize`: a close from then on is a crash, before it a failed start. */
+  private started = false;
   readonly log: vscode.OutputChannel;
 
   constructor(
@@ -65,7 +67,14 @@ export class Server implements vscode.Disposable {
 
   private async launch(): Promise<LanguageClient | undefined> {
     const t0 = performance.now();
-    const { CloseAction, ErrorAction, LanguageClient } = await lc();
+    const { CloseAction, ErrorAction, LanguageClient, RevealOutputChannelOn } = await lc();
+    /** Its own error notifications ("couldn't create connection", "Server initialization failed") would bury
+     * ours, which say what to do: it only logs them. */
+    class Client extends LanguageClient {
+      override error(message: string, data?: unknown): void {
+        super.error(message, data, false);
+      }
+    }
     const config = vscode.workspace.getConfiguration("openhands");
     const found = findServer(config.get<string>("server.path"), this.context.extensionPath, process.env.PATH);
     if (!found.ok) {
@@ -84,17 +93,20 @@ export class Server implements vscode.Disposable {
     const clientOptions: LanguageClientOptions = {
       documentSelector: [{ scheme: "file" }, { scheme: "untitled" }],
       outputChannel: this.log,
+      revealOutputChannelOn: RevealOutputChannelOn.Never,
+      initializationFailedHandler: () => false,
       initializationOptions: { openhands: serverOptions(userValue(config)) },
       errorHandler: {
         error: () => ({ action: ErrorAction.Continue, handled: true }),
         closed: () => {
-          if (!this.stopping) this.crashed();
+          if (!this.stopping && this.started) this.crashed();
           return { action: CloseAction.DoNotRestart, handled: true };
         },
       },
     };
-    const client = new LanguageClient("openhands", "OpenHands", server, clientOptions);
+    const client = new Client("openhands", "OpenHands", server, clientOptions);
     this.client = client;
+    this.started = false;
     try {
       await client.start();
     } catch (e) {
@@ -104,6 +116,7 @@ export class Server implements vscode.Disposable {
       this.offer(message, SHOW_LOG);
       return undefined;
     }
+    this.started = true;
     this.trace("client.started", { ms: performance.now() - t0, path: found.path, from: found.from });
     this.handlers.notifications(client);
     this.handlers.status({ type: "server", status: "running" });
@@ -111,6 +124,7 @@ export class Server implements vscode.Disposable {
   }
 
   private crashed(): void {
+    this.started = false;
     const message = "The OpenHands server stopped unexpectedly; its last words are in the server log.";
     this.handlers.status({ type: "server", status: "crashed", message });
     this.offer(message, SHOW_LOG);

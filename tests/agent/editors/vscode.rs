@@ -375,7 +375,8 @@ fn vscode_panel_runs_a_task_and_replays_it_after_a_reload() {
 }
 
 /// A broken set-up says what to do: `openhands.server.path` pointing nowhere gets a notification naming the
-/// setting; once the path is mended, the restarted server reports an invalid setting, which VS Code shows.
+/// setting, a server that dies at once one that says so (both offer a restart); once the path is cleared the
+/// bundled server starts and reports an invalid setting, which VS Code shows.
 #[test]
 fn vscode_shows_a_missing_server_and_an_invalid_setting() {
     let Some(cs) = prerequisites() else { return };
@@ -384,6 +385,17 @@ fn vscode_shows_a_missing_server_and_an_invalid_setting() {
     let ws = dir.path().join("ws");
     std::fs::create_dir_all(&ws).unwrap();
     let out = output_dir("faults");
+    let crashing = dir.path().join("crashing-server");
+    std::fs::write(
+        &crashing,
+        "#!/bin/sh\necho 'boom: cannot start' >&2\nexit 3\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &crashing,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
     let editor = Editor::start(
         &cs,
         dir.path(),
@@ -397,6 +409,8 @@ fn vscode_shows_a_missing_server_and_an_invalid_setting() {
         &out,
         json!({
             "missing": "/nonexistent/openhands-lsp (setting openhands.server.path) does not exist",
+            "crashingServer": crashing,
+            "crash": format!("The OpenHands server {} did not start", crashing.display()),
             "invalidSettings": {"openhands.maxIterations": 0},
             "invalid": "openhands.maxIterations must be a positive integer, got 0",
         }),
@@ -404,11 +418,10 @@ fn vscode_shows_a_missing_server_and_an_invalid_setting() {
     );
     drop(editor);
     assert_eq!(report["ok"], true, "{report:#}\nsee {}", out.display());
-    assert!(
-        report["missing"]
-            .as_str()
-            .unwrap()
-            .contains("Restart server"),
-        "the notification offers a restart: {report:#}"
-    );
+    for toast in ["missing", "crashed"] {
+        assert!(
+            report[toast].as_str().unwrap().contains("Restart server"),
+            "the notification offers a restart: {report:#}"
+        );
+    }
 }

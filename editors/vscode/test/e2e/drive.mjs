@@ -135,23 +135,34 @@ async function faults(page) {
   const missing = await notification(page, EXPECT.missing);
   step("missing-binary notification shown");
   await page.screenshot({ path: join(OUT, "3-missing.png") });
-  // Mend the path, break another setting, as a user does in settings.json (code-server does not notice the
-  // file changing underneath it): the server restarts, starts, and says what is wrong.
+  // The settings change as a user changes them, in settings.json in the editor (code-server does not notice
+  // the file changing underneath it). A server that dies at once:
   const settings = JSON.parse(readFileSync(process.env.SETTINGS, "utf8"));
-  delete settings["openhands.server.path"];
-  Object.assign(settings, EXPECT.invalidSettings);
   await palette(page, "Preferences: Open User Settings (JSON)");
   await page.locator(".monaco-editor .view-lines").first().waitFor();
   await editorHas(page, "openhands.server.path");
-  await page.keyboard.press("Control+A");
-  // Inserted like a paste: no auto-closed quotes or brackets, no suggestions.
-  await page.keyboard.insertText(JSON.stringify(settings));
-  await page.keyboard.press("Control+S");
+  const save = async () => {
+    await page.keyboard.press("Control+A");
+    await page.keyboard.insertText(JSON.stringify(settings));
+    // Whatever the editor added after the text (a closing quote or bracket) goes.
+    await page.keyboard.press("Control+Shift+End");
+    await page.keyboard.press("Delete");
+    await page.keyboard.press("Control+S");
+  };
+  settings["openhands.server.path"] = EXPECT.crashingServer;
+  await save();
+  const crashed = await notification(page, EXPECT.crash);
+  step("crash notification shown");
+  await page.screenshot({ path: join(OUT, "4-crash.png") });
+  // The bundled server, and a setting it refuses: it starts and says what is wrong.
+  delete settings["openhands.server.path"];
+  Object.assign(settings, EXPECT.invalidSettings);
+  await save();
   step("settings.json edited and saved");
   const invalid = await notification(page, EXPECT.invalid);
   step("invalid-setting notification shown");
-  await page.screenshot({ path: join(OUT, "4-invalid-setting.png") });
-  return { missing, invalid };
+  await page.screenshot({ path: join(OUT, "5-invalid-setting.png") });
+  return { missing, crashed, invalid };
 }
 
 const browser = await chromium.launch({
