@@ -110,7 +110,8 @@ export class Server implements vscode.Disposable {
     try {
       await client.start();
     } catch (e) {
-      const message = `The OpenHands server ${found.path} did not start: ${e instanceof Error ? e.message : String(e)}`;
+      const why = e instanceof Error ? e.message : String(e);
+      const message = `The OpenHands server ${found.path} did not start (${why}); what it said is in the server log.`;
       this.log.appendLine(message);
       this.handlers.status({ type: "server", status: "crashed", message });
       this.offer(message, SHOW_LOG);
