@@ -73,6 +73,15 @@ async function task(page) {
   await editorHas(page, EXPECT.before);
   step(`${EXPECT.file} open`);
   const frame = await openPanel(page);
+  if (EXPECT.apiKey) {
+    // The key goes to VS Code's secret storage and reaches the restarted server as LLM_API_KEY.
+    await palette(page, "OpenHands: Set API key");
+    await page.locator(".quick-input-widget input[type=password]").waitFor();
+    await page.keyboard.type(EXPECT.apiKey);
+    await page.keyboard.press("Enter");
+    await notification(page, "API key saved");
+    step("API key set");
+  }
   const box = frame.getByTestId("prompt");
   await box.click();
   await box.fill(EXPECT.prompt);
