@@ -6,7 +6,7 @@ import type { LanguageClient, LanguageClientOptions, ServerOptions } from "vscod
 
 import { findServer } from "./binary";
 import type { ServerStatus } from "./store";
-import { serverOptions } from "./settings";
+import { clearedKeys, serverOptions } from "./settings";
 
 export const SECRET_KEY = "openhands.apiKey";
 const RESTART = "Restart server";
@@ -44,6 +44,8 @@ export class Server implements vscode.Disposable {
   private stopping = false;
   /** The current client got through `initialize`: a close from then on is a crash, before it a failed start. */
   private started = false;
+  /** The settings the server was last given. */
+  private sent: Record<string, unknown> = {};
   readonly log: vscode.OutputChannel;
 
   constructor(
@@ -95,7 +97,7 @@ export class Server implements vscode.Disposable {
       outputChannel: this.log,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       initializationFailedHandler: () => false,
-      initializationOptions: { openhands: serverOptions(userValue(config)) },
+      initializationOptions: { openhands: (this.sent = serverOptions(userValue(config))) },
       errorHandler: {
         error: () => ({ action: ErrorAction.Continue, handled: true }),
         closed: () => {
@@ -181,10 +183,15 @@ export class Server implements vscode.Disposable {
     }
     const client = this.client;
     if (!client || !running(client)) return;
-    const config = vscode.workspace.getConfiguration("openhands");
-    await client.sendNotification("workspace/didChangeConfiguration", {
-      settings: { openhands: serverOptions(userValue(config)) },
-    });
+    const options = serverOptions(userValue(vscode.workspace.getConfiguration("openhands")));
+    // The server changes only the settings it is given: one the user cleared keeps its old value there until
+    // a new server reads its configuration afresh.
+    if (clearedKeys(this.sent, options).length) {
+      await this.restart();
+      return;
+    }
+    this.sent = options;
+    await client.sendNotification("workspace/didChangeConfiguration", { settings: { openhands: options } });
   }
 
   dispose(): void {

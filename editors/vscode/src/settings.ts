@@ -23,3 +23,8 @@ export function serverOptions(get: (key: string) => unknown): Record<string, unk
   }
   return out;
 }
+
+/** The settings `before` gave the server that `after` no longer has. */
+export function clearedKeys(before: Record<string, unknown>, after: Record<string, unknown>): string[] {
+  return Object.keys(before).filter((k) => !(k in after));
+}

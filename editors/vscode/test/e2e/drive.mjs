@@ -80,6 +80,7 @@ async function task(page) {
     await page.keyboard.type(EXPECT.apiKey);
     await page.keyboard.press("Enter");
     await notification(page, "API key saved");
+    await palette(page, "Notifications: Clear All Notifications");
     step("API key set");
   }
   const box = frame.getByTestId("prompt");

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { test } from "node:test";
 
 import { findServer } from "../../src/binary";
-import { serverOptions } from "../../src/settings";
+import { clearedKeys, serverOptions } from "../../src/settings";
 import { busy, statusText } from "../../src/status";
 
 test("non-empty settings go to the server under their own key, with the rich channel on", () => {
@@ -21,6 +21,11 @@ test("non-empty settings go to the server under their own key, with the rich cha
     runtime: "docker",
     maxIterations: 30,
   });
+});
+
+test("a setting the user cleared is noticed (the server keeps a value it is not given)", () => {
+  assert.deepEqual(clearedKeys({ ui: "rich", model: "a", runtime: "docker" }, { ui: "rich", model: "b" }), ["runtime"]);
+  assert.deepEqual(clearedKeys({ ui: "rich" }, { ui: "rich", model: "b" }), []);
 });
 
 test("the status bar shows the step while a task works", () => {
