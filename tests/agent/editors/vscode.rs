@@ -254,8 +254,8 @@ fn trace(file: &Path) -> Vec<Value> {
 
 /// The agent panel runs a task: the prompt typed in the panel, the agent's message, a command that asks for
 /// approval (answered in the panel) with its output, an edit shown as a diff and delivered to the open buffer
-/// (unsaved), the final message; after a window reload (a new extension host and server) the panel shows the
-/// conversation again from the server's history.
+/// (unsaved), the final message; a reloaded webview gets the conversation again from the extension host, and
+/// after a window reload (a new extension host and server) the panel shows it from the server's history.
 #[test]
 fn vscode_panel_runs_a_task_and_replays_it_after_a_reload() {
     let Some(cs) = prerequisites() else { return };
@@ -368,6 +368,13 @@ fn vscode_panel_runs_a_task_and_replays_it_after_a_reload() {
         .collect();
     assert!(
         from_panel.contains(&"prompt") && from_panel.contains(&"approve"),
+        "{from_panel:?}"
+    );
+    // The panel said `ready` three times: at first, when its webview was reloaded (replayed by the extension
+    // host), and in the reloaded window (replayed from the server's history).
+    assert_eq!(
+        from_panel.iter().filter(|t| **t == "ready").count(),
+        3,
         "{from_panel:?}"
     );
     let started: Vec<&Value> = events

@@ -118,6 +118,12 @@ async function task(page) {
   await page.locator(".monaco-diff-editor").first().waitFor({ timeout: 10000 });
   await editorHas(page, EXPECT.after);
   step("diff editor open");
+  // A reloaded webview is replayed the conversation by the extension host, which kept it.
+  await palette(page, "Developer: Reload Webviews");
+  const reloaded = panelFrame(page);
+  await reloaded.getByTestId("message-agent").filter({ hasText: EXPECT.final }).first().waitFor({ timeout: 20000 });
+  await reloaded.getByTestId("command-output").filter({ hasText: EXPECT.output }).first().waitFor({ timeout: 5000 });
+  step("webview reloaded and replayed");
   // A window reload restarts the extension host and the server; the panel replays the conversation from the
   // server's history.
   await page.reload();
