@@ -143,7 +143,9 @@ export function diffRows(lines: DiffLine[], context = 3): DiffRow[] {
     }
     let j = i;
     while (j < n && !near[j]) j++;
-    rows.push({ kind: "skip", count: j - i });
+    // A fold row in place of a single line would save nothing.
+    if (j - i === 1) rows.push(lines[i]);
+    else rows.push({ kind: "skip", count: j - i });
     i = j;
   }
   return rows;

@@ -7,7 +7,7 @@ import { foldLines } from "./fold";
 import { MAX_LINE_CHARS } from "./output";
 
 /** Diff rows shown before the fold (a diff reads in larger pieces than output does). */
-export const DIFF_ROWS_SHOWN = 40;
+export const DIFF_ROWS_SHOWN = 20;
 
 export type DiffSource = { path: string; oldText: string | null; newText: string };
 

@@ -10,9 +10,6 @@ import { Transcript } from "./transcript";
 
 export type PanelOptions = { schedule?: Scheduler };
 
-/** How close to the bottom (px) the reader must be for new content to keep the view scrolled down. */
-const STICK_PX = 48;
-
 export class Panel {
   private readonly doc: Document;
   private readonly dedupe = new Dedupe();
@@ -75,11 +72,11 @@ export class Panel {
       case "reset":
         return this.reset(msg.conversationId);
       case "updates":
-        return this.stick(() => this.updates(msg.updates));
+        return this.updates(msg.updates);
       case "taskState":
         return this.taskState(msg.state);
       case "approval":
-        return this.stick(() => this.transcript.approval(msg.approval));
+        return this.transcript.approval(msg.approval);
       case "approvalResolved":
         return this.transcript.resolved(msg.resolved);
       case "conversations":
@@ -151,13 +148,5 @@ export class Panel {
   private showList(show: boolean): void {
     this.list.hidden = !show;
     this.root.querySelector('[data-testid="conversations-toggle"]')?.setAttribute("aria-expanded", String(show));
-  }
-
-  /** Runs `change`, keeping the transcript scrolled to the bottom if the reader was there. */
-  private stick(change: () => void): void {
-    const t = this.transcript.root;
-    const atBottom = t.scrollHeight - t.scrollTop - t.clientHeight <= STICK_PX;
-    change();
-    if (atBottom) t.scrollTop = t.scrollHeight;
   }
 }
