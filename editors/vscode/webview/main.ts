@@ -19,6 +19,7 @@ import { Panel } from "./panel";
 declare function acquireVsCodeApi(): { postMessage(message: FromPanel): void };
 
 const vscode = acquireVsCodeApi();
-const panel = new Panel(document.body, (m) => vscode.postMessage(m));
+// The host's page has `<div id="root">`; the body will do where it does not.
+const panel = new Panel(document.getElementById("root") ?? document.body, (m) => vscode.postMessage(m));
 window.addEventListener("message", (e: MessageEvent<ToPanel>) => panel.handle(e.data));
 vscode.postMessage({ type: "ready" });

@@ -19,6 +19,8 @@ export const RECENT_ITEMS = 50;
 export const EARLIER_STEP = 50;
 /** How close to the bottom (px) the reader must be for new content to keep the view scrolled down. */
 const STICK_PX = 48;
+/** Frames in which scrolling to the bottom is repeated while off-screen items settle to their real height. */
+const FOLLOW_FRAMES = 10;
 const THOUGHT_PREVIEW_CHARS = 80;
 
 /** A message; chunks append to its text, and its Markdown is rendered again once per batch, not per chunk. */
@@ -77,6 +79,8 @@ export class Transcript {
   private readonly tools = new Map<string, ToolCard>();
   private readonly approvals = new Map<string, ApprovalCard>();
   private atBottom = true;
+  /** Whether the reader is scrolling (scroll events then say where they are) rather than the panel following. */
+  private reading = false;
   private scrollQueued = false;
 
   constructor(
@@ -85,8 +89,12 @@ export class Transcript {
     private readonly schedule: Scheduler,
   ) {
     this.root = el(doc, "div", { class: "transcript", "data-testid": "transcript", role: "log", "aria-live": "polite" });
-    // Read on scroll, not before each update, so an update never forces a layout.
+    // Where the reader is, read when they scroll (not before each update, so an update never forces a layout).
+    // Only the reader's own scrolling counts: content growing under a programmatic scroll is not leaving the bottom.
+    const reader = () => (this.reading = true);
+    for (const e of ["wheel", "touchstart", "keydown", "mousedown"]) this.root.addEventListener(e, reader, { passive: true });
     this.root.addEventListener("scroll", () => {
+      if (!this.reading) return;
       const t = this.root;
       this.atBottom = t.scrollHeight - t.scrollTop - t.clientHeight <= STICK_PX;
     });
@@ -143,11 +151,24 @@ export class Transcript {
     } else this.mount(items);
     if (changed && this.atBottom && !this.scrollQueued) {
       this.scrollQueued = true;
-      this.schedule(() => {
-        this.scrollQueued = false;
-        this.root.scrollTop = this.root.scrollHeight;
-      });
+      this.schedule(() => this.toBottom(FOLLOW_FRAMES));
     }
+  }
+
+  /**
+   * Scrolls to the bottom, and again in the next frames while items that were only estimated (content-visibility)
+   * come into view at their real height and push the bottom further down.
+   */
+  private toBottom(frames: number): void {
+    if (!this.atBottom) {
+      this.scrollQueued = false;
+      return;
+    }
+    const t = this.root;
+    this.reading = false;
+    t.scrollTop = t.scrollHeight;
+    if (frames > 1) this.schedule(() => this.toBottom(frames - 1));
+    else this.scrollQueued = false;
   }
 
   reset(): void {

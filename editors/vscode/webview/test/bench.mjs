@@ -47,7 +47,7 @@ try {
     try {
       const page = await browser.newPage();
       const css = readFileSync(join(here, "..", "panel.css"), "utf8");
-      await page.setContent(`<!doctype html><html><head><style>${css}</style></head><body class="panel"></body></html>`);
+      await page.setContent(`<!doctype html><html><head><style>${css}</style></head><body></body></html>`);
       await page.addScriptTag({ path: join(out, "bench.js") });
       const version = browser.version();
       const result = await page.evaluate(

@@ -445,9 +445,27 @@ test("long replay: the last items show at once, earlier ones in steps on request
   assert.equal(p.q("transcript").firstElementChild, p.qa("tool-call")[0]);
 });
 
-test("scrolling: the view follows new content once per frame, not per update", () => {
+test("scrolling: the view follows new content once per frame, and stops following when the reader scrolls up", () => {
   const p = mount();
+  const t = p.q("transcript");
+  // happy-dom has no layout: give the transcript one (1000 px of content in a 100 px view).
+  Object.defineProperty(t, "scrollHeight", { configurable: true, get: () => 1000 });
+  Object.defineProperty(t, "clientHeight", { configurable: true, get: () => 100 });
   p.send(updates(params(1, user("a"))), updates(params(2, agent("b"))));
   assert.equal(p.queued.length, 1, "one scroll for the frame");
   p.drain();
+  assert.equal(t.scrollTop, 1000);
+  const Event = p.window.Event as unknown as typeof globalThis.Event;
+  t.dispatchEvent(new Event("wheel"));
+  t.scrollTop = 200;
+  t.dispatchEvent(new Event("scroll"));
+  p.send(updates(params(3, user("c"))));
+  p.drain();
+  assert.equal(t.scrollTop, 200, "the reader's place is kept");
+  t.dispatchEvent(new Event("wheel"));
+  t.scrollTop = 900;
+  t.dispatchEvent(new Event("scroll"));
+  p.send(updates(params(4, agent("d"))));
+  p.drain();
+  assert.equal(t.scrollTop, 1000, "back at the bottom: following again");
 });
