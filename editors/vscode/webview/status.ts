@@ -38,7 +38,8 @@ export function taskStateText(s: TaskState): string {
 export function usageText(u: Usage): string {
   const n = (x: number) => Math.round(x).toLocaleString("en-US");
   const cached = u.cachedTokens ? ` (${n(u.cachedTokens)} cached)` : "";
-  return `${n(u.promptTokens)} in${cached} · ${n(u.completionTokens)} out · ${money(u.cost.amount, u.cost.currency)}`;
+  const cost = u.cost ? ` · ${money(u.cost.amount, u.cost.currency)}` : "";
+  return `${n(u.promptTokens ?? 0)} in${cached} · ${n(u.completionTokens ?? 0)} out${cost}`;
 }
 
 export function money(amount: number, currency = "USD"): string {

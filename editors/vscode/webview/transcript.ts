@@ -220,12 +220,24 @@ export class Transcript {
       const chunk = items.splice(Math.max(0, items.length - EARLIER_STEP));
       const frag = this.doc.createDocumentFragment();
       for (const item of chunk) frag.appendChild(item.build());
-      // Inserted below the row, so the row stays the oldest thing shown; scroll anchoring keeps the reader's place.
+      // Inserted below the row, so the row stays the oldest thing shown. The reader's place is kept by the browser's
+      // scroll anchoring, except at the very top where it does not apply: there the panel keeps it.
+      const t = this.root;
+      const top = t.scrollTop;
+      const height = t.scrollHeight;
       row.after(frag);
+      if (t.scrollTop === top && t.scrollHeight > height) t.scrollTop = top + (t.scrollHeight - height);
       if (items.length === 0) {
         observer?.disconnect();
         row.remove();
-      } else row.textContent = label();
+        return;
+      }
+      row.textContent = label();
+      if (observer) {
+        // Observing again reports the row's state now: still in view (a short step) means another step.
+        observer.unobserve(row);
+        observer.observe(row);
+      }
     };
     const IO = this.doc.defaultView?.IntersectionObserver;
     if (IO) {

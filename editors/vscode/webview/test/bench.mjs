@@ -75,6 +75,7 @@ function report(where, s, l) {
   console.log(`stored conversation: ${s.updates} updates -> ${s.elements} elements (${s.nodes} nodes)`);
   console.log(`  panel render (one replay batch):     ${ms(s.panelMs)}   (target < 200 ms)`);
   console.log(`  baseline, ${s.nodes} plain nodes:         ${ms(s.plainNodesMs)}`);
+  console.log(`  baseline, everything built at once (${s.fullElements} elements): ${ms(s.fullMs)}`);
   console.log(`live feed: ${l.sent} updates at ${l.perSecond}/s for ${l.seconds} s, one message each`);
   console.log(`  per update: mean ${ms(l.meanMs)}, p95 ${ms(l.p95Ms)}, max ${ms(l.maxMs)}   (budget ${ms(1000 / l.perSecond)})`);
   console.log(`  baseline, naive full re-render for the last update: ${ms(l.naiveMs)}`);

@@ -7,7 +7,15 @@ import { conversation } from "./fixtures";
 
 export { conversation };
 
-export type Stored = { updates: number; elements: number; panelMs: number; plainNodesMs: number; nodes: number };
+export type Stored = {
+  updates: number;
+  elements: number;
+  panelMs: number;
+  plainNodesMs: number;
+  nodes: number;
+  fullMs: number;
+  fullElements: number;
+};
 export type Live = {
   sent: number;
   perSecond: number;
@@ -75,7 +83,18 @@ export function stored(doc: Document, updates: SessionUpdateParams[]): Stored {
   settle(base);
   const plainNodesMs = performance.now() - t;
   base.remove();
-  return { updates: updates.length, elements, panelMs, plainNodesMs, nodes };
+
+  // Baseline: the same replay with everything built at once (what a renderer without the recent-items window pays).
+  const full = fresh(doc);
+  const fullPanel = newPanel(full);
+  t = performance.now();
+  fullPanel.handle({ type: "updates", updates });
+  showAll(full);
+  settle(full);
+  const fullMs = performance.now() - t;
+  const fullElements = full.querySelectorAll("*").length;
+  full.remove();
+  return { updates: updates.length, elements, panelMs, plainNodesMs, nodes, fullMs, fullElements };
 }
 
 /** Feeds `perSecond` updates a second, one message each, for `seconds`; measures each and checks none was lost. */
