@@ -411,6 +411,16 @@ test("dedupe: a replay that starts again at the seq the live stream last sent", 
   const q = mount();
   q.send(updates(s[0], s[1]), updates(s[2], s[3]), updates(...s));
   assert.equal(snapshot(q), snapshot(full));
+  // A replay (stored up to seq 2) landing between the two live updates of seq 2.
+  const r = mount();
+  r.send(updates(s[0], s[1]), updates(s[0], s[1], s[2]), updates(s[2], s[3], s[4]));
+  assert.equal(snapshot(r), snapshot(full));
+  // The same with two chunks of one message in a seq, where showing one twice would be visible.
+  const a = params(7, agent("a"));
+  const b = params(7, agent("b"));
+  const m = mount();
+  m.send(updates(a), updates(a, b), updates(b));
+  assert.equal(m.q("message-agent").querySelector(".message-body")!.textContent, "ab");
 });
 
 test("dedupe: same seq in another conversation is not a duplicate; updates without a seq always show", () => {
