@@ -43,9 +43,10 @@ export function diffLines(oldLines: string[], newLines: string[]): DiffLine[] {
   while (suf < a.length - pre && suf < b.length - pre && a[a.length - 1 - suf] === b[b.length - 1 - suf]) suf++;
   const am = a.subarray(pre, a.length - suf);
   const bm = b.subarray(pre, b.length - suf);
-  const script =
-    myers(am, bm, maxEditDistance(am.length + bm.length)) ??
-    [...new Array<number>(am.length).fill(DEL), ...new Array<number>(bm.length).fill(ADD)];
+  const script = myers(am, bm, maxEditDistance(am.length + bm.length)) ?? [
+    ...new Array<number>(am.length).fill(DEL),
+    ...new Array<number>(bm.length).fill(ADD),
+  ];
 
   const out: DiffLine[] = [];
   let x = 0;

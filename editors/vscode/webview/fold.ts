@@ -45,16 +45,21 @@ export function foldLines(
       schedule(pump);
     }
   };
-  const toggle = button(doc, showAll, { class: "fold-toggle", "data-testid": "fold-toggle", "data-built": String(built) }, () => {
-    expanded = !expanded;
-    rest.hidden = !expanded;
-    toggle.textContent = expanded ? `Show the first ${shown} ${noun}` : showAll;
-    toggle.setAttribute("aria-expanded", String(expanded));
-    if (expanded && !pumping && built < total) {
-      pumping = true;
-      schedule(pump);
-    }
-  });
+  const toggle = button(
+    doc,
+    showAll,
+    { class: "fold-toggle", "data-testid": "fold-toggle", "data-built": String(built) },
+    () => {
+      expanded = !expanded;
+      rest.hidden = !expanded;
+      toggle.textContent = expanded ? `Show the first ${shown} ${noun}` : showAll;
+      toggle.setAttribute("aria-expanded", String(expanded));
+      if (expanded && !pumping && built < total) {
+        pumping = true;
+        schedule(pump);
+      }
+    },
+  );
   toggle.setAttribute("aria-expanded", "false");
   return toggle;
 }

@@ -36,16 +36,27 @@ export class Panel {
     this.usage = el(doc, "span", { class: "usage", "data-testid": "usage", hidden: "" });
     this.list = el(doc, "div", { class: "conversations", "data-testid": "conversation-list", hidden: "" });
     this.plan = el(doc, "section", { class: "plan", "data-testid": "plan", hidden: "" });
-    this.prompt = el(doc, "textarea", { class: "prompt", "data-testid": "prompt", rows: "3", placeholder: "Ask OpenHands…", "aria-label": "Message to OpenHands" });
+    this.prompt = el(doc, "textarea", {
+      class: "prompt",
+      "data-testid": "prompt",
+      rows: "3",
+      placeholder: "Ask OpenHands…",
+      "aria-label": "Message to OpenHands",
+    });
     this.prompt.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
         e.preventDefault();
         this.send();
       }
     });
-    this.stop = button(doc, "Stop", { class: "stop", "data-testid": "stop", disabled: "" }, () => post({ type: "stop" }));
-    const history = button(doc, "History", { class: "secondary", "data-testid": "conversations-toggle", "aria-expanded": "false" }, () =>
-      this.toggleList(),
+    this.stop = button(doc, "Stop", { class: "stop", "data-testid": "stop", disabled: "" }, () =>
+      post({ type: "stop" }),
+    );
+    const history = button(
+      doc,
+      "History",
+      { class: "secondary", "data-testid": "conversations-toggle", "aria-expanded": "false" },
+      () => this.toggleList(),
     );
     const toolbar = el(
       doc,
@@ -54,14 +65,24 @@ export class Panel {
       this.state,
       el(doc, "span", { class: "spacer" }),
       history,
-      button(doc, "New conversation", { class: "secondary", "data-testid": "new-conversation" }, () => post({ type: "newConversation" })),
+      button(doc, "New conversation", { class: "secondary", "data-testid": "new-conversation" }, () =>
+        post({ type: "newConversation" }),
+      ),
     );
     const composer = el(
       doc,
       "div",
       { class: "composer" },
       this.prompt,
-      el(doc, "div", { class: "composer-row" }, this.usage, el(doc, "span", { class: "spacer" }), this.stop, button(doc, "Send", { class: "send", "data-testid": "send" }, () => this.send())),
+      el(
+        doc,
+        "div",
+        { class: "composer-row" },
+        this.usage,
+        el(doc, "span", { class: "spacer" }),
+        this.stop,
+        button(doc, "Send", { class: "send", "data-testid": "send" }, () => this.send()),
+      ),
     );
     root.classList.add("panel");
     root.append(this.banner, toolbar, this.list, this.transcript.root, this.plan, composer);
@@ -80,7 +101,9 @@ export class Panel {
       case "approvalResolved":
         return this.transcript.resolved(msg.resolved);
       case "conversations":
-        return renderConversations(this.doc, this.list, msg.list ?? [], this.conversationId, this.post, () => this.showList(false));
+        return renderConversations(this.doc, this.list, msg.list ?? [], this.conversationId, this.post, () =>
+          this.showList(false),
+        );
       case "server": {
         const text = serverText(msg);
         this.banner.textContent = text ?? "";
@@ -140,7 +163,8 @@ export class Panel {
     const show = this.list.hidden;
     this.showList(show);
     if (show) {
-      if (!this.list.firstChild) this.list.appendChild(el(this.doc, "div", { class: "conversations-empty" }, "Loading…"));
+      if (!this.list.firstChild)
+        this.list.appendChild(el(this.doc, "div", { class: "conversations-empty" }, "Loading…"));
       this.post({ type: "listConversations" });
     }
   }

@@ -8,7 +8,12 @@ type Usage = Extract<Update, { sessionUpdate: "usage_update" }>;
 type ServerStatus = Extract<ToPanel, { type: "server" }>;
 
 /** States in which a task runs and Stop means something. */
-export const RUNNING_STATES: ReadonlySet<TaskState["state"]> = new Set(["starting", "running", "awaiting_approval", "retrying"]);
+export const RUNNING_STATES: ReadonlySet<TaskState["state"]> = new Set([
+  "starting",
+  "running",
+  "awaiting_approval",
+  "retrying",
+]);
 
 export function taskStateText(s: TaskState): string {
   const step = s.maxIterations > 0 ? ` · step ${s.step}/${s.maxIterations}` : s.step > 0 ? ` · step ${s.step}` : "";

@@ -72,7 +72,8 @@ export class ToolCard {
       this.command = command && !this.title.includes(command) ? command : "";
     }
     if (u.status) this.status = u.status;
-    if (u.sessionUpdate === "tool_call_update" && typeof u.rawOutput?.exitCode === "number") this.exitCode = u.rawOutput.exitCode;
+    if (u.sessionUpdate === "tool_call_update" && typeof u.rawOutput?.exitCode === "number")
+      this.exitCode = u.rawOutput.exitCode;
     // As in ACP, content that comes is the call's whole content: it replaces what was there.
     if (u.content) this.content = u.content;
     if (this.parts) {
@@ -130,7 +131,14 @@ export class ToolCard {
     clear(p.body);
     for (const block of this.content) {
       if (block.type === "diff") {
-        const open = () => post({ type: "openDiff", path: block.path, oldText: block.oldText, newText: block.newText, title: this.title });
+        const open = () =>
+          post({
+            type: "openDiff",
+            path: block.path,
+            oldText: block.oldText,
+            newText: block.newText,
+            title: this.title,
+          });
         p.body.appendChild(renderDiff(doc, block, open, schedule));
       } else if (block.type === "content" && block.content?.type === "text" && block.content.text) {
         const testid = this.kind === "execute" ? "command-output" : "tool-output";

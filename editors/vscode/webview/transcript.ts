@@ -88,11 +88,17 @@ export class Transcript {
     private readonly post: (m: FromPanel) => void,
     private readonly schedule: Scheduler,
   ) {
-    this.root = el(doc, "div", { class: "transcript", "data-testid": "transcript", role: "log", "aria-live": "polite" });
+    this.root = el(doc, "div", {
+      class: "transcript",
+      "data-testid": "transcript",
+      role: "log",
+      "aria-live": "polite",
+    });
     // Where the reader is, read when they scroll (not before each update, so an update never forces a layout).
     // Only the reader's own scrolling counts: content growing under a programmatic scroll is not leaving the bottom.
     const reader = () => (this.reading = true);
-    for (const e of ["wheel", "touchstart", "keydown", "mousedown"]) this.root.addEventListener(e, reader, { passive: true });
+    for (const e of ["wheel", "touchstart", "keydown", "mousedown"])
+      this.root.addEventListener(e, reader, { passive: true });
     this.root.addEventListener("scroll", () => {
       if (!this.reading) return;
       const t = this.root;
@@ -241,7 +247,10 @@ export class Transcript {
     };
     const IO = this.doc.defaultView?.IntersectionObserver;
     if (IO) {
-      observer = new IO((entries) => entries.some((e) => e.isIntersecting) && step(), { root: this.root, rootMargin: "600px 0px 0px 0px" });
+      observer = new IO((entries) => entries.some((e) => e.isIntersecting) && step(), {
+        root: this.root,
+        rootMargin: "600px 0px 0px 0px",
+      });
       observer.observe(row);
     }
     return row;

@@ -29,17 +29,21 @@ test("ansi: SGR colours and attributes become classes, reset ends them", () => {
 });
 
 test("ansi: 256 and true colours map to the nearest of the 16 themed ones", () => {
-  assert.deepEqual(parse("\x1b[38;5;9ma\x1b[38;5;196mb\x1b[48;5;21mc\x1b[38;5;255md\x1b[38;2;0;200;0me\x1b[38:2:10:10:10mf"), [
-    { text: "ab", classes: "ansi-fg-9" },
-    { text: "c", classes: "ansi-fg-9 ansi-bg-12" },
-    { text: "d", classes: "ansi-fg-15 ansi-bg-12" },
-    { text: "e", classes: "ansi-fg-10 ansi-bg-12" },
-    { text: "f", classes: "ansi-fg-0 ansi-bg-12" },
-  ]);
+  assert.deepEqual(
+    parse("\x1b[38;5;9ma\x1b[38;5;196mb\x1b[48;5;21mc\x1b[38;5;255md\x1b[38;2;0;200;0me\x1b[38:2:10:10:10mf"),
+    [
+      { text: "ab", classes: "ansi-fg-9" },
+      { text: "c", classes: "ansi-fg-9 ansi-bg-12" },
+      { text: "d", classes: "ansi-fg-15 ansi-bg-12" },
+      { text: "e", classes: "ansi-fg-10 ansi-bg-12" },
+      { text: "f", classes: "ansi-fg-0 ansi-bg-12" },
+    ],
+  );
 });
 
 test("ansi: other escapes and control characters are stripped", () => {
-  const line = "\x1b[2K\x1b[1Gcursor\x1b[?25l \x1b]0;title\x07osc \x1b]8;;http://x\x1b\\link\x1b(B \x1b=key\x07\x08\x00 tab\there \x9b1mc1\x1b";
+  const line =
+    "\x1b[2K\x1b[1Gcursor\x1b[?25l \x1b]0;title\x07osc \x1b]8;;http://x\x1b\\link\x1b(B \x1b=key\x07\x08\x00 tab\there \x9b1mc1\x1b";
   assert.deepEqual(parse(line), [
     { text: "cursor osc link key tab\there ", classes: "" },
     { text: "c1", classes: "ansi-bold" },
@@ -53,7 +57,12 @@ test("ansi: the style carries across lines, as in a terminal", () => {
 });
 
 test("output: lines render with ANSI spans, carriage returns overwrite, plain lines share one text node", () => {
-  const out = renderOutput(doc, "plain 1\nplain 2\r\n\x1b[32mgreen\x1b[0m done\nprogress 10%\rprogress 100%\n", "command-output", () => {});
+  const out = renderOutput(
+    doc,
+    "plain 1\nplain 2\r\n\x1b[32mgreen\x1b[0m done\nprogress 10%\rprogress 100%\n",
+    "command-output",
+    () => {},
+  );
   assert.equal(out.getAttribute("data-lines"), "4");
   assert.equal(
     html(out),
@@ -74,8 +83,19 @@ test("output: 100,000 lines show the first 20 at once and build the rest in chun
   const ms = performance.now() - start;
   assert.ok(ms < 500, `first render took ${ms.toFixed(0)} ms`);
   const pre = out.querySelector("pre")!;
-  const shown = () => Array.from(pre.childNodes).filter((n) => !(n instanceof doc.defaultView!.HTMLElement && n.classList.contains("fold-rest")));
-  assert.equal(shown().map((n) => n.textContent).join(""), lines.slice(0, FOLD_LINES).join("\n").replace(/\x1b\[\d+m/g, "") + "\n");
+  const shown = () =>
+    Array.from(pre.childNodes).filter(
+      (n) => !(n instanceof doc.defaultView!.HTMLElement && n.classList.contains("fold-rest")),
+    );
+  assert.equal(
+    shown()
+      .map((n) => n.textContent)
+      .join(""),
+    lines
+      .slice(0, FOLD_LINES)
+      .join("\n")
+      .replace(/\x1b\[\d+m/g, "") + "\n",
+  );
   assert.ok(out.querySelectorAll("span").length <= 3, "only the shown lines are built");
   const toggle = out.querySelector<HTMLButtonElement>('[data-testid="fold-toggle"]')!;
   assert.equal(toggle.textContent, "Show all 100,000 lines");
@@ -105,7 +125,9 @@ test("output: 100,000 lines show the first 20 at once and build the rest in chun
 
 test("output: folding away mid-build pauses it; unfolding resumes where it stopped", () => {
   const queue: (() => void)[] = [];
-  const out = renderOutput(doc, Array.from({ length: 5000 }, (_, i) => `l${i}`).join("\n"), "command-output", (t) => queue.push(t));
+  const out = renderOutput(doc, Array.from({ length: 5000 }, (_, i) => `l${i}`).join("\n"), "command-output", (t) =>
+    queue.push(t),
+  );
   const toggle = out.querySelector<HTMLButtonElement>(".fold-toggle")!;
   toggle.click();
   queue.shift()!(); // one chunk

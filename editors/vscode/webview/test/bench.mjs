@@ -27,9 +27,21 @@ try {
     format: "esm",
     platform: "node",
     target: "node20",
-    plugins: [{ name: "happy-dom-by-url", setup: (b) => b.onResolve({ filter: /^happy-dom$/ }, () => ({ path: happyUrl, external: true })) }],
+    plugins: [
+      {
+        name: "happy-dom-by-url",
+        setup: (b) => b.onResolve({ filter: /^happy-dom$/ }, () => ({ path: happyUrl, external: true })),
+      },
+    ],
   });
-  await build({ ...common, outfile: join(out, "bench.js"), format: "iife", globalName: "PanelBench", platform: "browser", target: "es2022" });
+  await build({
+    ...common,
+    outfile: join(out, "bench.js"),
+    format: "iife",
+    globalName: "PanelBench",
+    platform: "browser",
+    target: "es2022",
+  });
 
   const core = await import(pathToFileURL(join(out, "bench.mjs")).href);
   const { Window } = await import(happyUrl);
@@ -37,7 +49,11 @@ try {
   const updates = core.conversation(STORED);
   // Warm up the JIT on a smaller conversation, as a panel that has rendered before would be.
   core.stored(window.document, core.conversation(300, "warm", 3));
-  report("happy-dom 21.0.4 (node " + process.version + ")", core.stored(window.document, updates), await core.live(window.document, PER_SECOND, SECONDS));
+  report(
+    "happy-dom 21.0.4 (node " + process.version + ")",
+    core.stored(window.document, updates),
+    await core.live(window.document, PER_SECOND, SECONDS),
+  );
   await window.happyDOM.close();
 
   const chromium = process.env.CHROMIUM ?? "/usr/bin/chromium";
@@ -77,9 +93,13 @@ function report(where, s, l) {
   console.log(`  baseline, ${s.nodes} plain nodes:         ${ms(s.plainNodesMs)}`);
   console.log(`  baseline, everything built at once (${s.fullElements} elements): ${ms(s.fullMs)}`);
   console.log(`live feed: ${l.sent} updates at ${l.perSecond}/s for ${l.seconds} s, one message each`);
-  console.log(`  per update: mean ${ms(l.meanMs)}, p95 ${ms(l.p95Ms)}, max ${ms(l.maxMs)}   (budget ${ms(1000 / l.perSecond)})`);
+  console.log(
+    `  per update: mean ${ms(l.meanMs)}, p95 ${ms(l.p95Ms)}, max ${ms(l.maxMs)}   (budget ${ms(1000 / l.perSecond)})`,
+  );
   console.log(`  baseline, naive full re-render for the last update: ${ms(l.naiveMs)}`);
-  console.log(`  finished ${ms(l.lagMs)} after the last update was due; dropped: ${l.identical ? "none (markup equals the one-batch render)" : "YES: markup differs"}`);
+  console.log(
+    `  finished ${ms(l.lagMs)} after the last update was due; dropped: ${l.identical ? "none (markup equals the one-batch render)" : "YES: markup differs"}`,
+  );
   console.log(`  replay of all ${l.sent} again (dedupe): ${ms(l.replayMs)}, nodes added: ${l.replayAddedNodes}`);
   if (!l.identical || l.replayAddedNodes !== 0) failed = true;
 }

@@ -47,7 +47,12 @@ function newPanel(root: HTMLElement, posted: FromPanel[] = []): Panel {
 
 /** Builds everything a replay left behind "show earlier" rows. */
 export function showAll(root: HTMLElement): void {
-  for (let b = root.querySelector<HTMLElement>('[data-testid="show-earlier"]'); b; b = root.querySelector('[data-testid="show-earlier"]')) b.click();
+  for (
+    let b = root.querySelector<HTMLElement>('[data-testid="show-earlier"]');
+    b;
+    b = root.querySelector('[data-testid="show-earlier"]')
+  )
+    b.click();
 }
 
 function countNodes(root: Node): number {

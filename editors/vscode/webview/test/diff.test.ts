@@ -26,7 +26,15 @@ test("diff: new file, deleted file, no change, moved block", () => {
   assert.deepEqual(compact(diffLines(textLines(null), textLines("x\ny\n"))), ["+x", "+y"]);
   assert.deepEqual(compact(diffLines(textLines("x\n"), textLines(""))), ["-x"]);
   assert.deepEqual(compact(diffLines(["same"], ["same"])), [" same"]);
-  assert.deepEqual(compact(diffLines(["1", "2", "3", "x", "y"], ["x", "y", "1", "2", "3"])), ["+x", "+y", " 1", " 2", " 3", "-x", "-y"]);
+  assert.deepEqual(compact(diffLines(["1", "2", "3", "x", "y"], ["x", "y", "1", "2", "3"])), [
+    "+x",
+    "+y",
+    " 1",
+    " 2",
+    " 3",
+    "-x",
+    "-y",
+  ]);
   assert.deepEqual(textLines("a\r\nb\r\n"), ["a", "b"]);
 });
 
@@ -46,15 +54,22 @@ function lcs(a: string[], b: string[]): number {
 
 test("diff: on 500 random pairs the script rebuilds both texts and is as short as an LCS allows", () => {
   let seed = 1;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   for (let round = 0; round < 500; round++) {
     const alphabet = 2 + Math.floor(rand() * 4);
-    const gen = () => Array.from({ length: Math.floor(rand() * 30) }, () => String.fromCharCode(97 + Math.floor(rand() * alphabet)));
+    const gen = () =>
+      Array.from({ length: Math.floor(rand() * 30) }, () => String.fromCharCode(97 + Math.floor(rand() * alphabet)));
     const a = gen();
     const b = gen();
     const lines = diffLines(a, b);
-    assert.deepEqual(lines.filter((l) => l.kind !== "add").map((l) => l.text), a);
-    assert.deepEqual(lines.filter((l) => l.kind !== "del").map((l) => l.text), b);
+    assert.deepEqual(
+      lines.filter((l) => l.kind !== "add").map((l) => l.text),
+      a,
+    );
+    assert.deepEqual(
+      lines.filter((l) => l.kind !== "del").map((l) => l.text),
+      b,
+    );
     const edits = lines.filter((l) => l.kind !== "ctx").length;
     assert.equal(edits, a.length + b.length - 2 * lcs(a, b), `not minimal for ${a.join("")} -> ${b.join("")}`);
   }
@@ -69,7 +84,12 @@ test("diff: past the edit-distance bound the middle is shown replaced whole, fas
   const ms = performance.now() - start;
   assert.ok(ms < 3000, `took ${ms.toFixed(0)} ms`);
   assert.equal(lines.length, 200_002);
-  assert.deepEqual(compact([lines[0], lines[1], lines[100_001], lines[200_001]]), [" head", "-old 0", "+new 0", " tail"]);
+  assert.deepEqual(compact([lines[0], lines[1], lines[100_001], lines[200_001]]), [
+    " head",
+    "-old 0",
+    "+new 0",
+    " tail",
+  ]);
 });
 
 test("diff: rows keep 3 lines of context and fold the unchanged runs between", () => {
@@ -78,12 +98,35 @@ test("diff: rows keep 3 lines of context and fold the unchanged runs between", (
   next[2] = "two";
   next[25] = "twenty-five";
   const rows = diffRows(diffLines(old, next)).map((r) => (r.kind === "skip" ? `…${r.count}` : `${r.kind[0]}${r.text}`));
-  assert.deepEqual(rows, ["cl0", "cl1", "dl2", "atwo", "cl3", "cl4", "cl5", "…16", "cl22", "cl23", "cl24", "dl25", "atwenty-five", "cl26", "cl27", "cl28", "cl29"]);
+  assert.deepEqual(rows, [
+    "cl0",
+    "cl1",
+    "dl2",
+    "atwo",
+    "cl3",
+    "cl4",
+    "cl5",
+    "…16",
+    "cl22",
+    "cl23",
+    "cl24",
+    "dl25",
+    "atwenty-five",
+    "cl26",
+    "cl27",
+    "cl28",
+    "cl29",
+  ]);
 });
 
 test("diff view: file, counts, coloured rows, and Open diff", () => {
   let opened = 0;
-  const view = renderDiff(doc, { path: "src/a.rs", oldText: "fn a() {}\nkeep\n", newText: "fn b() {}\nkeep\n<script>x</script>\n" }, () => opened++, () => {});
+  const view = renderDiff(
+    doc,
+    { path: "src/a.rs", oldText: "fn a() {}\nkeep\n", newText: "fn b() {}\nkeep\n<script>x</script>\n" },
+    () => opened++,
+    () => {},
+  );
   assert.equal(view.getAttribute("data-testid"), "diff");
   assert.equal(view.getAttribute("data-added"), "2");
   assert.equal(view.getAttribute("data-deleted"), "1");
@@ -97,7 +140,12 @@ test("diff view: file, counts, coloured rows, and Open diff", () => {
   assert.equal(view.querySelector(".diff-new"), null);
   view.querySelector<HTMLButtonElement>('[data-testid="open-diff"]')!.click();
   assert.equal(opened, 1);
-  const created = renderDiff(doc, { path: "new.txt", oldText: null, newText: "x\n" }, () => {}, () => {});
+  const created = renderDiff(
+    doc,
+    { path: "new.txt", oldText: null, newText: "x\n" },
+    () => {},
+    () => {},
+  );
   assert.equal(created.querySelector(".diff-new")!.textContent, "new file");
 });
 
@@ -105,7 +153,12 @@ test("diff view: a 100,000-line new file shows 20 rows and folds the rest", () =
   const queue: (() => void)[] = [];
   const text = Array.from({ length: 100_000 }, (_, i) => `line ${i}`).join("\n");
   const start = performance.now();
-  const view = renderDiff(doc, { path: "big.txt", oldText: null, newText: text }, () => {}, (t) => queue.push(t));
+  const view = renderDiff(
+    doc,
+    { path: "big.txt", oldText: null, newText: text },
+    () => {},
+    (t) => queue.push(t),
+  );
   assert.ok(performance.now() - start < 3000);
   assert.equal(view.querySelectorAll(".diff-line").length, DIFF_ROWS_SHOWN);
   const toggle = view.querySelector<HTMLButtonElement>(".fold-toggle")!;

@@ -26,7 +26,9 @@ test("main: mounts the panel on the body, posts ready once, renders what the hos
     assert.equal(root.querySelector('[data-testid="prompt"]')?.tagName, "TEXTAREA");
     assert.ok(doc.querySelector('[data-testid="prompt"]'));
     const MessageEvent = window.MessageEvent as unknown as typeof globalThis.MessageEvent;
-    window.dispatchEvent(new MessageEvent("message", { data: updates(params(1, user("hello from the host"))) }) as never);
+    window.dispatchEvent(
+      new MessageEvent("message", { data: updates(params(1, user("hello from the host"))) }) as never,
+    );
     assert.equal(doc.querySelector('[data-testid="message-user"] .message-body')!.textContent, "hello from the host");
     window.dispatchEvent(new MessageEvent("message", { data: { type: "no-such-message" } }) as never);
     window.dispatchEvent(new MessageEvent("message", { data: null }) as never);
@@ -43,7 +45,8 @@ test("sources: no webview module writes markup from a string or evaluates code",
   assert.ok(dir, "run through webview/test/run.mjs, which says where the sources are");
   const files = readdirSync(dir).filter((f) => f.endsWith(".ts"));
   assert.ok(files.includes("main.ts") && files.includes("markdown.ts"));
-  const banned = /\.(innerHTML|outerHTML)\s*=|insertAdjacentHTML|document\.write|\beval\(|new Function\(|setAttribute\(\s*["'](on\w+|href|src|style)["']/;
+  const banned =
+    /\.(innerHTML|outerHTML)\s*=|insertAdjacentHTML|document\.write|\beval\(|new Function\(|setAttribute\(\s*["'](on\w+|href|src|style)["']/;
   for (const f of files) {
     const text = readFileSync(join(dir, f), "utf8");
     assert.doesNotMatch(text, banned, f);

@@ -29,12 +29,28 @@ const CASES: [string, string, string][] = [
     '<p>see <span class="md-link" title="https://example.com/a?b=1">the docs</span><span class="md-url"> (https://example.com/a?b=1)</span></p>',
   ],
   ["autolink", "<https://x.io>", '<p><span class="md-link" title="https://x.io">https://x.io</span></p>'],
-  ["image as text", "![a cat](cat.png)", '<p><span class="md-image" title="cat.png">a cat</span><span class="md-url"> (cat.png)</span></p>'],
-  ["fenced code", "```rust\nfn main() {}\n  <b>\n```\nafter", '<pre class="md-code"><code data-lang="rust">fn main() {}\n  &lt;b&gt;</code></pre><p>after</p>'],
+  [
+    "image as text",
+    "![a cat](cat.png)",
+    '<p><span class="md-image" title="cat.png">a cat</span><span class="md-url"> (cat.png)</span></p>',
+  ],
+  [
+    "fenced code",
+    "```rust\nfn main() {}\n  <b>\n```\nafter",
+    '<pre class="md-code"><code data-lang="rust">fn main() {}\n  &lt;b&gt;</code></pre><p>after</p>',
+  ],
   ["unclosed fence runs to the end", "~~~\na\n\nb", '<pre class="md-code"><code>a\n\nb</code></pre>'],
-  ["headings", "# One\n### Three ###\n#nope", '<h1 class="md-heading">One</h1><h3 class="md-heading">Three</h3><p>#nope</p>'],
+  [
+    "headings",
+    "# One\n### Three ###\n#nope",
+    '<h1 class="md-heading">One</h1><h3 class="md-heading">Three</h3><p>#nope</p>',
+  ],
   ["rule", "a\n\n---\nb", "<p>a</p><hr><p>b</p>"],
-  ["bullet list", "- a\n- b\n  more\n* c", "<ul><li><p>a</p></li><li><p>b more</p></li></ul><ul><li><p>c</p></li></ul>"],
+  [
+    "bullet list",
+    "- a\n- b\n  more\n* c",
+    "<ul><li><p>a</p></li><li><p>b more</p></li></ul><ul><li><p>c</p></li></ul>",
+  ],
   ["ordered list with start", "3. c\n4. d", '<ol start="3"><li><p>c</p></li><li><p>d</p></li></ol>'],
   [
     "nested list",
@@ -151,5 +167,8 @@ test("markdown: unmatched code spans and brackets grow linearly", () => {
   const small = Math.max(time(2000), 1);
   const large = time(16000);
   // 8x the input: about 8x the time if linear, 64x if quadratic.
-  assert.ok(large / small < 24, `8x the input took ${(large / small).toFixed(1)}x the time (${small.toFixed(1)} ms, ${large.toFixed(1)} ms)`);
+  assert.ok(
+    large / small < 24,
+    `8x the input took ${(large / small).toFixed(1)}x the time (${small.toFixed(1)} ms, ${large.toFixed(1)} ms)`,
+  );
 });

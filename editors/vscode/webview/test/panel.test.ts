@@ -27,11 +27,17 @@ test("messages: user and agent chunks render as Markdown; consecutive chunks of 
   const p = mount();
   p.send(updates(params(1, user("Fix **the** test")), params(2, agent("Looking")), params(2, agent(" at `it`"))));
   assert.equal(html(p.q("message-user").querySelector(".message-body")!), "<p>Fix <strong>the</strong> test</p>");
-  assert.equal(html(p.q("message-agent").querySelector(".message-body")!), '<p>Looking at <code class="md-code-span">it</code></p>');
+  assert.equal(
+    html(p.q("message-agent").querySelector(".message-body")!),
+    '<p>Looking at <code class="md-code-span">it</code></p>',
+  );
   // A later chunk in another batch still appends; one from another seq starts a new paragraph of the same message.
   p.send(updates(params(3, agent("Done."))));
   assert.equal(p.qa("message-agent").length, 1);
-  assert.equal(html(p.q("message-agent").querySelector(".message-body")!), '<p>Looking at <code class="md-code-span">it</code></p><p>Done.</p>');
+  assert.equal(
+    html(p.q("message-agent").querySelector(".message-body")!),
+    '<p>Looking at <code class="md-code-span">it</code></p><p>Done.</p>',
+  );
   // Another kind in between closes the message.
   p.send(updates(params(4, user("thanks")), params(5, agent("welcome"))));
   assert.deepEqual(
@@ -95,7 +101,13 @@ test("tool calls: a long command is shown whole under its title; other kinds' ou
   p.send(
     updates(
       params(1, { ...execCall("c1", long), title: "$ bash -c 'xxx…" } as Update),
-      params(2, { sessionUpdate: "tool_call", toolCallId: "c2", title: "read /w/a.rs", kind: "read", status: "in_progress" }),
+      params(2, {
+        sessionUpdate: "tool_call",
+        toolCallId: "c2",
+        title: "read /w/a.rs",
+        kind: "read",
+        status: "in_progress",
+      }),
       params(3, output("c2", "fn main() {}")),
       params(4, { sessionUpdate: "tool_call", toolCallId: "c3", title: "browse", kind: "fetch", status: "pending" }),
       params(5, { sessionUpdate: "tool_call", toolCallId: "c4", title: "think", kind: "other", status: "completed" }),
@@ -146,13 +158,26 @@ test("edits: the requested diff, replaced by the applied one; Open diff posts th
   };
   p.send(updates(params(2, done)));
   const diff = p.q("diff");
-  assert.deepEqual([diff.getAttribute("data-path"), diff.getAttribute("data-added"), diff.getAttribute("data-deleted")], ["/w/src/lib.rs", "2", "1"]);
   assert.deepEqual(
-    Array.from(diff.querySelectorAll(".diff-line")).map((l) => `${l.className.replace("diff-line diff-", "")}:${l.textContent}`),
+    [diff.getAttribute("data-path"), diff.getAttribute("data-added"), diff.getAttribute("data-deleted")],
+    ["/w/src/lib.rs", "2", "1"],
+  );
+  assert.deepEqual(
+    Array.from(diff.querySelectorAll(".diff-line")).map(
+      (l) => `${l.className.replace("diff-line diff-", "")}:${l.textContent}`,
+    ),
     ["ctx:1  x", "del:2- a", "add:2+ b", "add:3+ c", "ctx:4  y"],
   );
   p.q("open-diff").click();
-  assert.deepEqual(p.posted, [{ type: "openDiff", path: "/w/src/lib.rs", oldText: "x\na\ny\n", newText: "x\nb\nc\ny\n", title: "edit /w/src/lib.rs" }]);
+  assert.deepEqual(p.posted, [
+    {
+      type: "openDiff",
+      path: "/w/src/lib.rs",
+      oldText: "x\na\ny\n",
+      newText: "x\nb\nc\ny\n",
+      title: "edit /w/src/lib.rs",
+    },
+  ]);
 });
 
 test("plan: a checklist, replaced whole by each plan update, hidden when empty", () => {
@@ -177,7 +202,11 @@ test("plan: a checklist, replaced whole by each plan update, hidden when empty",
     Array.from(plan.querySelectorAll("li")).map((li) => `${li.getAttribute("data-status")} ${li.textContent}`),
     ["completed ☑read", "in_progress ◐fix", "pending ☐<b>test</b>"],
   );
-  p.send(updates(params(2, { sessionUpdate: "plan", entries: [{ content: "only", priority: "medium", status: "completed" }] })));
+  p.send(
+    updates(
+      params(2, { sessionUpdate: "plan", entries: [{ content: "only", priority: "medium", status: "completed" }] }),
+    ),
+  );
   assert.equal(plan.querySelectorAll("li").length, 1);
   p.send(updates(params(3, { sessionUpdate: "plan", entries: [] })));
   assert.equal(plan.hidden, true);
@@ -186,10 +215,29 @@ test("plan: a checklist, replaced whole by each plan update, hidden when empty",
 test("usage: tokens and cost", () => {
   const p = mount();
   assert.equal(p.q("usage").hidden, true);
-  p.send(updates(params(1, { sessionUpdate: "usage_update", promptTokens: 12345, completionTokens: 678, cachedTokens: 1000, cost: { amount: 0.01234, currency: "USD" } })));
+  p.send(
+    updates(
+      params(1, {
+        sessionUpdate: "usage_update",
+        promptTokens: 12345,
+        completionTokens: 678,
+        cachedTokens: 1000,
+        cost: { amount: 0.01234, currency: "USD" },
+      }),
+    ),
+  );
   assert.equal(p.q("usage").hidden, false);
   assert.equal(p.q("usage").textContent, "12,345 in (1,000 cached) · 678 out · $0.0123");
-  p.send(updates(params(2, { sessionUpdate: "usage_update", promptTokens: 5, completionTokens: 1, cost: { amount: 2.5, currency: "EUR" } })));
+  p.send(
+    updates(
+      params(2, {
+        sessionUpdate: "usage_update",
+        promptTokens: 5,
+        completionTokens: 1,
+        cost: { amount: 2.5, currency: "EUR" },
+      }),
+    ),
+  );
   assert.equal(p.q("usage").textContent, "5 in · 1 out · 2.50 EUR");
 });
 
@@ -198,14 +246,24 @@ test("task state: text, Stop enabled while it runs, the prompt's placeholder", (
   const base = { taskId: "t", conversationId: "c", step: 3, maxIterations: 100 };
   const seen = (state: string, message?: string) => {
     p.send({ type: "taskState", state: { ...base, state: state as never, message } });
-    return [p.q("task-state").textContent, p.q("task-state").getAttribute("data-state"), (p.q("stop") as HTMLButtonElement).disabled, (p.q("prompt") as HTMLTextAreaElement).placeholder];
+    return [
+      p.q("task-state").textContent,
+      p.q("task-state").getAttribute("data-state"),
+      (p.q("stop") as HTMLButtonElement).disabled,
+      (p.q("prompt") as HTMLTextAreaElement).placeholder,
+    ];
   };
   assert.deepEqual(p.q("task-state").textContent, "ready");
   assert.equal((p.q("stop") as HTMLButtonElement).disabled, true);
   assert.deepEqual(seen("starting"), ["starting…", "starting", false, "Ask OpenHands…"]);
   assert.deepEqual(seen("running", "runs the tests"), ["running · step 3/100", "running", false, "Ask OpenHands…"]);
   assert.equal(p.q("task-state").title, "runs the tests");
-  assert.deepEqual(seen("awaiting_approval"), ["waiting for your approval · step 3/100", "awaiting_approval", false, "Ask OpenHands…"]);
+  assert.deepEqual(seen("awaiting_approval"), [
+    "waiting for your approval · step 3/100",
+    "awaiting_approval",
+    false,
+    "Ask OpenHands…",
+  ]);
   assert.deepEqual(seen("retrying", "the model's server answered 503; retry 2 of 4 in 8 s"), [
     "retrying: the model's server answered 503; retry 2 of 4 in 8 s",
     "retrying",
@@ -215,7 +273,12 @@ test("task state: text, Stop enabled while it runs, the prompt's placeholder", (
   assert.deepEqual(seen("awaiting_user_input"), ["waiting for your answer", "awaiting_user_input", true, "Reply…"]);
   assert.deepEqual(seen("finished"), ["finished", "finished", true, "Ask OpenHands…"]);
   assert.deepEqual(seen("stopped"), ["stopped", "stopped", true, "Ask OpenHands…"]);
-  assert.deepEqual(seen("error", "the model's key was refused"), ["failed: the model's key was refused", "error", true, "Ask OpenHands…"]);
+  assert.deepEqual(seen("error", "the model's key was refused"), [
+    "failed: the model's key was refused",
+    "error",
+    true,
+    "Ask OpenHands…",
+  ]);
 });
 
 test("prompt: Enter sends and clears, Shift+Enter does not, blank is not sent; Send, Stop, New conversation", () => {
@@ -234,10 +297,17 @@ test("prompt: Enter sends and clears, Shift+Enter does not, blank is not sent; S
   assert.equal(p.posted.length, 1);
   prompt.value = "by button";
   p.q("send").click();
-  p.send({ type: "taskState", state: { taskId: "t", conversationId: "c", state: "running", step: 1, maxIterations: 10 } });
+  p.send({
+    type: "taskState",
+    state: { taskId: "t", conversationId: "c", state: "running", step: 1, maxIterations: 10 },
+  });
   p.q("stop").click();
   p.q("new-conversation").click();
-  assert.deepEqual(p.posted.slice(1), [{ type: "prompt", text: "by button" }, { type: "stop" }, { type: "newConversation" }]);
+  assert.deepEqual(p.posted.slice(1), [
+    { type: "prompt", text: "by button" },
+    { type: "stop" },
+    { type: "newConversation" },
+  ]);
 });
 
 test("conversations: the list asks the host, shows title, state, date and cost, and resumes one", () => {
@@ -252,14 +322,24 @@ test("conversations: the list asks the host, shows title, state, date and cost, 
   p.send({
     type: "conversations",
     list: [
-      { conversationId: "c1", title: "Fix <the> build", state: "finished", workspace: "/w", updatedAt: "2026-12-06T15:40:00Z", cost: 0.0123 },
+      {
+        conversationId: "c1",
+        title: "Fix <the> build",
+        state: "finished",
+        workspace: "/w",
+        updatedAt: "2026-12-06T15:40:00Z",
+        cost: 0.0123,
+      },
       { conversationId: "c2", title: "", state: "stopped", workspace: "/w", updatedAt: "not a date", cost: 1.5 },
     ],
   });
   const items = p.qa("conversation-item");
   assert.equal(items.length, 2);
   assert.equal(items[0].querySelector(".conversation-title")!.textContent, "Fix <the> build");
-  assert.match(items[0].querySelector(".conversation-meta")!.textContent!, /^finished · 2026-12-0[67] \d\d:\d0 · \$0\.0123$/);
+  assert.match(
+    items[0].querySelector(".conversation-meta")!.textContent!,
+    /^finished · 2026-12-0[67] \d\d:\d0 · \$0\.0123$/,
+  );
   assert.equal(items[1].querySelector(".conversation-title")!.textContent, "(untitled)");
   assert.equal(items[1].querySelector(".conversation-meta")!.textContent, "stopped · not a date · $1.50");
   assert.equal(items[1].getAttribute("data-current"), "true");
@@ -274,15 +354,29 @@ test("approvals: a command to allow; the decision is posted, the card disabled a
   const p = mount();
   p.send({
     type: "approval",
-    approval: { approvalId: "a1", taskId: "t", conversationId: "c", toolCallId: "call_1", title: "$ rm a.txt", reason: "it deletes files", kind: "execute", command: "rm a.txt" },
+    approval: {
+      approvalId: "a1",
+      taskId: "t",
+      conversationId: "c",
+      toolCallId: "call_1",
+      title: "$ rm a.txt",
+      reason: "it deletes files",
+      kind: "execute",
+      command: "rm a.txt",
+    },
   });
   const card = p.q("approval");
   assert.equal(card.getAttribute("data-approval-id"), "a1");
   assert.equal(card.querySelector(".approval-title")!.textContent, "Approve? $ rm a.txt");
   assert.equal(card.querySelector(".approval-reason")!.textContent, "it deletes files");
   assert.equal(p.q("approval-command", card).textContent, "rm a.txt");
-  const buttons = ["approve-allow_once", "approve-allow_always", "approve-reject"].map((id) => p.q(id, card) as HTMLButtonElement);
-  assert.deepEqual(buttons.map((b) => b.textContent), ["Allow once", "Allow for this conversation", "Reject"]);
+  const buttons = ["approve-allow_once", "approve-allow_always", "approve-reject"].map(
+    (id) => p.q(id, card) as HTMLButtonElement,
+  );
+  assert.deepEqual(
+    buttons.map((b) => b.textContent),
+    ["Allow once", "Allow for this conversation", "Reject"],
+  );
   buttons[1].click();
   buttons[0].click(); // disabled now: nothing more is posted
   assert.deepEqual(p.posted, [{ type: "approve", approvalId: "a1", decision: "allow_always" }]);
@@ -292,7 +386,18 @@ test("approvals: a command to allow; the decision is posted, the card disabled a
   assert.equal(card.getAttribute("data-outcome"), "allow_always");
   assert.equal(p.q("approval-outcome", card).textContent, "Allowed for this conversation");
   // The same request again (a replay) is not shown twice; an unknown resolution is ignored.
-  p.send({ type: "approval", approval: { approvalId: "a1", taskId: "t", conversationId: "c", toolCallId: "x", title: "t", reason: "r", kind: "execute" } });
+  p.send({
+    type: "approval",
+    approval: {
+      approvalId: "a1",
+      taskId: "t",
+      conversationId: "c",
+      toolCallId: "x",
+      title: "t",
+      reason: "r",
+      kind: "execute",
+    },
+  });
   p.send({ type: "approvalResolved", resolved: { approvalId: "zz", taskId: "t", decision: "reject" } });
   assert.equal(p.qa("approval").length, 1);
 });
@@ -316,11 +421,17 @@ test("approvals: an edit shows its diff with Open diff; one that times out is di
   assert.equal(p.qa("approval-command", card).length, 0);
   assert.equal(p.q("diff", card).getAttribute("data-added"), "1");
   p.q("open-diff", card).click();
-  assert.deepEqual(p.posted, [{ type: "openDiff", path: "src/lib.rs", oldText: "old\n", newText: "new\n", title: "edit src/lib.rs" }]);
+  assert.deepEqual(p.posted, [
+    { type: "openDiff", path: "src/lib.rs", oldText: "old\n", newText: "new\n", title: "edit src/lib.rs" },
+  ]);
   p.send({ type: "approvalResolved", resolved: { approvalId: "a2", taskId: "t", decision: "timeout" } });
   assert.equal(card.getAttribute("data-outcome"), "timeout");
   assert.equal(p.q("approval-outcome", card).textContent, "Timed out: not run");
-  assert.ok(["approve-allow_once", "approve-allow_always", "approve-reject"].every((id) => (p.q(id, card) as HTMLButtonElement).disabled));
+  assert.ok(
+    ["approve-allow_once", "approve-allow_always", "approve-reject"].every(
+      (id) => (p.q(id, card) as HTMLButtonElement).disabled,
+    ),
+  );
   (p.q("approve-reject", card) as HTMLButtonElement).click();
   assert.equal(p.posted.length, 1);
   // Rejected and cancelled outcomes.
@@ -329,7 +440,18 @@ test("approvals: an edit shows its diff with Open diff; one that times out is di
     ["a4", "cancelled", "Cancelled: the task ended"],
     ["a5", "allow_once", "Allowed once"],
   ] as const) {
-    p.send({ type: "approval", approval: { approvalId: id, taskId: "t", conversationId: "c", toolCallId: id, title: id, reason: "", kind: "other" } });
+    p.send({
+      type: "approval",
+      approval: {
+        approvalId: id,
+        taskId: "t",
+        conversationId: "c",
+        toolCallId: id,
+        title: id,
+        reason: "",
+        kind: "other",
+      },
+    });
     p.send({ type: "approvalResolved", resolved: { approvalId: id, taskId: "t", decision } });
     const c = p.qa("approval").find((a) => a.getAttribute("data-approval-id") === id)!;
     assert.equal(p.q("approval-outcome", c).textContent, text);
@@ -338,10 +460,26 @@ test("approvals: an edit shows its diff with Open diff; one that times out is di
 
 test("reset: clears the conversation view, plan, usage, task state and what dedupe remembers", () => {
   const p = mount();
-  const first = [params(1, user("hi")), params(2, execCall("call_1", "ls")), params(3, { sessionUpdate: "plan", entries: [{ content: "x", priority: "low", status: "pending" }] })];
+  const first = [
+    params(1, user("hi")),
+    params(2, execCall("call_1", "ls")),
+    params(3, { sessionUpdate: "plan", entries: [{ content: "x", priority: "low", status: "pending" }] }),
+  ];
   p.send(updates(...first));
-  p.send(updates(params(4, { sessionUpdate: "usage_update", promptTokens: 1, completionTokens: 1, cost: { amount: 0, currency: "USD" } })));
-  p.send({ type: "taskState", state: { taskId: "t", conversationId: "c", state: "running", step: 1, maxIterations: 5 } });
+  p.send(
+    updates(
+      params(4, {
+        sessionUpdate: "usage_update",
+        promptTokens: 1,
+        completionTokens: 1,
+        cost: { amount: 0, currency: "USD" },
+      }),
+    ),
+  );
+  p.send({
+    type: "taskState",
+    state: { taskId: "t", conversationId: "c", state: "running", step: 1, maxIterations: 5 },
+  });
   p.send({ type: "reset", conversationId: "conv-2" });
   assert.equal(p.q("transcript").childNodes.length, 0);
   assert.equal(p.q("plan").hidden, true);
@@ -361,7 +499,10 @@ test("server: a banner when the server is missing, crashed or stopped; none whil
   const banner = p.q("server-status");
   assert.equal(banner.hidden, true);
   p.send({ type: "server", status: "missing", message: "Set openhands.serverPath." });
-  assert.deepEqual([banner.hidden, banner.textContent, banner.getAttribute("data-status")], [false, "The OpenHands server was not found. Set openhands.serverPath.", "missing"]);
+  assert.deepEqual(
+    [banner.hidden, banner.textContent, banner.getAttribute("data-status")],
+    [false, "The OpenHands server was not found. Set openhands.serverPath.", "missing"],
+  );
   p.send({ type: "server", status: "crashed" });
   assert.equal(banner.textContent, "The OpenHands server crashed.");
   p.send({ type: "server", status: "stopped" });
@@ -450,7 +591,10 @@ test("long replay: the last items show at once, earlier ones in steps on request
   assert.equal(p.qa("tool-call").length, RECENT_ITEMS + EARLIER_STEP);
   while (p.qa("show-earlier").length) p.q("show-earlier").click();
   const ids = p.qa("tool-call").map((c) => c.getAttribute("data-tool-call-id"));
-  assert.deepEqual(ids, Array.from({ length: 130 }, (_, i) => `call_${i}`));
+  assert.deepEqual(
+    ids,
+    Array.from({ length: 130 }, (_, i) => `call_${i}`),
+  );
   assert.equal(p.qa("tool-call")[0].getAttribute("data-status"), "failed");
   assert.equal(p.q("transcript").firstElementChild, p.qa("tool-call")[0]);
 });
