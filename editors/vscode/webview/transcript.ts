@@ -78,6 +78,8 @@ export class Transcript {
   private pending: Item[] = [];
   private readonly tools = new Map<string, ToolCard>();
   private readonly approvals = new Map<string, ApprovalCard>();
+  /** Those watching "show earlier" rows, dropped with the view. */
+  private readonly observers = new Set<IntersectionObserver>();
   private atBottom = true;
   /** Whether the reader is scrolling (scroll events then say where they are) rather than the panel following. */
   private reading = false;
@@ -178,6 +180,8 @@ export class Transcript {
   }
 
   reset(): void {
+    for (const o of this.observers) o.disconnect();
+    this.observers.clear();
     clear(this.root);
     this.open = null;
     this.dirty.clear();
@@ -234,7 +238,10 @@ export class Transcript {
       row.after(frag);
       if (t.scrollTop === top && t.scrollHeight > height) t.scrollTop = top + (t.scrollHeight - height);
       if (items.length === 0) {
-        observer?.disconnect();
+        if (observer) {
+          observer.disconnect();
+          this.observers.delete(observer);
+        }
         row.remove();
         return;
       }
@@ -252,6 +259,7 @@ export class Transcript {
         rootMargin: "600px 0px 0px 0px",
       });
       observer.observe(row);
+      this.observers.add(observer);
     }
     return row;
   }
