@@ -53,3 +53,10 @@ test("sources: no webview module writes markup from a string or evaluates code",
     assert.match(text, /^\/\/ Why this file exists: /, `${f} starts with why it exists`);
   }
 });
+
+test("styles: every colour comes from the VS Code theme, so light, dark and high-contrast themes all fit", () => {
+  const css = readFileSync(join(process.env.WEBVIEW_DIR!, "panel.css"), "utf8").replace(/\/\*[\s\S]*?\*\//g, "");
+  assert.doesNotMatch(css, /#[0-9a-f]{3,8}\b|\brgba?\(|\bhsla?\(|:\s*(white|black|red|green|blue|gray|grey)\b/i);
+  const vars = css.match(/var\(--[\w-]+/g) ?? [];
+  assert.ok(vars.length > 50 && vars.every((v) => v.startsWith("var(--vscode-")), "only --vscode-* variables");
+});

@@ -172,3 +172,52 @@ test("markdown: unmatched code spans and brackets grow linearly", () => {
     `8x the input took ${(large / small).toFixed(1)}x the time (${small.toFixed(1)} ms, ${large.toFixed(1)} ms)`,
   );
 });
+
+test("markdown: random input never throws and only ever makes the renderer's own tags and attributes", () => {
+  const tags = new Set(["P", "BR", "CODE", "PRE", "STRONG", "EM", "DEL", "SPAN", "UL", "OL", "LI", "BLOCKQUOTE", "HR"]);
+  for (const t of ["H1", "H2", "H3", "H4", "H5", "H6", "TABLE", "THEAD", "TBODY", "TR", "TH", "TD"]) tags.add(t);
+  const attrs = new Set(["class", "title", "data-lang", "start", "data-checked"]);
+  const pieces = [
+    "*",
+    "**",
+    "_",
+    "`",
+    "```",
+    "~~",
+    "[",
+    "]",
+    "(",
+    ")",
+    "!",
+    "<",
+    ">",
+    "\\",
+    "#",
+    "-",
+    "1.",
+    "|",
+    " ",
+    "  ",
+    "\n",
+    "\n\n",
+    "a",
+    "<script>",
+    "<img onerror=x>",
+    "http://x",
+    ":-:",
+    "[ ]",
+  ];
+  let seed = 42;
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  for (let round = 0; round < 2000; round++) {
+    const src = Array.from({ length: Math.floor(rand() * 40) }, () => pieces[Math.floor(rand() * pieces.length)]).join(
+      "",
+    );
+    const root = doc.createElement("div");
+    root.appendChild(renderMarkdown(doc, src));
+    for (const node of Array.from(root.querySelectorAll("*"))) {
+      assert.ok(tags.has(node.tagName), `<${node.tagName}> from ${JSON.stringify(src)}`);
+      for (const a of node.getAttributeNames()) assert.ok(attrs.has(a), `${a}= from ${JSON.stringify(src)}`);
+    }
+  }
+});
