@@ -53,6 +53,7 @@ try {
     "happy-dom 21.0.4 (node " + process.version + ")",
     core.stored(window.document, updates),
     await core.live(window.document, PER_SECOND, SECONDS),
+    await core.unfold(window.document),
   );
   await window.happyDOM.close();
 
@@ -71,11 +72,11 @@ try {
           const b = globalThis.PanelBench;
           b.stored(document, b.conversation(300, "warm", 3));
           const s = b.stored(document, b.conversation(n));
-          return { s, l: await b.live(document, perSecond, seconds) };
+          return { s, l: await b.live(document, perSecond, seconds), u: await b.unfold(document) };
         },
         [STORED, PER_SECOND, SECONDS],
       );
-      report(`Chromium ${version} (headless, with style and layout)`, result.s, result.l);
+      report(`Chromium ${version} (headless, with style and layout)`, result.s, result.l, result.u);
     } finally {
       await browser.close();
     }
@@ -85,7 +86,7 @@ try {
 }
 process.exitCode = failed ? 1 : 0;
 
-function report(where, s, l) {
+function report(where, s, l, u) {
   const ms = (x) => `${x.toFixed(1)} ms`;
   console.log(`\n== ${where}`);
   console.log(`stored conversation: ${s.updates} updates -> ${s.elements} elements (${s.nodes} nodes)`);
@@ -101,5 +102,10 @@ function report(where, s, l) {
     `  finished ${ms(l.lagMs)} after the last update was due; dropped: ${l.identical ? "none (markup equals the one-batch render)" : "YES: markup differs"}`,
   );
   console.log(`  replay of all ${l.sent} again (dedupe): ${ms(l.replayMs)}, nodes added: ${l.replayAddedNodes}`);
+  console.log(`unfold a ${u.lines.toLocaleString("en-US")}-line output:`);
+  console.log(
+    `  folded render ${ms(u.firstMs)}; unfolded in ${u.chunks} tasks, longest ${ms(u.maxChunkMs)}, all in ${ms(u.totalMs)}`,
+  );
+  console.log(`  baseline, every line built in one task (plain text nodes): ${ms(u.eagerMs)}`);
   if (!l.identical || l.replayAddedNodes !== 0) failed = true;
 }

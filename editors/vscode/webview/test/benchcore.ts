@@ -2,6 +2,7 @@
 // node, or a real Chromium page): each figure is measured beside a baseline in the same document and run.
 
 import type { FromPanel, SessionUpdateParams } from "../../src/protocol";
+import { renderOutput } from "../output";
 import { Panel } from "../panel";
 import { conversation } from "./fixtures";
 
@@ -157,4 +158,54 @@ export async function live(doc: Document, perSecond: number, seconds: number): P
     replayMs,
     replayAddedNodes,
   };
+}
+
+export type Unfold = {
+  lines: number;
+  firstMs: number;
+  chunks: number;
+  maxChunkMs: number;
+  totalMs: number;
+  eagerMs: number;
+};
+
+/** A 100,000-line output: shown folded, then unfolded chunk by chunk; against building all of it in one task. */
+export async function unfold(doc: Document, lines = 100_000): Promise<Unfold> {
+  const text = Array.from({ length: lines }, (_, i) =>
+    i % 10 === 0 ? `\x1b[31mline ${i}\x1b[0m` : `line ${i} of the output`,
+  ).join("\n");
+  const root = fresh(doc);
+  const chunkTimes: number[] = [];
+  let done: () => void = () => {};
+  const finished = new Promise<void>((r) => (done = r));
+  const schedule = (task: () => void) =>
+    void setTimeout(() => {
+      const t = performance.now();
+      task();
+      settle(root);
+      chunkTimes.push(performance.now() - t);
+      const toggle = root.querySelector(".fold-toggle");
+      if (toggle?.getAttribute("data-built") === String(lines)) done();
+    }, 0);
+  let t = performance.now();
+  const out = renderOutput(doc, text, "command-output", schedule);
+  root.appendChild(out);
+  settle(root);
+  const firstMs = performance.now() - t;
+  t = performance.now();
+  out.querySelector<HTMLElement>(".fold-toggle")!.click();
+  await finished;
+  const totalMs = performance.now() - t;
+  root.remove();
+
+  // Baseline: every line built in one task (a fold of 0 lines shown means all of them are rendered at once).
+  const eager = fresh(doc);
+  t = performance.now();
+  const pre = doc.createElement("pre");
+  for (const line of text.split("\n")) pre.appendChild(doc.createTextNode(line.replace(/\x1b\[\d+m/g, "") + "\n"));
+  eager.appendChild(pre);
+  settle(eager);
+  const eagerMs = performance.now() - t;
+  eager.remove();
+  return { lines, firstMs, chunks: chunkTimes.length, maxChunkMs: Math.max(...chunkTimes), totalMs, eagerMs };
 }
