@@ -1,7 +1,7 @@
 // Why this file exists: the agent panel as a whole: its layout (status bar, conversation list, transcript, plan,
 // prompt box), what each message from the extension host changes, and what the reader's actions post back.
 
-import type { FromPanel, SessionUpdateParams, TaskState, ToPanel } from "../src/protocol";
+import type { FromPanel, PlanEntry, SessionUpdateParams, TaskState, ToPanel } from "../src/protocol";
 import { Dedupe } from "./dedupe";
 import { button, defaultScheduler, el, type Scheduler } from "./dom";
 import { renderConversations } from "./conversations";
@@ -115,14 +115,20 @@ export class Panel {
   }
 
   private updates(batch: SessionUpdateParams[]): void {
+    // Plan and usage replace what was there, so only a batch's last one of each is shown.
+    let plan: PlanEntry[] | null = null;
+    let usage: string | null = null;
     for (const p of batch ?? []) {
       if (!p?.update || !this.dedupe.accept(p)) continue;
       const u = p.update;
-      if (u.sessionUpdate === "plan") renderPlan(this.doc, this.plan, u.entries ?? []);
-      else if (u.sessionUpdate === "usage_update") {
-        this.usage.textContent = usageText(u);
-        this.usage.hidden = false;
-      } else this.transcript.apply(p);
+      if (u.sessionUpdate === "plan") plan = u.entries ?? [];
+      else if (u.sessionUpdate === "usage_update") usage = usageText(u);
+      else this.transcript.apply(p);
+    }
+    if (plan) renderPlan(this.doc, this.plan, plan);
+    if (usage !== null) {
+      this.usage.textContent = usage;
+      this.usage.hidden = false;
     }
     this.transcript.flush();
   }

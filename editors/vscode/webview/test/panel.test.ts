@@ -623,3 +623,20 @@ test("scrolling: the view follows new content once per frame, and stops followin
   p.drain();
   assert.equal(t.scrollTop, 1000, "back at the bottom: following again");
 });
+
+test("plan and usage: in one batch only the last of each is shown", () => {
+  const p = mount();
+  const plan = (content: string): Update => ({
+    sessionUpdate: "plan",
+    entries: [{ content, priority: "low", status: "pending" }],
+  });
+  const usage = (n: number): Update => ({
+    sessionUpdate: "usage_update",
+    promptTokens: n,
+    completionTokens: 0,
+    cost: { amount: 0, currency: "USD" },
+  });
+  p.send(updates(params(1, plan("first")), params(2, usage(1)), params(3, plan("second")), params(4, usage(2))));
+  assert.equal(p.q("plan").querySelector(".plan-content")!.textContent, "second");
+  assert.equal(p.q("usage").textContent, "2 in · 0 out · $0.00");
+});
