@@ -140,6 +140,8 @@ export class Transcript {
     this.approvals.set(a.approvalId, card);
     this.add({ node: card.root, build: () => card.root });
     this.flush();
+    // The agent waits on the reader: bring the question into view even if they scrolled away to read.
+    this.schedule(() => card.root.scrollIntoView?.({ block: "nearest" }));
   }
 
   resolved(r: ApprovalResolved): void {

@@ -366,6 +366,10 @@ test("approvals: a command to allow; the decision is posted, the card disabled a
     },
   });
   const card = p.q("approval");
+  let shown = 0;
+  card.scrollIntoView = () => void shown++;
+  p.drain();
+  assert.equal(shown, 1, "the question is scrolled into view");
   assert.equal(card.getAttribute("data-approval-id"), "a1");
   assert.equal(card.querySelector(".approval-title")!.textContent, "Approve? $ rm a.txt");
   assert.equal(card.querySelector(".approval-reason")!.textContent, "it deletes files");
