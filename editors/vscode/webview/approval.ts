@@ -41,12 +41,24 @@ export class ApprovalCard {
     this.root = el(
       doc,
       "div",
-      { class: "approval", "data-testid": "approval", "data-approval-id": a.approvalId, "data-kind": a.kind, role: "group" },
+      {
+        class: "approval",
+        "data-testid": "approval",
+        "data-approval-id": a.approvalId,
+        "data-kind": a.kind,
+        role: "group",
+      },
       el(doc, "div", { class: "approval-title" }, el(doc, "span", { class: "approval-label" }, "Approve? "), a.title),
       a.reason ? el(doc, "div", { class: "approval-reason" }, a.reason) : null,
       a.command ? el(doc, "pre", { class: "approval-command", "data-testid": "approval-command" }, a.command) : null,
       diff
-        ? renderDiff(doc, diff, () => post({ type: "openDiff", path: diff.path, oldText: diff.oldText, newText: diff.newText, title: a.title }), schedule)
+        ? renderDiff(
+            doc,
+            diff,
+            () =>
+              post({ type: "openDiff", path: diff.path, oldText: diff.oldText, newText: diff.newText, title: a.title }),
+            schedule,
+          )
         : null,
       el(doc, "div", { class: "approval-buttons" }, ...this.buttons),
       this.outcome,

@@ -43,9 +43,10 @@ export function diffLines(oldLines: string[], newLines: string[]): DiffLine[] {
   while (suf < a.length - pre && suf < b.length - pre && a[a.length - 1 - suf] === b[b.length - 1 - suf]) suf++;
   const am = a.subarray(pre, a.length - suf);
   const bm = b.subarray(pre, b.length - suf);
-  const script =
-    myers(am, bm, maxEditDistance(am.length + bm.length)) ??
-    [...new Array<number>(am.length).fill(DEL), ...new Array<number>(bm.length).fill(ADD)];
+  const script = myers(am, bm, maxEditDistance(am.length + bm.length)) ?? [
+    ...new Array<number>(am.length).fill(DEL),
+    ...new Array<number>(bm.length).fill(ADD),
+  ];
 
   const out: DiffLine[] = [];
   let x = 0;
@@ -143,7 +144,9 @@ export function diffRows(lines: DiffLine[], context = 3): DiffRow[] {
     }
     let j = i;
     while (j < n && !near[j]) j++;
-    rows.push({ kind: "skip", count: j - i });
+    // A fold row in place of a single line would save nothing.
+    if (j - i === 1) rows.push(lines[i]);
+    else rows.push({ kind: "skip", count: j - i });
     i = j;
   }
   return rows;

@@ -26,8 +26,9 @@ export function foldLines(
     return null;
   }
   render(0, shown, body);
-  // Inside a <pre> the rest must stay inline text; elsewhere it holds block rows.
-  const rest = el(doc, body.tagName === "PRE" ? "span" : "div", { class: "fold-rest", hidden: "" });
+  // Each chunk is a block of its own: appending one lays out only it, not the whole text again (and panel.css lets
+  // the browser skip chunks out of view), so a 100,000-line unfold costs about what the visible lines cost.
+  const rest = el(doc, "div", { class: "fold-rest", hidden: "" });
   body.appendChild(rest);
   let built = shown;
   let expanded = false;
@@ -37,7 +38,9 @@ export function foldLines(
     pumping = false;
     if (!expanded || built >= total) return;
     const end = Math.min(total, built + CHUNK_LINES);
-    render(built, end, rest);
+    const chunk = el(doc, "div", { class: "fold-chunk" });
+    render(built, end, chunk);
+    rest.appendChild(chunk);
     built = end;
     toggle.setAttribute("data-built", String(built));
     if (built < total) {
@@ -45,16 +48,21 @@ export function foldLines(
       schedule(pump);
     }
   };
-  const toggle = button(doc, showAll, { class: "fold-toggle", "data-testid": "fold-toggle", "data-built": String(built) }, () => {
-    expanded = !expanded;
-    rest.hidden = !expanded;
-    toggle.textContent = expanded ? `Show the first ${shown} ${noun}` : showAll;
-    toggle.setAttribute("aria-expanded", String(expanded));
-    if (expanded && !pumping && built < total) {
-      pumping = true;
-      schedule(pump);
-    }
-  });
+  const toggle = button(
+    doc,
+    showAll,
+    { class: "fold-toggle", "data-testid": "fold-toggle", "data-built": String(built) },
+    () => {
+      expanded = !expanded;
+      rest.hidden = !expanded;
+      toggle.textContent = expanded ? `Show the first ${shown} ${noun}` : showAll;
+      toggle.setAttribute("aria-expanded", String(expanded));
+      if (expanded && !pumping && built < total) {
+        pumping = true;
+        schedule(pump);
+      }
+    },
+  );
   toggle.setAttribute("aria-expanded", "false");
   return toggle;
 }

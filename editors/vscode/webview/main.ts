@@ -6,7 +6,7 @@
 //                   conversations-toggle, conversation-list, conversation-item (data-conversation-id),
 //                   task-state (data-state), usage, plan (li[data-status]), server-status (data-status),
 //                   transcript
-//   transcript:     message-user, message-agent, thought (a <details>),
+//   transcript:     message-user, message-agent, thought (a <details>), show-earlier (a long replay's older part),
 //                   tool-call (data-status, data-kind, data-tool-call-id) with tool-status,
 //                   command-output (execute) or tool-output (other kinds), data-lines; fold-toggle,
 //                   diff (data-path, data-added, data-deleted), open-diff
@@ -19,6 +19,7 @@ import { Panel } from "./panel";
 declare function acquireVsCodeApi(): { postMessage(message: FromPanel): void };
 
 const vscode = acquireVsCodeApi();
-const panel = new Panel(document.body, (m) => vscode.postMessage(m));
+// The host's page has `<div id="root">`; the body will do where it does not.
+const panel = new Panel(document.getElementById("root") ?? document.body, (m) => vscode.postMessage(m));
 window.addEventListener("message", (e: MessageEvent<ToPanel>) => panel.handle(e.data));
 vscode.postMessage({ type: "ready" });

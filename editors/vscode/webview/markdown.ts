@@ -377,7 +377,10 @@ function inline(doc: Document, s: string, out: Node, depth: number): void {
         continue;
       }
       const label = s.slice(open + 1, close);
-      const url = s.slice(close + 2, paren).trim().replace(/\s+"[^"]*"$/, "");
+      const url = s
+        .slice(close + 2, paren)
+        .trim()
+        .replace(/\s+"[^"]*"$/, "");
       flush();
       const node = el(doc, "span", { class: image ? "md-image" : "md-link", title: url });
       if (image) node.appendChild(doc.createTextNode(label || "image"));

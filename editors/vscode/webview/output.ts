@@ -15,17 +15,18 @@ export function splitOutput(text: string): string[] {
 }
 
 /** `<div data-testid=…><pre>…</pre>[toggle]</div>`; styles carry across lines, as in a terminal. */
-export function renderOutput(
-  doc: Document,
-  text: string,
-  testid: string,
-  schedule: Scheduler,
-): HTMLElement {
+export function renderOutput(doc: Document, text: string, testid: string, schedule: Scheduler): HTMLElement {
   const lines = splitOutput(text);
   const pre = el(doc, "pre", { class: "output-text" });
   const root = el(doc, "div", { class: "output", "data-testid": testid, "data-lines": String(lines.length) }, pre);
   const style = plainStyle();
-  const toggle = foldLines(doc, pre, lines.length, (start, end, into) => renderLines(doc, lines, start, end, into, style), schedule);
+  const toggle = foldLines(
+    doc,
+    pre,
+    lines.length,
+    (start, end, into) => renderLines(doc, lines, start, end, into, style),
+    schedule,
+  );
   if (toggle) root.appendChild(toggle);
   return root;
 }

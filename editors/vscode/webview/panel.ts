@@ -1,7 +1,7 @@
 // Why this file exists: the agent panel as a whole: its layout (status bar, conversation list, transcript, plan,
 // prompt box), what each message from the extension host changes, and what the reader's actions post back.
 
-import type { FromPanel, SessionUpdateParams, TaskState, ToPanel } from "../src/protocol";
+import type { FromPanel, PlanEntry, SessionUpdateParams, TaskState, ToPanel } from "../src/protocol";
 import { Dedupe } from "./dedupe";
 import { button, defaultScheduler, el, type Scheduler } from "./dom";
 import { renderConversations } from "./conversations";
@@ -9,9 +9,6 @@ import { RUNNING_STATES, renderPlan, serverText, taskStateText, usageText } from
 import { Transcript } from "./transcript";
 
 export type PanelOptions = { schedule?: Scheduler };
-
-/** How close to the bottom (px) the reader must be for new content to keep the view scrolled down. */
-const STICK_PX = 48;
 
 export class Panel {
   private readonly doc: Document;
@@ -39,16 +36,27 @@ export class Panel {
     this.usage = el(doc, "span", { class: "usage", "data-testid": "usage", hidden: "" });
     this.list = el(doc, "div", { class: "conversations", "data-testid": "conversation-list", hidden: "" });
     this.plan = el(doc, "section", { class: "plan", "data-testid": "plan", hidden: "" });
-    this.prompt = el(doc, "textarea", { class: "prompt", "data-testid": "prompt", rows: "3", placeholder: "Ask OpenHands…", "aria-label": "Message to OpenHands" });
+    this.prompt = el(doc, "textarea", {
+      class: "prompt",
+      "data-testid": "prompt",
+      rows: "3",
+      placeholder: "Ask OpenHands…",
+      "aria-label": "Message to OpenHands",
+    });
     this.prompt.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
         e.preventDefault();
         this.send();
       }
     });
-    this.stop = button(doc, "Stop", { class: "stop", "data-testid": "stop", disabled: "" }, () => post({ type: "stop" }));
-    const history = button(doc, "History", { class: "secondary", "data-testid": "conversations-toggle", "aria-expanded": "false" }, () =>
-      this.toggleList(),
+    this.stop = button(doc, "Stop", { class: "stop", "data-testid": "stop", disabled: "" }, () =>
+      post({ type: "stop" }),
+    );
+    const history = button(
+      doc,
+      "History",
+      { class: "secondary", "data-testid": "conversations-toggle", "aria-expanded": "false" },
+      () => this.toggleList(),
     );
     const toolbar = el(
       doc,
@@ -57,14 +65,24 @@ export class Panel {
       this.state,
       el(doc, "span", { class: "spacer" }),
       history,
-      button(doc, "New conversation", { class: "secondary", "data-testid": "new-conversation" }, () => post({ type: "newConversation" })),
+      button(doc, "New conversation", { class: "secondary", "data-testid": "new-conversation" }, () =>
+        post({ type: "newConversation" }),
+      ),
     );
     const composer = el(
       doc,
       "div",
       { class: "composer" },
       this.prompt,
-      el(doc, "div", { class: "composer-row" }, this.usage, el(doc, "span", { class: "spacer" }), this.stop, button(doc, "Send", { class: "send", "data-testid": "send" }, () => this.send())),
+      el(
+        doc,
+        "div",
+        { class: "composer-row" },
+        this.usage,
+        el(doc, "span", { class: "spacer" }),
+        this.stop,
+        button(doc, "Send", { class: "send", "data-testid": "send" }, () => this.send()),
+      ),
     );
     root.classList.add("panel");
     root.append(this.banner, toolbar, this.list, this.transcript.root, this.plan, composer);
@@ -75,15 +93,17 @@ export class Panel {
       case "reset":
         return this.reset(msg.conversationId);
       case "updates":
-        return this.stick(() => this.updates(msg.updates));
+        return this.updates(msg.updates);
       case "taskState":
         return this.taskState(msg.state);
       case "approval":
-        return this.stick(() => this.transcript.approval(msg.approval));
+        return this.transcript.approval(msg.approval);
       case "approvalResolved":
         return this.transcript.resolved(msg.resolved);
       case "conversations":
-        return renderConversations(this.doc, this.list, msg.list ?? [], this.conversationId, this.post, () => this.showList(false));
+        return renderConversations(this.doc, this.list, msg.list ?? [], this.conversationId, this.post, () =>
+          this.showList(false),
+        );
       case "server": {
         const text = serverText(msg);
         this.banner.textContent = text ?? "";
@@ -95,14 +115,20 @@ export class Panel {
   }
 
   private updates(batch: SessionUpdateParams[]): void {
+    // Plan and usage replace what was there, so only a batch's last one of each is shown.
+    let plan: PlanEntry[] | null = null;
+    let usage: string | null = null;
     for (const p of batch ?? []) {
       if (!p?.update || !this.dedupe.accept(p)) continue;
       const u = p.update;
-      if (u.sessionUpdate === "plan") renderPlan(this.doc, this.plan, u.entries ?? []);
-      else if (u.sessionUpdate === "usage_update") {
-        this.usage.textContent = usageText(u);
-        this.usage.hidden = false;
-      } else this.transcript.apply(p);
+      if (u.sessionUpdate === "plan") plan = u.entries ?? [];
+      else if (u.sessionUpdate === "usage_update") usage = usageText(u);
+      else this.transcript.apply(p);
+    }
+    if (plan) renderPlan(this.doc, this.plan, plan);
+    if (usage !== null) {
+      this.usage.textContent = usage;
+      this.usage.hidden = false;
     }
     this.transcript.flush();
   }
@@ -143,7 +169,8 @@ export class Panel {
     const show = this.list.hidden;
     this.showList(show);
     if (show) {
-      if (!this.list.firstChild) this.list.appendChild(el(this.doc, "div", { class: "conversations-empty" }, "Loading…"));
+      if (!this.list.firstChild)
+        this.list.appendChild(el(this.doc, "div", { class: "conversations-empty" }, "Loading…"));
       this.post({ type: "listConversations" });
     }
   }
@@ -151,13 +178,5 @@ export class Panel {
   private showList(show: boolean): void {
     this.list.hidden = !show;
     this.root.querySelector('[data-testid="conversations-toggle"]')?.setAttribute("aria-expanded", String(show));
-  }
-
-  /** Runs `change`, keeping the transcript scrolled to the bottom if the reader was there. */
-  private stick(change: () => void): void {
-    const t = this.transcript.root;
-    const atBottom = t.scrollHeight - t.scrollTop - t.clientHeight <= STICK_PX;
-    change();
-    if (atBottom) t.scrollTop = t.scrollHeight;
   }
 }

@@ -8,7 +8,12 @@ type Usage = Extract<Update, { sessionUpdate: "usage_update" }>;
 type ServerStatus = Extract<ToPanel, { type: "server" }>;
 
 /** States in which a task runs and Stop means something. */
-export const RUNNING_STATES: ReadonlySet<TaskState["state"]> = new Set(["starting", "running", "awaiting_approval", "retrying"]);
+export const RUNNING_STATES: ReadonlySet<TaskState["state"]> = new Set([
+  "starting",
+  "running",
+  "awaiting_approval",
+  "retrying",
+]);
 
 export function taskStateText(s: TaskState): string {
   const step = s.maxIterations > 0 ? ` · step ${s.step}/${s.maxIterations}` : s.step > 0 ? ` · step ${s.step}` : "";
@@ -38,7 +43,8 @@ export function taskStateText(s: TaskState): string {
 export function usageText(u: Usage): string {
   const n = (x: number) => Math.round(x).toLocaleString("en-US");
   const cached = u.cachedTokens ? ` (${n(u.cachedTokens)} cached)` : "";
-  return `${n(u.promptTokens)} in${cached} · ${n(u.completionTokens)} out · ${money(u.cost.amount, u.cost.currency)}`;
+  const cost = u.cost ? ` · ${money(u.cost.amount, u.cost.currency)}` : "";
+  return `${n(u.promptTokens ?? 0)} in${cached} · ${n(u.completionTokens ?? 0)} out${cost}`;
 }
 
 export function money(amount: number, currency = "USD"): string {

@@ -1,5 +1,6 @@
 // Why this file exists: one tool call as a card (what it does, its kind and status, its output or diff) that
-// `tool_call_update`s patch in place, since a call and its result arrive as separate updates.
+// `tool_call_update`s patch in place, since a call and its result arrive as separate updates. The card keeps the
+// call's state and builds its DOM only when the transcript shows it, so calls far back in history cost no nodes.
 
 import type { FromPanel, ToolContent, Update } from "../src/protocol";
 import { clear, el, type Scheduler } from "./dom";
@@ -28,89 +29,120 @@ const STATUS: Record<ToolStatus, string> = {
 
 export type CardContext = { doc: Document; post: (m: FromPanel) => void; schedule: Scheduler };
 
+type Parts = {
+  root: HTMLElement;
+  icon: HTMLElement;
+  kind: HTMLElement;
+  title: HTMLElement;
+  exit: HTMLElement;
+  status: HTMLElement;
+  command: HTMLElement;
+  body: HTMLElement;
+};
+
 export class ToolCard {
-  readonly root: HTMLElement;
-  private readonly icon: HTMLElement;
-  private readonly kindLabel: HTMLElement;
-  private readonly title: HTMLElement;
-  private readonly exit: HTMLElement;
-  private readonly status: HTMLElement;
-  private readonly command: HTMLElement;
-  private readonly body: HTMLElement;
   private kind: ToolKind = "other";
+  private title: string;
+  private status: ToolStatus = "pending";
+  private command = "";
+  private exitCode: number | null = null;
+  private content: ToolContent[] = [];
+  private parts: Parts | null = null;
 
   constructor(
     private readonly ctx: CardContext,
-    id: string,
+    readonly id: string,
   ) {
-    const doc = ctx.doc;
-    this.icon = el(doc, "span", { class: "tool-icon", "aria-hidden": "true" });
-    this.kindLabel = el(doc, "span", { class: "tool-kind" });
-    this.title = el(doc, "span", { class: "tool-title" }, id);
-    this.exit = el(doc, "span", { class: "tool-exit", hidden: "" });
-    this.status = el(doc, "span", { class: "tool-status", "data-testid": "tool-status" });
-    this.command = el(doc, "pre", { class: "tool-command", hidden: "" });
-    this.body = el(doc, "div", { class: "tool-body" });
-    this.root = el(
-      doc,
-      "div",
-      { class: "tool-call", "data-testid": "tool-call", "data-tool-call-id": id },
-      el(doc, "div", { class: "tool-head" }, this.icon, this.kindLabel, this.title, this.exit, this.status),
-      this.command,
-      this.body,
-    );
-    this.setKind("other");
-    this.setStatus("pending");
+    this.title = id;
+  }
+
+  /** The card's element, once built. */
+  get node(): HTMLElement | null {
+    return this.parts?.root ?? null;
   }
 
   /** Applies a `tool_call` (everything it carries) or a `tool_call_update` (only the fields it carries). */
   apply(u: ToolCall | ToolCallUpdate): void {
     if (u.sessionUpdate === "tool_call") {
-      this.setKind(u.kind);
-      this.title.textContent = u.title;
+      this.kind = KIND[u.kind] ? u.kind : "other";
+      this.title = u.title ?? this.id;
       const input = u.rawInput as { command?: unknown } | undefined;
       const command = u.kind === "execute" && typeof input?.command === "string" ? input.command : "";
       // The title shortens long commands; the whole one is shown under it.
-      this.command.textContent = command && !u.title.includes(command) ? command : "";
-      this.command.hidden = !this.command.textContent;
+      this.command = command && !this.title.includes(command) ? command : "";
     }
-    if (u.status) this.setStatus(u.status);
-    if (u.sessionUpdate === "tool_call_update" && u.rawOutput && typeof u.rawOutput.exitCode === "number") {
-      const code = u.rawOutput.exitCode;
-      this.exit.textContent = `exit ${code}`;
-      this.exit.hidden = false;
-      this.exit.setAttribute("data-exit-code", String(code));
-      this.exit.classList.toggle("tool-exit-failed", code !== 0);
-    }
+    if (u.status) this.status = u.status;
+    if (u.sessionUpdate === "tool_call_update" && typeof u.rawOutput?.exitCode === "number")
+      this.exitCode = u.rawOutput.exitCode;
     // As in ACP, content that comes is the call's whole content: it replaces what was there.
-    if (u.content) this.setContent(u.content);
+    if (u.content) this.content = u.content;
+    if (this.parts) {
+      this.syncHead(this.parts);
+      if (u.content) this.syncBody(this.parts);
+    }
   }
 
-  private setKind(kind: ToolKind): void {
-    const k = KIND[kind] ?? KIND.other;
-    this.kind = KIND[kind] ? kind : "other";
-    this.root.setAttribute("data-kind", this.kind);
-    this.icon.textContent = k.icon;
-    this.kindLabel.textContent = k.label;
+  build(): HTMLElement {
+    if (this.parts) return this.parts.root;
+    const doc = this.ctx.doc;
+    const icon = el(doc, "span", { class: "tool-icon", "aria-hidden": "true" });
+    const kind = el(doc, "span", { class: "tool-kind" });
+    const title = el(doc, "span", { class: "tool-title" });
+    const exit = el(doc, "span", { class: "tool-exit", hidden: "" });
+    const status = el(doc, "span", { class: "tool-status", "data-testid": "tool-status" });
+    const command = el(doc, "pre", { class: "tool-command", hidden: "" });
+    const body = el(doc, "div", { class: "tool-body" });
+    const root = el(
+      doc,
+      "div",
+      { class: "tool-call", "data-testid": "tool-call", "data-tool-call-id": this.id },
+      el(doc, "div", { class: "tool-head" }, icon, kind, title, exit, status),
+      command,
+      body,
+    );
+    const p: Parts = { root, icon, kind, title, exit, status, command, body };
+    this.parts = p;
+    this.syncHead(p);
+    this.syncBody(p);
+    return p.root;
   }
 
-  private setStatus(status: ToolStatus): void {
-    this.root.setAttribute("data-status", status);
-    this.status.textContent = STATUS[status] ?? status;
+  private syncHead(p: Parts): void {
+    const k = KIND[this.kind];
+    p.root.setAttribute("data-kind", this.kind);
+    p.root.setAttribute("data-status", this.status);
+    p.icon.textContent = k.icon;
+    p.kind.textContent = k.label;
+    p.title.textContent = this.title;
+    p.title.title = this.title;
+    p.status.textContent = STATUS[this.status] ?? this.status;
+    p.command.textContent = this.command;
+    p.command.hidden = !this.command;
+    if (this.exitCode !== null) {
+      p.exit.textContent = `exit ${this.exitCode}`;
+      p.exit.hidden = false;
+      p.exit.setAttribute("data-exit-code", String(this.exitCode));
+      p.exit.classList.toggle("tool-exit-failed", this.exitCode !== 0);
+    }
   }
 
-  private setContent(content: ToolContent[]): void {
+  private syncBody(p: Parts): void {
     const { doc, post, schedule } = this.ctx;
-    clear(this.body);
-    for (const block of content) {
+    clear(p.body);
+    for (const block of this.content) {
       if (block.type === "diff") {
         const open = () =>
-          post({ type: "openDiff", path: block.path, oldText: block.oldText, newText: block.newText, title: this.title.textContent ?? block.path });
-        this.body.appendChild(renderDiff(doc, block, open, schedule));
-      } else if (block.type === "content" && block.content?.type === "text") {
-        if (!block.content.text) continue;
+          post({
+            type: "openDiff",
+            path: block.path,
+            oldText: block.oldText,
+            newText: block.newText,
+            title: this.title,
+          });
+        p.body.appendChild(renderDiff(doc, block, open, schedule));
+      } else if (block.type === "content" && block.content?.type === "text" && block.content.text) {
         const testid = this.kind === "execute" ? "command-output" : "tool-output";
-        this.body.appendChild(renderOutput(doc, block.content.text, testid, schedule));
+        p.body.appendChild(renderOutput(doc, block.content.text, testid, schedule));
       }
     }
   }

@@ -2,12 +2,21 @@
 // node, or a real Chromium page): each figure is measured beside a baseline in the same document and run.
 
 import type { FromPanel, SessionUpdateParams } from "../../src/protocol";
+import { renderOutput } from "../output";
 import { Panel } from "../panel";
 import { conversation } from "./fixtures";
 
 export { conversation };
 
-export type Stored = { updates: number; elements: number; panelMs: number; plainNodesMs: number; nodes: number };
+export type Stored = {
+  updates: number;
+  elements: number;
+  panelMs: number;
+  plainNodesMs: number;
+  nodes: number;
+  fullMs: number;
+  fullElements: number;
+};
 export type Live = {
   sent: number;
   perSecond: number;
@@ -35,6 +44,16 @@ function fresh(doc: Document): HTMLElement {
 
 function newPanel(root: HTMLElement, posted: FromPanel[] = []): Panel {
   return new Panel(root, (m) => posted.push(m), { schedule: () => {} });
+}
+
+/** Builds everything a replay left behind "show earlier" rows. */
+export function showAll(root: HTMLElement): void {
+  for (
+    let b = root.querySelector<HTMLElement>('[data-testid="show-earlier"]');
+    b;
+    b = root.querySelector('[data-testid="show-earlier"]')
+  )
+    b.click();
 }
 
 function countNodes(root: Node): number {
@@ -70,7 +89,18 @@ export function stored(doc: Document, updates: SessionUpdateParams[]): Stored {
   settle(base);
   const plainNodesMs = performance.now() - t;
   base.remove();
-  return { updates: updates.length, elements, panelMs, plainNodesMs, nodes };
+
+  // Baseline: the same replay with everything built at once (what a renderer without the recent-items window pays).
+  const full = fresh(doc);
+  const fullPanel = newPanel(full);
+  t = performance.now();
+  fullPanel.handle({ type: "updates", updates });
+  showAll(full);
+  settle(full);
+  const fullMs = performance.now() - t;
+  const fullElements = full.querySelectorAll("*").length;
+  full.remove();
+  return { updates: updates.length, elements, panelMs, plainNodesMs, nodes, fullMs, fullElements };
 }
 
 /** Feeds `perSecond` updates a second, one message each, for `seconds`; measures each and checks none was lost. */
@@ -92,13 +122,15 @@ export async function live(doc: Document, perSecond: number, seconds: number): P
   }
   const lagMs = performance.now() - (start + (all.length - 1) * interval);
 
-  // None dropped: the live-fed transcript equals the one made from the whole conversation in one batch.
+  // None dropped: the live-fed transcript equals the one made from the whole conversation in one batch (all of
+  // it shown). Building that is also the baseline: a naive renderer rebuilds everything for each update, and
+  // this is what it would pay for the last one.
   const batchRoot = fresh(doc);
   const batch = newPanel(batchRoot);
   let t = performance.now();
   batch.handle({ type: "updates", updates: all });
+  showAll(batchRoot);
   settle(batchRoot);
-  // Baseline: a naive renderer rebuilds everything for each update; this is its cost for the last one.
   const naiveMs = performance.now() - t;
   const markup = (r: HTMLElement) => r.innerHTML;
   const identical = markup(root) === markup(batchRoot) && markup(root).length > 0;
@@ -126,4 +158,54 @@ export async function live(doc: Document, perSecond: number, seconds: number): P
     replayMs,
     replayAddedNodes,
   };
+}
+
+export type Unfold = {
+  lines: number;
+  firstMs: number;
+  chunks: number;
+  maxChunkMs: number;
+  totalMs: number;
+  eagerMs: number;
+};
+
+/** A 100,000-line output: shown folded, then unfolded chunk by chunk; against building all of it in one task. */
+export async function unfold(doc: Document, lines = 100_000): Promise<Unfold> {
+  const text = Array.from({ length: lines }, (_, i) =>
+    i % 10 === 0 ? `\x1b[31mline ${i}\x1b[0m` : `line ${i} of the output`,
+  ).join("\n");
+  const root = fresh(doc);
+  const chunkTimes: number[] = [];
+  let done: () => void = () => {};
+  const finished = new Promise<void>((r) => (done = r));
+  const schedule = (task: () => void) =>
+    void setTimeout(() => {
+      const t = performance.now();
+      task();
+      settle(root);
+      chunkTimes.push(performance.now() - t);
+      const toggle = root.querySelector(".fold-toggle");
+      if (toggle?.getAttribute("data-built") === String(lines)) done();
+    }, 0);
+  let t = performance.now();
+  const out = renderOutput(doc, text, "command-output", schedule);
+  root.appendChild(out);
+  settle(root);
+  const firstMs = performance.now() - t;
+  t = performance.now();
+  out.querySelector<HTMLElement>(".fold-toggle")!.click();
+  await finished;
+  const totalMs = performance.now() - t;
+  root.remove();
+
+  // Baseline: every line built in one task (a fold of 0 lines shown means all of them are rendered at once).
+  const eager = fresh(doc);
+  t = performance.now();
+  const pre = doc.createElement("pre");
+  for (const line of text.split("\n")) pre.appendChild(doc.createTextNode(line.replace(/\x1b\[\d+m/g, "") + "\n"));
+  eager.appendChild(pre);
+  settle(eager);
+  const eagerMs = performance.now() - t;
+  eager.remove();
+  return { lines, firstMs, chunks: chunkTimes.length, maxChunkMs: Math.max(...chunkTimes), totalMs, eagerMs };
 }

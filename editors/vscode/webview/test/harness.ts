@@ -29,7 +29,8 @@ export function mount(): Mounted {
   const posted: FromPanel[] = [];
   const queued: (() => void)[] = [];
   const panel = new Panel(doc.body, (m) => posted.push(m), { schedule: (t) => queued.push(t) });
-  const qa = (testid: string, root: ParentNode = doc) => Array.from(root.querySelectorAll<HTMLElement>(`[data-testid="${testid}"]`));
+  const qa = (testid: string, root: ParentNode = doc) =>
+    Array.from(root.querySelectorAll<HTMLElement>(`[data-testid="${testid}"]`));
   return {
     window,
     doc,
