@@ -342,6 +342,11 @@ fn vscode_panel_runs_a_task_and_replays_it_after_a_reload() {
         out.display()
     );
 
+    let status = report["statusAtApproval"].as_str().unwrap();
+    assert!(
+        status.starts_with("OpenHands ") && status.ends_with("/20: approve?"),
+        "{status}"
+    );
     // The command ran once it was allowed, with its output sent back to the model.
     assert!(!ws.join("scratch.txt").exists(), "the approved rm ran");
     for headers in llm.request_headers() {

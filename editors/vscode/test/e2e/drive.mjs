@@ -96,6 +96,10 @@ async function task(page) {
   const allow = frame.getByTestId("approval").filter({ hasText: EXPECT.command }).getByTestId("approve-allow_once");
   await allow.waitFor({ timeout: 20000 });
   await page.screenshot({ path: join(OUT, "1-approval.png") });
+  // The status bar follows the task: its step, and that it waits for the approval.
+  const waiting = page.locator(".statusbar-item", { hasText: /OpenHands \d+\/\d+: approve\?/ }).first();
+  await waiting.waitFor({ timeout: 5000 });
+  const statusAtApproval = (await waiting.innerText()).trim();
   await allow.click();
   step("approval answered in the panel");
   await frame.getByTestId("command-output").filter({ hasText: EXPECT.output }).first().waitFor({ timeout: 20000 });
@@ -136,7 +140,7 @@ async function task(page) {
   await again.getByTestId("diff").filter({ hasText: EXPECT.after }).first().waitFor({ timeout: 5000 });
   step("history replayed after the reload");
   await page.screenshot({ path: join(OUT, "2-after-reload.png") });
-  return { statusBar };
+  return { statusBar, statusAtApproval };
 }
 
 /** The notifications' text, once one containing `text` is shown. */
