@@ -13,3 +13,6 @@ mod runtime;
 mod scripted_llm;
 mod secrets;
 mod storage;
+/// Real editors driven end to end (their scripts live beside them in `editors/`).
+#[path = "editors/vscode.rs"]
+mod vscode;
