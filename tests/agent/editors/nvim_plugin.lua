@@ -1,0 +1,163 @@
+-- Why this file exists: headless Neovim with only editors/nvim on its runtimepath plays the user for
+-- tests/agent/editors/nvim.rs: it runs one scenario (OH_SCENARIO: load, task, missing, health) through the
+-- plugin's own commands and writes what the user would see as JSON to OH_REPORT (exit 1 on failure).
+local scenario = os.getenv("OH_SCENARIO")
+local report_path = os.getenv("OH_REPORT")
+local server = os.getenv("OH_LSP")
+local file = os.getenv("OH_FILE")
+local api = vim.api
+
+local report = { scenario = scenario, notes = {}, selects = {} }
+local v = vim.version()
+report.nvim = v.major .. "." .. v.minor .. "." .. v.patch
+
+local function messages()
+  local ok, out = pcall(api.nvim_exec, "messages", true)
+  return ok and out or ""
+end
+
+local function done(ok, why)
+  report.ok, report.why = ok, why
+  report.messages = messages()
+  local f = assert(io.open(report_path, "w"))
+  f:write(vim.fn.json_encode(report))
+  f:close()
+  if ok then
+    vim.cmd("qall!")
+  else
+    vim.cmd("cquit! 1")
+  end
+end
+
+-- Record what the plugin tells the user, and keep Neovim's own behaviour.
+local notify = vim.notify
+vim.notify = function(msg, level, opts)
+  table.insert(report.notes, { msg = msg, level = level })
+  return notify(msg, level, opts)
+end
+
+local function guard(f)
+  local ok, err = xpcall(f, debug.traceback)
+  if not ok then
+    done(false, "the test script failed: " .. tostring(err))
+  end
+end
+
+guard(function()
+  vim.cmd("runtime plugin/openhands.lua")
+  report.commands = {}
+  for _, c in ipairs({ "OpenHands", "OpenHandsReply", "OpenHandsStop", "OpenHandsResume", "OpenHandsPanel",
+    "OpenHandsLog", "OpenHandsTranscript" }) do
+    report.commands[c] = vim.fn.exists(":" .. c) == 2
+  end
+
+  if scenario == "load" then
+    report.modules = {}
+    for _, path in ipairs(api.nvim_get_runtime_file("lua/openhands/*.lua", true)) do
+      local name = "openhands." .. vim.fn.fnamemodify(path, ":t:r")
+      if name == "openhands.init" then
+        name = "openhands"
+      end
+      local ok, err = pcall(require, name)
+      report.modules[name] = ok and true or tostring(err)
+    end
+    return done(true)
+  end
+
+  if scenario == "missing" then
+    require("openhands").setup({ cmd = { "/nonexistent/openhands-lsp" } })
+    vim.wait(100)
+    vim.cmd("OpenHands do something")
+    vim.wait(100)
+    report.statusline = require("openhands").statusline()
+    return done(true)
+  end
+
+  local ws = vim.fn.fnamemodify(file, ":p:h")
+  vim.cmd("cd " .. vim.fn.fnameescape(ws))
+
+  if scenario == "health" then
+    require("openhands").setup({ cmd = { server } })
+    vim.wait(10000, function()
+      return require("openhands.client").get() ~= nil and require("openhands.client").get().initialized
+    end, 20)
+    vim.cmd("checkhealth openhands")
+    report.health = api.nvim_buf_get_lines(0, 0, -1, false)
+    return done(true)
+  end
+
+  -- scenario == "task"
+  local panel = require("openhands.panel")
+  vim.ui.select = function(items, opts, on_choice)
+    local shown = {}
+    for i, item in ipairs(items) do
+      shown[i] = opts.format_item and opts.format_item(item) or item
+    end
+    table.insert(report.selects, {
+      items = shown,
+      prompt = opts.prompt,
+      kind = opts.kind,
+      panel = api.nvim_buf_get_lines(panel.buf(), 0, -1, false),
+    })
+    -- The user allows each action once and resumes the first conversation.
+    on_choice(items[1], 1)
+  end
+
+  vim.cmd("edit " .. vim.fn.fnameescape(file))
+  local buf = api.nvim_get_current_buf()
+  api.nvim_buf_set_lines(buf, -1, -1, false, { os.getenv("OH_UNSAVED") })
+  require("openhands").setup({ cmd = { server }, approvals = "always", panel = { position = "right", size = 70 } })
+  local oh_client = require("openhands.client")
+  if not oh_client.wait_initialized(15000) then
+    return done(false, "the server did not initialize")
+  end
+  report.attached = vim.lsp.buf_is_attached(buf, oh_client.get().id)
+  -- The task is about the first two lines: the selection's file and range go with the prompt.
+  vim.cmd("1,2OpenHands " .. os.getenv("OH_PROMPT"))
+  local function panel_text()
+    return table.concat(api.nvim_buf_get_lines(panel.buf(), 0, -1, false), "\n")
+  end
+  local finished = vim.wait(60000, function()
+    return panel_text():find("OpenHands finished", 1, true) ~= nil
+  end, 50)
+  -- Neovim sends the edited buffer's didChange after a short debounce; let it go out before reading.
+  vim.wait(300)
+  report.panel = api.nvim_buf_get_lines(panel.buf(), 0, -1, false)
+  report.statusline = require("openhands").statusline()
+  report.lines = api.nvim_buf_get_lines(buf, 0, -1, false)
+  report.modified = vim.bo[buf].modified
+  if not finished then
+    return done(false, "no 'OpenHands finished' in the panel within 60 s")
+  end
+  local win = panel.window()
+  report.panel_open = win ~= nil
+  report.closed_folds, report.highlights = {}, {}
+  if win then
+    api.nvim_win_call(win, function()
+      for l = 1, api.nvim_buf_line_count(panel.buf()) do
+        if vim.fn.foldclosed(l) == l then
+          table.insert(report.closed_folds, { l, vim.fn.foldclosedend(l) })
+        end
+      end
+    end)
+  end
+  local ns = require("openhands.doc").ns
+  for _, m in ipairs(api.nvim_buf_get_extmarks(panel.buf(), ns, 0, -1, { details = true })) do
+    local row, details = m[2], m[4]
+    if details.hl_group then
+      table.insert(report.highlights, { row + 1, details.hl_group })
+    end
+  end
+  report.log = require("openhands.log").lines()
+  vim.cmd("OpenHandsTranscript")
+  report.transcript = api.nvim_buf_get_name(0)
+  vim.cmd("OpenHandsResume")
+  local replayed = vim.wait(10000, function()
+    local text = panel_text()
+    return #report.selects > 0 and report.selects[#report.selects].kind == "openhands.conversation"
+      and text:find("You:", 1, true) ~= nil and text:find("OpenHands finished", 1, true) == nil
+  end, 50)
+  report.replayed = replayed
+  report.panel_after_resume = api.nvim_buf_get_lines(panel.buf(), 0, -1, false)
+  done(true)
+end)
