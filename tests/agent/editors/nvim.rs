@@ -107,6 +107,7 @@ fn scenario(nvim: &Nvim, home: &Home, scenario: &str, llm_url: &str) -> Value {
         .env("OH_FILE", home.ws().join("notes.txt"))
         .env("OH_PROMPT", "edit the first line of notes.txt")
         .env("OH_UNSAVED", "unsaved line")
+        .env("OH_TMP", home.dir.path())
         .stdin(Stdio::null());
     home.env(&mut cmd, llm_url);
     let out = cmd.output().unwrap();
@@ -176,6 +177,31 @@ fn loads(nvim: Option<Nvim>) {
         9,
         "a module the test does not know: {modules:?}"
     );
+    let fit = report["fit"].as_str().unwrap();
+    let room = report["echospace"].as_u64().unwrap() as usize;
+    assert!(
+        fit.starts_with("step step") && fit.ends_with('…'),
+        "{}: {fit:?}",
+        nvim.version
+    );
+    assert!(
+        fit.chars().count() < room,
+        "{}: {fit:?} is wider than {room}",
+        nvim.version
+    );
+    let tags = lines(&report["tags"]).join("\n");
+    for tag in [
+        ":OpenHands\t",
+        "openhands-setup\t",
+        "openhands-approvals\t",
+        ":OpenHandsResume\t",
+    ] {
+        assert!(
+            tags.contains(tag),
+            "{}: no tag {tag:?} in\n{tags}",
+            nvim.version
+        );
+    }
     for (command, defined) in report["commands"].as_object().unwrap() {
         assert_eq!(defined, true, "{}: :{command} is not defined", nvim.version);
     }
@@ -229,6 +255,10 @@ fn task_script() -> Vec<Reply> {
             text: String::new(),
             calls: vec![("finish".into(), json!({"message": "edited the notes"}))],
         },
+        Reply::Tools {
+            text: String::new(),
+            calls: vec![("finish".into(), json!({"message": "bye"}))],
+        },
     ]
 }
 
@@ -239,6 +269,14 @@ fn runs_a_task(nvim: Option<Nvim>) {
     let home = Home::new();
     let report = scenario(&nvim, &home, "task", &llm.base_url);
     assert_eq!(report["attached"], true, "{v}: the file buffer is attached");
+    assert_eq!(
+        report["attached_later"], true,
+        "{v}: a file opened later is attached"
+    );
+    assert_eq!(
+        report["attached_scratch"], false,
+        "{v}: a scratch buffer is not"
+    );
 
     // The selection's file and lines went with the prompt.
     let first = llm

@@ -61,6 +61,17 @@ guard(function()
       local ok, err = pcall(require, name)
       report.modules[name] = ok and true or tostring(err)
     end
+    -- The help file's tags build without errors (into a copy: the plugin directory stays clean).
+    local doc = api.nvim_get_runtime_file("doc/openhands.txt", false)[1]
+    local tmp = os.getenv("OH_TMP") .. "/doc"
+    vim.fn.mkdir(tmp, "p")
+    vim.fn.writefile(vim.fn.readfile(doc), tmp .. "/openhands.txt")
+    vim.cmd("helptags " .. vim.fn.fnameescape(tmp))
+    report.tags = vim.fn.readfile(tmp .. "/tags")
+    -- The echo never needs more than the echo area: one line, cut to 'echospace'.
+    vim.o.columns = 40
+    report.echospace = vim.v.echospace
+    report.fit = require("openhands.status").fit(("step "):rep(30) .. "\nsecond line")
     return done(true)
   end
 
@@ -112,6 +123,13 @@ guard(function()
     return done(false, "the server did not initialize")
   end
   report.attached = vim.lsp.buf_is_attached(buf, oh_client.get().id)
+  -- A file opened after setup() is attached too; a scratch buffer is not.
+  vim.cmd("split " .. vim.fn.fnameescape(ws .. "/other.txt"))
+  report.attached_later = vim.lsp.buf_is_attached(0, oh_client.get().id)
+  vim.cmd("new")
+  report.attached_scratch = vim.lsp.buf_is_attached(0, oh_client.get().id)
+  vim.cmd("only")
+  api.nvim_set_current_buf(buf)
   -- The task is about the first two lines: the selection's file and range go with the prompt.
   vim.cmd("1,2OpenHands " .. os.getenv("OH_PROMPT"))
   local function panel_text()
@@ -159,5 +177,11 @@ guard(function()
   end, 50)
   report.replayed = replayed
   report.panel_after_resume = api.nvim_buf_get_lines(panel.buf(), 0, -1, false)
+  -- The user answers; the conversation goes on in the panel.
+  vim.cmd("OpenHandsReply thanks, now say bye")
+  report.replied = vim.wait(30000, function()
+    return panel_text():find("OpenHands finished: bye", 1, true) ~= nil
+  end, 50)
+  report.panel_after_reply = api.nvim_buf_get_lines(panel.buf(), 0, -1, false)
   done(true)
 end)

@@ -95,7 +95,7 @@ function M.check()
   local exe = vim.fn.exepath(cmd[1])
   if exe == "" then
     h.error(("`%s` was not found or is not executable"):format(cmd[1]), {
-      "Install it: cargo install --path . (in the openhands-lsp checkout), or put it on PATH",
+      "Build it: cargo build --release --workspace (in the openhands-lsp checkout) and put target/release on PATH",
       "Or point the plugin at it: require('openhands').setup{ cmd = { '/path/to/openhands-lsp' } }",
     })
     return
@@ -182,7 +182,7 @@ function M.check()
       h.ok("local runtime: " .. found)
     else
       h.error("the local runtime `openhands-runtime` was not found (beside openhands-lsp, on PATH or OPENHANDS_RUNTIME_BIN)", {
-        "Build it: cargo build --release -p openhands-runtime",
+        "Build it: cargo build --release -p openhands-runtime (it belongs beside openhands-lsp)",
       })
     end
   else
