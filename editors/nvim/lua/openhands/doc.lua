@@ -17,6 +17,7 @@ function M.new(buf)
     folds = {}, -- every fold, { first, last } 1-based, for windows opened later
     new_folds = {}, -- folds not yet made in the open windows
     batch = 0, -- > 0: appends wait for `flush()` (history replay)
+    follow = {}, -- windows to move to the end once the current burst of updates is written
   }, M)
 end
 
@@ -69,11 +70,16 @@ function M:set_row(row, text, group)
   end
 end
 
+-- vim.bo costs more than the write itself; the API call is the same option, cheaper.
+local set_option = api.nvim_buf_set_option
+  or function(buf, name, value)
+    api.nvim_set_option_value(name, value, { buf = buf })
+  end
+
 function M:_write(first, last, lines)
-  local bo = vim.bo[self.buf]
-  bo.modifiable = true
+  set_option(self.buf, "modifiable", true)
   api.nvim_buf_set_lines(self.buf, first, last, false, lines)
-  bo.modifiable = false
+  set_option(self.buf, "modifiable", false)
 end
 
 local function set_hl(buf, h)
@@ -110,9 +116,10 @@ function M:flush()
     return
   end
   local wins = self:windows()
-  local following = {}
   for _, win in ipairs(wins) do
-    following[win] = api.nvim_win_get_cursor(win)[1] >= self.flushed
+    if not self.follow[win] and api.nvim_win_get_cursor(win)[1] >= self.flushed then
+      self.follow[win] = true
+    end
   end
   if #self.pending > 0 then
     -- A fresh buffer holds one empty line: the first append replaces it.
@@ -127,9 +134,19 @@ function M:flush()
   self.pending_hl = {}
   for _, win in ipairs(wins) do
     make_folds(win, self.new_folds)
-    if following[win] then
-      api.nvim_win_set_cursor(win, { self.flushed, 0 })
-    end
+  end
+  -- Windows that showed the end follow it, moved once per burst of updates (moving costs more than writing).
+  if next(self.follow) and not self.follow_scheduled then
+    self.follow_scheduled = true
+    vim.schedule(function()
+      self.follow_scheduled = false
+      for win in pairs(self.follow) do
+        if api.nvim_win_is_valid(win) and api.nvim_win_get_buf(win) == self.buf then
+          api.nvim_win_set_cursor(win, { api.nvim_buf_line_count(self.buf), 0 })
+        end
+      end
+      self.follow = {}
+    end)
   end
   self.new_folds = {}
 end
