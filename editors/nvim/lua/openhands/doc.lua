@@ -151,12 +151,24 @@ function M:flush()
   self.new_folds = {}
 end
 
+--- 'foldtext' of the panel: what is folded and how long it is.
+function M.foldtext()
+  local first = vim.fn.getline(vim.v.foldstart)
+  local n = vim.v.foldend - vim.v.foldstart + 1
+  local indent, text = first:match("^(%s*)(.-)%s*$")
+  if text:sub(1, 8) == "Thought:" then
+    return ("▸ %s  (%d lines)"):format(text, n)
+  end
+  return ("%s▸ %d lines: %s"):format(indent, n, text)
+end
+
 --- Sets up a window that starts showing this buffer: manual folds, rebuilt from the document.
 function M:show_in(win)
   local wo = vim.wo[win]
   wo.foldmethod = "manual"
   wo.foldlevel = 0
   wo.foldenable = true
+  wo.foldtext = "v:lua.require'openhands.doc'.foldtext()"
   api.nvim_win_call(win, function()
     vim.cmd("silent! normal! zE")
   end)
