@@ -75,6 +75,69 @@ guard(function()
     return done(true)
   end
 
+  if scenario == "offline" then
+    -- The renderer and the approval prompt on their own, fed the shapes of editors/vscode/src/protocol.ts.
+    local panel = require("openhands.panel")
+    local function up(u)
+      panel.session_update({ sessionId = "c1", _meta = { seq = 1, taskId = "t1" }, update = u })
+    end
+    local text = function(t)
+      return { type = "text", text = t }
+    end
+    up({ sessionUpdate = "user_message_chunk", content = text("fix the build") })
+    up({ sessionUpdate = "agent_message_chunk", content = text("Looking.") })
+    up({ sessionUpdate = "agent_thought_chunk", content = text("It fails to link.\nTry again.") })
+    up({ sessionUpdate = "tool_call", toolCallId = "call_1", title = "$ make &&…", kind = "execute",
+      status = "in_progress", rawInput = { command = "make &&\nmake test" } })
+    up({ sessionUpdate = "tool_call_update", toolCallId = "call_1", status = "failed",
+      content = { { type = "content", content = text("ld: error\nmake: *** [all] Error 2\n") } },
+      rawOutput = { exitCode = 2 } })
+    up({ sessionUpdate = "tool_call", toolCallId = "call_2", title = "str_replace Makefile", kind = "edit",
+      status = "in_progress", content = { { type = "diff", path = "Makefile", oldText = "a\nb", newText = "a\nc" } } })
+    up({ sessionUpdate = "agent_message_chunk", content = text("Edited.") })
+    up({ sessionUpdate = "tool_call_update", toolCallId = "call_2", status = "completed",
+      content = { { type = "diff", path = "Makefile", oldText = "a\nb\n", newText = "a\nc\n" } } })
+    up({ sessionUpdate = "tool_call", toolCallId = "call_3", title = "read notes", kind = "read", status = "in_progress" })
+    up({ sessionUpdate = "agent_message_chunk", content = text("Read.") })
+    up({ sessionUpdate = "tool_call_update", toolCallId = "call_3", status = "completed",
+      content = { { type = "content", content = text("one\ntwo") } } })
+    up({ sessionUpdate = "tool_call_update", toolCallId = "call_99", status = "completed",
+      content = { { type = "content", content = text("Your thought has been logged.") } } })
+    up({ sessionUpdate = "plan", entries = {
+      { content = "Link", priority = "high", status = "completed" },
+      { content = "Test", priority = "medium", status = "in_progress" },
+      { content = "Ship", priority = "low", status = "pending" } } })
+    up({ sessionUpdate = "usage_update", promptTokens = 1200, completionTokens = 80, cost = { amount = 0.0123, currency = "USD" } })
+    report.rendered = api.nvim_buf_get_lines(panel.buf(), 0, -1, false)
+    report.folds = panel.doc().folds
+
+    -- An approval with the panel closed: a float shows the command and the diff while vim.ui.select asks.
+    vim.ui.select = function(items, opts, on_choice)
+      local floats = {}
+      for _, w in ipairs(api.nvim_list_wins()) do
+        if api.nvim_win_get_config(w).relative ~= "" then
+          floats[#floats + 1] = api.nvim_buf_get_lines(api.nvim_win_get_buf(w), 0, -1, false)
+        end
+      end
+      table.insert(report.selects, { items = items, prompt = opts.prompt, kind = opts.kind, floats = floats })
+      on_choice(nil)
+    end
+    local approvals = require("openhands.approvals")
+    approvals.request({ approvalId = "a1", taskId = "t1", conversationId = "c1", toolCallId = "call_4",
+      title = "$ rm a.txt", reason = "it deletes files", kind = "execute", command = "rm a.txt",
+      diff = { path = "a.txt", oldText = "old", newText = "new" } })
+    -- One the server resolved before the user was asked is not asked.
+    approvals.resolved({ approvalId = "a2", taskId = "t1", decision = "timeout" })
+    approvals.request({ approvalId = "a2", taskId = "t1", conversationId = "c1", toolCallId = "call_5",
+      title = "$ git push", reason = "it pushes to a git remote", kind = "execute", command = "git push" })
+    vim.wait(200)
+    report.floats_after = #vim.tbl_filter(function(w)
+      return api.nvim_win_get_config(w).relative ~= ""
+    end, api.nvim_list_wins())
+    report.after_approvals = api.nvim_buf_get_lines(panel.buf(), #report.rendered, -1, false)
+    return done(true)
+  end
+
   if scenario == "missing" then
     require("openhands").setup({ cmd = { "/nonexistent/openhands-lsp" } })
     vim.wait(100)
