@@ -126,11 +126,11 @@ local function header_group(status)
     or "OpenHandsTool"
 end
 
---- Renders one update (`params.update` of `openhands/sessionUpdate`) as one write to the buffer.
-function M:update(u)
+--- Runs `f(self, ...)` with the document's appends held back, then writes them as one.
+function M:_batched(f, ...)
   local doc = self.doc
   doc.batch = doc.batch + 1
-  local ok, err = pcall(self._update, self, u)
+  local ok, err = pcall(f, self, ...)
   doc.batch = doc.batch - 1
   if doc.batch == 0 then
     doc:flush()
@@ -138,6 +138,11 @@ function M:update(u)
   if not ok then
     error(err, 0)
   end
+end
+
+--- Renders one update (`params.update` of `openhands/sessionUpdate`) as one write to the buffer.
+function M:update(u)
+  self:_batched(self._update, u)
 end
 
 function M:_update(u)
@@ -286,6 +291,10 @@ end
 
 --- An approval the agent waits for: what it wants to run, why, and the command or the diff.
 function M:approval(a)
+  self:_batched(self._approval, a)
+end
+
+function M:_approval(a)
   self:_gap()
   local lines = { ("? Approve %s (%s)  [#%s]"):format(tostring(a.title), tostring(a.reason or "asked"), tostring(a.approvalId)) }
   local hls = { { 1, "OpenHandsApproval" } }
