@@ -683,3 +683,40 @@ fn nvim_07_renders_every_update() {
 fn nvim_011_renders_every_update() {
     renders_offline(nvim_011());
 }
+
+fn stops_a_task(nvim: Option<Nvim>) {
+    let Some(nvim) = nvim else { return };
+    let v = &nvim.version;
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![Reply::Tools {
+            text: String::new(),
+            calls: vec![("execute_bash".into(), json!({"command": "sleep 30"}))],
+        }],
+    );
+    let home = Home::new();
+    let report = scenario(&nvim, &home, "stop", &llm.base_url);
+    assert_eq!(report["running"], true, "{v}: {report:#}");
+    assert_eq!(report["stopped"], true, "{v}: {report:#}");
+    assert!(
+        report["stop_ms"].as_u64().unwrap() < 10_000,
+        "{v}: {}",
+        report["stop_ms"]
+    );
+    let panel = lines(&report["panel"]);
+    assert!(
+        panel.iter().any(|l| l == "── OpenHands: task cancelled"),
+        "{v}:\n{}",
+        panel.join("\n")
+    );
+}
+
+#[test]
+fn nvim_07_stops_a_task() {
+    stops_a_task(nvim_07());
+}
+
+#[test]
+fn nvim_011_stops_a_task() {
+    stops_a_task(nvim_011());
+}

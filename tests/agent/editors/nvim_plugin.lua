@@ -160,6 +160,31 @@ guard(function()
     return done(true)
   end
 
+  if scenario == "stop" then
+    -- A task that runs a long command; :OpenHandsStop cancels it.
+    local panel = require("openhands.panel")
+    require("openhands").setup({ cmd = { server }, approvals = "never" })
+    if not require("openhands.client").wait_initialized(15000) then
+      return done(false, "the server did not initialize")
+    end
+    vim.cmd("OpenHands wait a while")
+    local text = function()
+      return table.concat(api.nvim_buf_get_lines(panel.buf(), 0, -1, false), "\n")
+    end
+    report.running = vim.wait(30000, function()
+      return text():find("▶ $ sleep 30", 1, true) ~= nil
+    end, 50)
+    local started = vim.loop.hrtime()
+    vim.cmd("OpenHandsStop")
+    report.stopped = vim.wait(20000, function()
+      return text():find("task cancelled", 1, true) ~= nil
+    end, 50)
+    report.stop_ms = math.floor((vim.loop.hrtime() - started) / 1e6)
+    report.panel = api.nvim_buf_get_lines(panel.buf(), 0, -1, false)
+    report.statusline = require("openhands").statusline()
+    return done(true)
+  end
+
   -- scenario == "task"
   local panel = require("openhands.panel")
   vim.ui.select = function(items, opts, on_choice)
