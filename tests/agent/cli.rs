@@ -454,3 +454,39 @@ fn the_agent_runs_python_and_browses_when_the_runtime_offers_them() {
         "the agent read the page: {after_page}"
     );
 }
+
+/// `openhands-lsp doctor` says what works and how to fix what does not, and fails when a task would.
+#[test]
+fn doctor_checks_the_set_up_and_names_each_fix() {
+    let env = Env::new();
+    let llm = ScriptedLlm::start(Wire::OpenAi, vec![]);
+    let mut ok = env.cmd(&llm.base_url);
+    ok.arg("doctor")
+        .arg("--workspace")
+        .arg(env.ws())
+        .env("OPENHANDS_RUNTIME_BIN", super::common::runtime_binary());
+    let out = ok.output().unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    for line in [
+        "ok   model: scripted-model at ",
+        "ok   API key: set (not shown)",
+        "ok   model server: ",
+        "ok   runtime binary: openhands-runtime ",
+    ] {
+        assert!(stdout.contains(line), "{line} in:\n{stdout}");
+    }
+    assert!(!stdout.contains("sk-test-secret"), "{stdout}");
+    let mut bad = env.cmd("http://no-such-host.invalid/v1");
+    bad.arg("doctor")
+        .env("OPENHANDS_RUNTIME_BIN", "/nonexistent/openhands-runtime");
+    let out = bad.output().unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAIL model server: http://no-such-host.invalid/v1 cannot be reached")
+            && stdout.contains("     fix: check LLM_BASE_URL"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("FAIL runtime binary: "), "{stdout}");
+}
