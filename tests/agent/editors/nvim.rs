@@ -75,8 +75,8 @@ impl Home {
         self.dir.path().join("ws")
     }
 
-    /// The environment of Neovim (and so of the server it starts), talking to the LLM at `llm_url`.
-    fn env(&self, cmd: &mut Command, llm_url: &str) {
+    /// The environment of Neovim (and so of the server it starts); the LLM's URL comes from `setup{}`.
+    fn env(&self, cmd: &mut Command) {
         let d = self.dir.path();
         cmd.env("HOME", d)
             .env("XDG_CONFIG_HOME", d.join("config"))
@@ -85,7 +85,6 @@ impl Home {
             .env("XDG_DATA_HOME", d.join("share"))
             .env("OPENHANDS_DATA_DIR", d.join("data"))
             .env("LLM_MODEL", "scripted-model")
-            .env("LLM_BASE_URL", llm_url)
             .env("LLM_API_KEY", "sk-test-secret")
             .env("LLM_NATIVE_TOOL_CALLING", "true")
             .env("LLM_NUM_RETRIES", "0");
@@ -108,8 +107,9 @@ fn scenario(nvim: &Nvim, home: &Home, scenario: &str, llm_url: &str) -> Value {
         .env("OH_PROMPT", "edit the first line of notes.txt")
         .env("OH_UNSAVED", "unsaved line")
         .env("OH_TMP", home.dir.path())
+        .env("OH_BASE_URL", llm_url)
         .stdin(Stdio::null());
-    home.env(&mut cmd, llm_url);
+    home.env(&mut cmd);
     let out = cmd.output().unwrap();
     let text = std::fs::read_to_string(&report).unwrap_or_else(|_| {
         panic!(
@@ -348,14 +348,17 @@ fn runs_a_task(nvim: Option<Nvim>) {
     );
     let thought = row_of(&panel, "Thought: The notes need one change.");
     let command = row_of(&panel, "✓ $ cat notes.txt && rm -f scratch.txt (exit 0)");
+    // Below the command: its approval (the command is right above, so not repeated), the answer, the output.
     assert_eq!(
-        panel[command], "  first line",
-        "{v}: the output follows its command"
-    );
-    assert_eq!(
-        panel[command + 1],
-        "  unsaved line",
-        "{v}: the agent read the unsaved text"
+        panel[command..command + 5],
+        [
+            "",
+            "? Approve $ cat notes.txt && rm -f scratch.txt (every action is confirmed (approvals: always))  [#a1]",
+            "  → #a1 allowed once",
+            "  first line",
+            "  unsaved line",
+        ],
+        "{v}: the approval and the output follow the command (the agent read the unsaved text):\n{text}"
     );
     for l in [
         "Plan:",
@@ -393,9 +396,7 @@ fn runs_a_task(nvim: Option<Nvim>) {
         "{v}: {folds:?}\n{text}"
     );
     assert!(
-        folds
-            .iter()
-            .any(|&(a, b)| a == command + 1 && b >= command + 2),
+        folds.contains(&(command + 4, command + 5)),
         "{v}: the output is not folded: {folds:?}\n{text}"
     );
 
@@ -499,8 +500,10 @@ fn nvim_011_says_the_binary_is_missing() {
 
 fn checkhealth(nvim: Option<Nvim>) {
     let Some(nvim) = nvim else { return };
+    // doctor asks the model's server whether it answers.
+    let llm = ScriptedLlm::start(Wire::OpenAi, vec![]);
     let home = Home::new();
-    let report = scenario(&nvim, &home, "health", "http://127.0.0.1:9/v1");
+    let report = scenario(&nvim, &home, "health", &llm.base_url);
     let health = lines(&report["health"]).join("\n");
     let version = Command::new(env!("CARGO_BIN_EXE_openhands-lsp"))
         .arg("--version")
@@ -511,6 +514,10 @@ fn checkhealth(nvim: Option<Nvim>) {
         format!("binary: {}", env!("CARGO_BIN_EXE_openhands-lsp")),
         format!("version: {version}"),
         "the server runs (client 1)".to_owned(),
+        // openhands-lsp doctor's lines, with the URL setup{} gave.
+        "openhands-lsp doctor".to_owned(),
+        format!("model server: {} answers", llm.base_url),
+        "runtime binary: openhands-runtime".to_owned(),
     ] {
         assert!(
             health.contains(&want),
@@ -667,8 +674,8 @@ fn renders_offline(nvim: Option<Nvim>) {
             "  @@ -1 +1 @@",
             "  -old",
             "  +new",
-            "── approval #a1 rejected",
-            "── approval #a2 timed out: not run",
+            "  → #a1 rejected",
+            "  → #a2 timed out: not run",
         ],
         "{v}"
     );

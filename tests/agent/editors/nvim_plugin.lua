@@ -5,6 +5,7 @@ local scenario = os.getenv("OH_SCENARIO")
 local report_path = os.getenv("OH_REPORT")
 local server = os.getenv("OH_LSP")
 local file = os.getenv("OH_FILE")
+local base_url = os.getenv("OH_BASE_URL")
 local api = vim.api
 
 local report = { scenario = scenario, notes = {}, selects = {} }
@@ -151,7 +152,7 @@ guard(function()
   vim.cmd("cd " .. vim.fn.fnameescape(ws))
 
   if scenario == "health" then
-    require("openhands").setup({ cmd = { server } })
+    require("openhands").setup({ cmd = { server }, base_url = base_url })
     vim.wait(10000, function()
       return require("openhands.client").get() ~= nil and require("openhands.client").get().initialized
     end, 20)
@@ -163,7 +164,7 @@ guard(function()
   if scenario == "stop" then
     -- A task that runs a long command; :OpenHandsStop cancels it.
     local panel = require("openhands.panel")
-    require("openhands").setup({ cmd = { server }, approvals = "never" })
+    require("openhands").setup({ cmd = { server }, base_url = base_url, approvals = "never" })
     if not require("openhands.client").wait_initialized(15000) then
       return done(false, "the server did not initialize")
     end
@@ -205,7 +206,12 @@ guard(function()
   vim.cmd("edit " .. vim.fn.fnameescape(file))
   local buf = api.nvim_get_current_buf()
   api.nvim_buf_set_lines(buf, -1, -1, false, { os.getenv("OH_UNSAVED") })
-  require("openhands").setup({ cmd = { server }, approvals = "always", panel = { position = "right", size = 70 } })
+  require("openhands").setup({
+    cmd = { server },
+    base_url = base_url,
+    approvals = "always",
+    panel = { position = "right", size = 70 },
+  })
   local oh_client = require("openhands.client")
   if not oh_client.wait_initialized(15000) then
     return done(false, "the server did not initialize")

@@ -246,21 +246,21 @@ fn nvim_011_panel_screenshot() {
             "vim.opt.rtp:append({plugin:?})\nvim.o.termguicolors = true\nvim.o.laststatus = 2\n\
              vim.o.statusline = \"%f %m%=%{{v:lua.require'openhands'.statusline()}} \"\n\
              vim.cmd('runtime plugin/openhands.lua')\n\
-             require('openhands').setup({{ cmd = {{ {lsp:?} }}, approvals = 'never', panel = {{ size = 80 }} }})\n",
+             require('openhands').setup({{ cmd = {{ {lsp:?} }}, base_url = {url:?}, approvals = 'never', panel = {{ size = 80 }} }})\n",
             plugin = plugin_dir().display().to_string(),
             lsp = env!("CARGO_BIN_EXE_openhands-lsp"),
+            url = llm.base_url,
         ),
     )
     .unwrap();
     let d = home.dir.path();
     let command = format!(
         "cd {ws} && env HOME={d} XDG_CONFIG_HOME={d}/config XDG_STATE_HOME={d}/state XDG_CACHE_HOME={d}/cache \
-         XDG_DATA_HOME={d}/share OPENHANDS_DATA_DIR={d}/data LLM_MODEL=scripted-model LLM_BASE_URL={url} \
+         XDG_DATA_HOME={d}/share OPENHANDS_DATA_DIR={d}/data LLM_MODEL=scripted-model \
          LLM_API_KEY=sk-test-secret LLM_NATIVE_TOOL_CALLING=true LLM_NUM_RETRIES=0 TERM=tmux-256color \
          {nvim} -i NONE -n -u {init} notes.txt",
         ws = home.ws().display(),
         d = d.display(),
-        url = llm.base_url,
         nvim = nvim.bin.display(),
         init = init.display(),
     );

@@ -69,7 +69,7 @@ local function float(a)
 end
 
 local function note(a, decision)
-  panel.renderer():status(("approval #%s %s"):format(tostring(a.approvalId), said[decision] or decision), "OpenHandsApproval")
+  panel.renderer():approval_answered(a, ("#%s %s"):format(tostring(a.approvalId), said[decision] or decision))
 end
 
 local ask_next

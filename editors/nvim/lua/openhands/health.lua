@@ -22,7 +22,8 @@ local function reporter()
   return { start = fn("start"), ok = fn("ok"), info = fn("info"), warn = fn("warn"), error = fn("error") }
 end
 
---- Runs `cmd` with `env` added in `cwd`; returns its output lines and exit code (nil when it did not run).
+--- Runs `cmd` with `env` added in `cwd`; returns its output lines and exit code (nil when it did not run or
+--- took over 30 s).
 local function run(cmd, env, cwd)
   local out = {}
   local ok, job = pcall(vim.fn.jobstart, cmd, {
@@ -121,17 +122,46 @@ function M.check()
   end
 
   -- `openhands-lsp doctor` checks everything the server needs, with the fix for each; older servers lack it.
-  local doctor, doctor_code = run(vim.list_extend(vim.deepcopy(cmd), { "doctor" }), cfg.env, root)
+  -- It gets what setup() gives the server: the workspace, profile, model, and the LLM's URL (as the variable).
+  local args = vim.list_extend(vim.deepcopy(cmd), { "doctor", "--workspace", root })
+  if cfg.llm then
+    vim.list_extend(args, { "--llm", cfg.llm })
+  end
+  if cfg.model then
+    vim.list_extend(args, { "--model", cfg.model })
+  end
+  local env = vim.tbl_extend("force", {}, cfg.env or {})
+  if cfg.base_url then
+    env.LLM_BASE_URL = cfg.base_url
+  end
+  local doctor, doctor_code = run(args, next(env) and env or nil, root)
   local unknown = doctor_code ~= 0 and table.concat(doctor, "\n"):find("unrecognized subcommand", 1, true)
   if doctor_code ~= nil and not unknown then
     h.start("openhands: openhands-lsp doctor")
+    -- Lines are `ok|warn|FAIL name: detail`, a problem followed by `     fix: ...`.
+    local checks = {}
     for _, line in ipairs(doctor) do
-      h.info(line)
+      local fix = line:match("^%s+fix:%s*(.*)$")
+      local tag, rest = line:match("^(%S+)%s+(.*)$")
+      if fix and #checks > 0 then
+        checks[#checks].fix = fix
+      else
+        checks[#checks + 1] = { tag = tag, text = rest or line }
+      end
     end
-    if doctor_code == 0 then
-      h.ok("openhands-lsp doctor: every check passed")
-    else
-      h.error("openhands-lsp doctor: a check failed (exit " .. doctor_code .. "); the lines above say how to fix it")
+    for _, c in ipairs(checks) do
+      if c.tag == "ok" then
+        h.ok(c.text)
+      elseif c.tag == "warn" then
+        h.warn(c.text, c.fix and { c.fix } or nil)
+      elseif c.tag == "FAIL" then
+        h.error(c.text, c.fix and { c.fix } or nil)
+      else
+        h.info(c.text)
+      end
+    end
+    if doctor_code ~= 0 then
+      h.error("openhands-lsp doctor: a check failed (exit " .. doctor_code .. "); each FAIL above says how to fix it")
     end
     return
   end

@@ -66,11 +66,34 @@ local function notify_error(text)
   end)
 end
 
-local function task_message(params)
+-- Outcomes that `openhands/taskState` already put in the panel (servers before it sent only these messages).
+local outcome_prefixes = { "OpenHands finished", "OpenHands asks", "OpenHands: task cancelled", "OpenHands failed",
+  "OpenHands could not run the task" }
+
+local function is_outcome(text)
+  for _, p in ipairs(outcome_prefixes) do
+    if text:sub(1, #p) == p then
+      return true
+    end
+  end
+  return false
+end
+
+local function show_message(params)
   local text = tostring(params.message or "")
-  local group = (params.type == 1 and "OpenHandsError") or nil
-  panel.renderer():status(text, group)
+  if not (status.has_task_state() and is_outcome(text)) then
+    panel.renderer():status(text, params.type == 1 and "OpenHandsError" or nil)
+  end
   status.echo(text, params.type == 1 and "ErrorMsg" or (params.type == 2 and "WarningMsg" or nil))
+end
+
+local state_groups = { error = "OpenHandsError", retrying = "OpenHandsRetry", stopped = "OpenHandsState" }
+
+local function task_state(params)
+  local terminal = status.task_state(params)
+  if type(params) == "table" and type(params.message) == "string" and (terminal or params.state == "retrying") then
+    panel.renderer():status(params.message, state_groups[params.state])
+  end
 end
 
 local function handlers()
@@ -80,7 +103,7 @@ local function handlers()
       panel.session_update(params)
     end,
     ["openhands/taskState"] = function(_, params)
-      status.task_state(params)
+      task_state(params)
     end,
     ["openhands/approvalRequest"] = function(_, params)
       approvals.request(params)
@@ -93,7 +116,7 @@ local function handlers()
     end,
     ["window/showMessage"] = function(_, params)
       log.append(params)
-      task_message(params)
+      show_message(params)
     end,
     ["window/showMessageRequest"] = function(err, params, ctx, cfg)
       local answer = approvals.legacy(params or {})

@@ -25,6 +25,7 @@ M.groups = {
   OpenHandsState = "Title",
   OpenHandsError = "ErrorMsg",
   OpenHandsApproval = "WarningMsg",
+  OpenHandsRetry = "WarningMsg",
 }
 
 function M.define_highlights()
@@ -295,20 +296,30 @@ function M:approval(a)
 end
 
 function M:_approval(a)
+  -- The call it is about is usually the block just above: its command and diff are there already.
+  local call = a.toolCallId and self.calls[a.toolCallId]
+  local above = call and self.last == a.toolCallId
   self:_gap()
   local lines = { ("? Approve %s (%s)  [#%s]"):format(tostring(a.title), tostring(a.reason or "asked"), tostring(a.approvalId)) }
   local hls = { { 1, "OpenHandsApproval" } }
   local command = str(a.command)
-  if command then
+  if command and not above then
     for _, l in ipairs(split(command)) do
       lines[#lines + 1] = "  $ " .. l
     end
   end
   self.doc:append(lines, hls)
-  if type(a.diff) == "table" then
+  if type(a.diff) == "table" and not (above and call.diff) then
     self:_diff(a.diff, "  ")
   end
-  self.last = "approval"
+  -- What follows (the answer, then the call's output) still belongs to the call.
+  self.last = a.toolCallId or "approval"
+end
+
+--- The answer to an approval, under it.
+function M:approval_answered(a, text)
+  self.doc:append({ "  → " .. text }, { { 1, "OpenHandsApproval" } })
+  self.last = a.toolCallId or "approval"
 end
 
 return M

@@ -3,6 +3,7 @@
 local M = {}
 
 local current = nil -- { taskId, conversationId, state, step, maxIterations, message }
+local seen_task_state = false
 M.echo_enabled = true
 
 --- The text fits the echo area: one line, cut to 'echospace' display cells.
@@ -42,6 +43,7 @@ function M.task_state(s)
   if type(s) ~= "table" then
     return
   end
+  seen_task_state = true
   current = {
     taskId = s.taskId,
     conversationId = s.conversationId,
@@ -56,12 +58,20 @@ function M.task_state(s)
   return terminal[current.state]
 end
 
+--- Whether the server sends `openhands/taskState` (then `$/progress` is not needed for the state).
+function M.has_task_state()
+  return seen_task_state
+end
+
 --- `$/progress` on `openhands/task/<id>` (the servers before `openhands/taskState`): `[step/limit] what`.
 function M.progress(params)
   if type(params) ~= "table" or type(params.token) ~= "string" then
     return
   end
   local task = params.token:match("^openhands/task/(.+)$")
+  if seen_task_state then
+    return
+  end
   local v = params.value
   if not task or type(v) ~= "table" then
     return
