@@ -11,7 +11,7 @@ use super::{Home, nvim_011, plugin_dir, task_script};
 use crate::scripted_llm::{ScriptedLlm, Wire};
 
 const WIDTH: u16 = 150;
-const HEIGHT: u16 = 42;
+const HEIGHT: u16 = 30;
 
 struct Tmux {
     socket: String,
@@ -318,7 +318,7 @@ fn nvim_011_panel_screenshot() {
             "--hide-scrollbars",
         ])
         .arg(format!("--screenshot={}", png.display()))
-        .arg("--window-size=1290,760")
+        .arg("--window-size=1290,550")
         .arg(format!("file://{}", page.display()))
         .output()
         .unwrap();

@@ -54,8 +54,22 @@ function M.task_state(s)
   }
   local group = (current.state == "error" and "ErrorMsg") or (current.state == "awaiting_approval" and "WarningMsg")
     or nil
-  M.echo(M.line(), group)
+  -- An outcome is a sentence of its own ("OpenHands finished: ..."); a step says where the task is.
+  M.echo(terminal[current.state] and current.message or M.line(), group)
+  M.redraw()
   return terminal[current.state]
+end
+
+--- Every window's status line shows the new state, not only the current one's.
+function M.redraw()
+  if M.redraw_pending then
+    return
+  end
+  M.redraw_pending = true
+  vim.schedule(function()
+    M.redraw_pending = false
+    vim.cmd("redrawstatus!")
+  end)
 end
 
 --- Whether the server sends `openhands/taskState` (then `$/progress` is not needed for the state).
@@ -83,6 +97,7 @@ function M.progress(params)
   current.step = tonumber(step) or current.step
   current.maxIterations = tonumber(limit) or current.maxIterations
   current.message = (tostring(message):gsub("^%[%d+/%d+%]%s*", ""))
+  M.redraw()
 end
 
 --- The task the plugin follows (the last one started or reported).
@@ -91,7 +106,11 @@ function M.current()
 end
 
 function M.set_task(task_id, conversation_id)
+  if current and current.taskId == task_id then
+    return
+  end
   current = { taskId = task_id, conversationId = conversation_id, state = "starting", step = 0, maxIterations = 0 }
+  M.redraw()
 end
 
 --- `OpenHands: running [3/100] what it does`, or "" with no task.
