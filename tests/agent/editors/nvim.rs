@@ -486,6 +486,23 @@ fn missing_binary(nvim: Option<Nvim>) {
         "{report:#}"
     );
     assert_eq!(report["statusline"], "", "no task");
+    // :checkhealth says the same, with the fix, and the check itself does not fail.
+    let health = lines(&report["health"]).join("\n");
+    for want in [
+        "`/nonexistent/openhands-lsp` was not found or is not executable",
+        "setup{ cmd = { '/path/to/openhands-lsp' } }",
+    ] {
+        assert!(
+            health.contains(want),
+            "{}: no {want:?} in\n{health}",
+            nvim.version
+        );
+    }
+    assert!(
+        !health.contains("Failed to run healthcheck"),
+        "{}:\n{health}",
+        nvim.version
+    );
 }
 
 #[test]

@@ -145,6 +145,8 @@ guard(function()
     vim.cmd("OpenHands do something")
     vim.wait(100)
     report.statusline = require("openhands").statusline()
+    vim.cmd("checkhealth openhands")
+    report.health = api.nvim_buf_get_lines(0, 0, -1, false)
     return done(true)
   end
 

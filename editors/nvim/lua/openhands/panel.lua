@@ -139,6 +139,10 @@ function M.session_update(params)
     return
   end
   if params.sessionId and state.conversation ~= params.sessionId then
+    -- Another conversation (a new task after a finished one): the panel keeps the old one above a rule.
+    if state.conversation then
+      M.renderer():status("conversation " .. tostring(params.sessionId))
+    end
     state.conversation = params.sessionId
   end
   M.renderer():update(params.update)
