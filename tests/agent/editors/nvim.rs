@@ -744,3 +744,56 @@ fn nvim_07_stops_a_task() {
 fn nvim_011_stops_a_task() {
     stops_a_task(nvim_011());
 }
+
+/// `approval_ui = "editor"`: the server's `window/showMessageRequest` is asked through `vim.ui.select` too.
+fn editor_approval(nvim: Option<Nvim>) {
+    let Some(nvim) = nvim else { return };
+    let v = &nvim.version;
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![
+            Reply::Tools {
+                text: String::new(),
+                calls: vec![("execute_bash".into(), json!({"command": "rm -f gone.txt"}))],
+            },
+            Reply::Tools {
+                text: String::new(),
+                calls: vec![("finish".into(), json!({"message": "cleaned"}))],
+            },
+        ],
+    );
+    let home = Home::new();
+    std::fs::write(home.ws().join("gone.txt"), "x").unwrap();
+    let report = scenario(&nvim, &home, "editor_approval", &llm.base_url);
+    assert_eq!(report["finished"], true, "{v}: {report:#}");
+    assert_eq!(
+        report["selects"],
+        json!([{
+            "items": ["Allow once", "Allow for this conversation", "Reject"],
+            "prompt": "OpenHands wants to run: $ rm -f gone.txt (it deletes files)",
+            "kind": "openhands.approval",
+        }]),
+        "{v}"
+    );
+    let panel = lines(&report["panel"]);
+    for l in [
+        "? Approve $ rm -f gone.txt (it deletes files)  [#a1]",
+        "  → #a1 allowed once",
+    ] {
+        row_of(&panel, l);
+    }
+    assert!(
+        !home.ws().join("gone.txt").exists(),
+        "{v}: the allowed command ran"
+    );
+}
+
+#[test]
+fn nvim_07_answers_the_editor_approval_request() {
+    editor_approval(nvim_07());
+}
+
+#[test]
+fn nvim_011_answers_the_editor_approval_request() {
+    editor_approval(nvim_011());
+}

@@ -163,6 +163,25 @@ guard(function()
     return done(true)
   end
 
+  if scenario == "editor_approval" then
+    -- approval_ui = "editor": the server asks with window/showMessageRequest; the plugin asks the same way.
+    local panel = require("openhands.panel")
+    vim.ui.select = function(items, opts, on_choice)
+      table.insert(report.selects, { items = items, prompt = opts.prompt, kind = opts.kind })
+      on_choice(items[1], 1)
+    end
+    require("openhands").setup({ cmd = { server }, base_url = base_url, approval_ui = "editor" })
+    if not require("openhands.client").wait_initialized(15000) then
+      return done(false, "the server did not initialize")
+    end
+    vim.cmd("OpenHands clean up")
+    report.finished = vim.wait(30000, function()
+      return table.concat(api.nvim_buf_get_lines(panel.buf(), 0, -1, false), "\n"):find("OpenHands finished", 1, true) ~= nil
+    end, 50)
+    report.panel = api.nvim_buf_get_lines(panel.buf(), 0, -1, false)
+    return done(true)
+  end
+
   if scenario == "stop" then
     -- A task that runs a long command; :OpenHandsStop cancels it.
     local panel = require("openhands.panel")
