@@ -7,7 +7,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::{Home, nvim_011, plugin_dir, task_script};
+use super::task::task_script;
+use super::{Home, nvim_011, plugin_dir};
 use crate::scripted_llm::{ScriptedLlm, Wire};
 
 const WIDTH: u16 = 150;
