@@ -171,9 +171,7 @@ guard(function()
       on_choice(items[1], 1)
     end
     require("openhands").setup({ cmd = { server }, base_url = base_url, approval_ui = "editor" })
-    if not require("openhands.client").wait_initialized(15000) then
-      return done(false, "the server did not initialize")
-    end
+    -- At once, as from a mapping at start-up: the command waits for the server to be ready.
     vim.cmd("OpenHands clean up")
     report.finished = vim.wait(30000, function()
       return table.concat(api.nvim_buf_get_lines(panel.buf(), 0, -1, false), "\n"):find("OpenHands finished", 1, true) ~= nil

@@ -230,6 +230,10 @@ local function with_client(f)
   if not id then
     return
   end
+  -- A command right after start-up waits for the server's answer to `initialize` (a second or so).
+  if not client.wait_initialized(15000) then
+    return notify_error("OpenHands: the server did not start within 15 s; :OpenHandsLog and :checkhealth openhands say why")
+  end
   f(id)
 end
 
