@@ -140,17 +140,33 @@ fn runs_a_task(nvim: Option<Nvim>) {
     );
     let thought = row_of(&panel, "Thought: The notes need one change.");
     let command = row_of(&panel, "✓ $ cat notes.txt && rm -f scratch.txt (exit 0)");
-    // Below the command: its approval (the command is right above, so not repeated), the answer, the output.
+    // The command's output follows it, with at most its approval between: the server may send the approval
+    // before the call it is about (then the approval shows the command itself) or after it (then it does not).
+    // `output`: the 0-based index of the output's first line (`command` is a 1-based row).
+    let output = command
+        + panel[command..]
+            .iter()
+            .position(|l| l == "  first line")
+            .unwrap_or_else(|| panic!("{v}: no output below the command:\n{text}"));
+    let approval = "? Approve $ cat notes.txt && rm -f scratch.txt (every action is confirmed (approvals: always))  [#a1]";
+    assert!(
+        panel[command..output]
+            .iter()
+            .all(|l| l.is_empty() || l == approval || l == "  → #a1 allowed once"),
+        "{v}: only the approval may come between the command and its output:\n{text}"
+    );
     assert_eq!(
-        panel[command..command + 5],
-        [
-            "",
-            "? Approve $ cat notes.txt && rm -f scratch.txt (every action is confirmed (approvals: always))  [#a1]",
-            "  → #a1 allowed once",
-            "  first line",
-            "  unsaved line",
-        ],
-        "{v}: the approval and the output follow the command (the agent read the unsaved text):\n{text}"
+        panel[output + 1],
+        "  unsaved line",
+        "{v}: the agent read the unsaved text:\n{text}"
+    );
+    let answered = row_of(&panel, approval);
+    assert!(
+        panel[answered..]
+            .iter()
+            .take_while(|l| !l.is_empty())
+            .any(|l| l == "  → #a1 allowed once"),
+        "{v}: the answer is in the approval's block:\n{text}"
     );
     for l in [
         "Plan:",
@@ -188,7 +204,7 @@ fn runs_a_task(nvim: Option<Nvim>) {
         "{v}: {folds:?}\n{text}"
     );
     assert!(
-        folds.contains(&(command + 4, command + 5)),
+        folds.contains(&(output + 1, output + 2)),
         "{v}: the output is not folded: {folds:?}\n{text}"
     );
 
