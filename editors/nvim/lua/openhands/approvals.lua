@@ -101,7 +101,10 @@ ask_next = function()
     else
       ask(a, function(decision)
         note(a, decision)
-        client.execute("openhands.approval.respond", { a.approvalId, decision }, function(err)
+        client.execute("openhands.approval.respond", { a.approvalId, decision }, function(err, result)
+          if type(result) == "table" and result.answered == false then
+            panel.renderer():approval_answered(a, "#" .. tostring(a.approvalId) .. " was settled before this answer")
+          end
           if err then
             status.echo("OpenHands: the answer to approval #" .. tostring(a.approvalId) .. " failed: "
               .. tostring(err.message), "ErrorMsg")
