@@ -490,3 +490,31 @@ fn doctor_checks_the_set_up_and_names_each_fix() {
     );
     assert!(stdout.contains("FAIL runtime binary: "), "{stdout}");
 }
+
+/// Each LLM retry is printed once, without colour codes when stderr is a file (it was printed twice, the
+/// second time by the log with escape codes).
+#[test]
+fn a_retry_is_printed_once_without_colour_codes() {
+    let env = Env::new();
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![
+            Reply::Status {
+                status: 503,
+                body: r#"{"error":{"message":"busy"}}"#.into(),
+                retry_after: Some(0),
+            },
+            tools("finish", json!({"message": "done"})),
+        ],
+    );
+    let out = env
+        .run_cmd(&llm.base_url, &["x"])
+        .env("LLM_NUM_RETRIES", "1")
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr.matches("retry 1/1").count(), 1, "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "{stderr}");
+}
