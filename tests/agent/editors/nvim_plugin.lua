@@ -111,6 +111,21 @@ guard(function()
     up({ sessionUpdate = "usage_update", promptTokens = 1200, completionTokens = 80, cost = { amount = 0.0123, currency = "USD" } })
     report.rendered = api.nvim_buf_get_lines(panel.buf(), 0, -1, false)
     report.folds = panel.doc().folds
+    -- :OpenHandsPanel toggles the panel's window; a new window gets the folds back.
+    vim.cmd("OpenHandsPanel")
+    report.toggled_open = panel.window() ~= nil
+    report.closed_after_toggle = {}
+    if panel.window() then
+      api.nvim_win_call(panel.window(), function()
+        for l = 1, api.nvim_buf_line_count(panel.buf()) do
+          if vim.fn.foldclosed(l) == l then
+            table.insert(report.closed_after_toggle, { l, vim.fn.foldclosedend(l) })
+          end
+        end
+      end)
+    end
+    vim.cmd("OpenHandsPanel")
+    report.toggled_closed = panel.window() == nil
 
     -- An approval with the panel closed: a float shows the command and the diff while vim.ui.select asks.
     vim.ui.select = function(items, opts, on_choice)
@@ -280,6 +295,9 @@ guard(function()
     end
   end
   report.log = require("openhands.log").lines()
+  vim.cmd("OpenHandsLog")
+  report.log_window = api.nvim_buf_get_name(0)
+  vim.cmd("close")
   vim.cmd("OpenHandsTranscript")
   report.transcript = api.nvim_buf_get_name(0)
   vim.cmd("OpenHandsResume")

@@ -53,6 +53,16 @@ fn renders_offline(nvim: Option<Nvim>) {
     );
     // The thought and the read's output are folded; the failed command's output is not.
     assert_eq!(report["folds"], json!([[5, 6], [27, 28]]), "{v}");
+    assert_eq!(
+        report["toggled_open"], true,
+        "{v}: :OpenHandsPanel opens it"
+    );
+    assert_eq!(
+        report["closed_after_toggle"],
+        json!([[5, 6], [27, 28]]),
+        "{v}: the new window has the folds, closed"
+    );
+    assert_eq!(report["toggled_closed"], true, "{v}: and closes it");
 
     let selects = report["selects"].as_array().unwrap();
     assert_eq!(

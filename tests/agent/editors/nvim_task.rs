@@ -235,6 +235,10 @@ fn runs_a_task(nvim: Option<Nvim>) {
         "{v}: {}",
         report["statusline"]
     );
+    assert_eq!(
+        report["log_window"], "openhands://log",
+        "{v}: :OpenHandsLog"
+    );
     let log = lines(&report["log"]).join("\n");
     assert!(
         log.contains("approval #a1"),
