@@ -4,6 +4,7 @@ mod cli;
 mod common;
 mod docker;
 mod e2e;
+mod editors;
 mod kills;
 mod layout;
 mod llm;

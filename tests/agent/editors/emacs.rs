@@ -1,0 +1,1 @@
+//! Emacs (placeholder while the helix test is written).
