@@ -1,0 +1,103 @@
+;;; emacs_task.el --- the user in tests/agent/editors/emacs.rs  -*- lexical-binding: t -*-
+
+;; The Emacs test's user, run by `emacs -Q --batch -l emacs_task.el': loads
+;; editors/emacs/openhands.el, opens a file, runs two tasks with
+;; `openhands-task' (an edit, then two approvals) and saves, failing on any
+;; question Emacs asks on its own.  It writes what it saw as JSON to
+;; $OPENHANDS_TEST_OUT.  Env: OPENHANDS_EL, OPENHANDS_LSP, OPENHANDS_TEST_FILE.
+
+;;; Code:
+
+(require 'cl-lib)
+(require 'json)
+(load (getenv "OPENHANDS_EL") nil t)
+
+(defvar test-questions nil "Questions Emacs asked: each fails the test.")
+(defvar test-messages nil "What OpenHands showed, newest first.")
+(defvar test-approvals nil "The approval questions: (MESSAGE TITLES ANSWER).")
+(defvar test-failure nil)
+
+;; An agent's edit must not ask anything: not Eglot's "Server wants to edit",
+;; not "changed on disk", not "really edit/save".
+(dolist (asker '(y-or-n-p yes-or-no-p ask-user-about-supersession-threat
+                          ask-user-about-lock))
+  (advice-add asker :override
+              (lambda (&rest args)
+                (push (format "%s %S" asker args) test-questions)
+                (error "Emacs asked the user: %s %S" asker args))))
+
+(add-hook 'openhands-message-functions
+          (lambda (_type text) (push text test-messages)))
+
+(defun test-finish ()
+  "Write what was seen and exit."
+  (with-temp-file (getenv "OPENHANDS_TEST_OUT")
+    (insert (json-encode
+             (list :failure test-failure
+                   :questions (vconcat (reverse test-questions))
+                   :messages (vconcat (reverse test-messages))
+                   :approvals (vconcat (mapcar #'vconcat (reverse test-approvals)))
+                   :buffer (with-current-buffer test-buffer (buffer-string))
+                   :modified test-modified
+                   :saved test-saved))))
+  (kill-emacs 0))
+
+(defun test-wait (what predicate &optional seconds)
+  "Wait up to SECONDS (default 30) for PREDICATE; else fail saying WHAT."
+  (let ((deadline (+ (float-time) (or seconds 30))))
+    (while (and (not (funcall predicate)) (< (float-time) deadline))
+      (accept-process-output nil 0.05))
+    (unless (funcall predicate)
+      (setq test-failure (format "never saw %s" what))
+      (test-finish))))
+
+(defun test-finished (n)
+  "Whether N tasks said they finished."
+  (>= (cl-count-if (lambda (m) (string-prefix-p "OpenHands finished" m))
+                   test-messages)
+      n))
+
+(defvar test-modified nil)
+(defvar test-saved nil)
+(defvar test-buffer nil)
+
+(setq openhands-program (list (getenv "OPENHANDS_LSP"))
+      openhands-modes '(text-mode))
+(openhands-mode 1)
+
+;; The first approval is answered with a key (y/a/n), the second in the
+;; minibuffer, which batch Emacs reads from stdin ("Allow once").
+(setq openhands-approval-function
+      (lambda (message titles)
+        (let ((answer
+               (if test-approvals
+                   (openhands-approval-completing-read message titles)
+                 (setq unread-command-events (list ?n))
+                 (openhands-approval-read-multiple-choice message titles))))
+          (push (list message titles answer) test-approvals)
+          answer)))
+
+(condition-case err
+    (progn
+      (setq test-buffer (find-file (getenv "OPENHANDS_TEST_FILE")))
+      (call-interactively #'eglot)
+      (test-wait "the OpenHands connection"
+                 (lambda () (cl-typep (eglot-current-server) 'openhands-server)))
+      ;; The first line as the region: the file and lines go with the prompt.
+      (openhands-task "say on this line that the agent edited it"
+                      (point-min)
+                      (save-excursion (goto-char (point-min))
+                                      (line-end-position)))
+      (test-wait "the first task finish" (lambda () (test-finished 1)))
+      (setq test-modified (buffer-modified-p test-buffer))
+      (openhands-task "remove the scratch files")
+      (test-wait "the second task finish" (lambda () (test-finished 2)))
+      (with-current-buffer test-buffer (save-buffer))
+      (setq test-saved (with-temp-buffer
+                         (insert-file-contents (getenv "OPENHANDS_TEST_FILE"))
+                         (buffer-string)))
+      (test-finish))
+  (error (setq test-failure (error-message-string err))
+         (test-finish)))
+
+;;; emacs_task.el ends here
