@@ -80,6 +80,13 @@ fn health_servers(hx: &Path, config: &Path, language: &str) -> Vec<String> {
         .collect()
 }
 
+fn tool(name: &str, args: serde_json::Value) -> Reply {
+    Reply::Tools {
+        text: String::new(),
+        calls: vec![(name.into(), args)],
+    }
+}
+
 fn strip_ansi(s: &str) -> String {
     let mut out = String::new();
     let mut chars = s.chars();
@@ -204,25 +211,22 @@ fn add_openhands_then_a_task_from_the_code_action_edits_the_buffer() {
     let llm = ScriptedLlm::start(
         Wire::OpenAi,
         vec![
-            Reply::Tools {
-                text: String::new(),
-                calls: vec![(
-                    "str_replace_editor".into(),
-                    json!({"command": "str_replace", "path": "greet.rs",
-                           "old_str": "\"hello\"", "new_str": "\"hello, world\""}),
-                )],
-            },
-            Reply::Tools {
-                text: String::new(),
-                calls: vec![(
-                    "finish".into(),
-                    json!({"message": "the greeting greets the world"}),
-                )],
-            },
+            tool(
+                "str_replace_editor",
+                json!({"command": "str_replace", "path": "greet.rs",
+                       "old_str": "\"hello\"", "new_str": "\"hello, world\""}),
+            ),
+            tool(
+                "finish",
+                json!({"message": "the greeting greets the world"}),
+            ),
+            tool("execute_bash", json!({"command": "rm scratch.txt"})),
+            tool("finish", json!({"message": "kept the scratch file"})),
         ],
     );
     let ws = home.join("ws");
     std::fs::create_dir_all(ws.join(".git")).unwrap();
+    std::fs::write(ws.join("scratch.txt"), "keep me").unwrap();
     let file = ws.join("greet.rs");
     let original = "// make the greeting say hello to the world\nfn greeting() -> &'static str {\n    \"hello\"\n}\n";
     std::fs::write(&file, original).unwrap();
@@ -308,5 +312,56 @@ fn add_openhands_then_a_task_from_the_code_action_edits_the_buffer() {
         10,
         |s| s.contains(".openhands/transcripts/"),
         log,
+    );
+
+    // A second task wants to delete a file. Helix 25.01 has no showMessageRequest, so the status line names
+    // the approval and the code action menu answers it: pick `reject #a1`.
+    // Escape alone: followed at once by a key, the terminal reads it as Alt and that key.
+    tmux.keys(&["Escape"]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    tmux.keys(&["Space", "o", "o"]);
+    tmux.wait(
+        "the code actions",
+        10,
+        |s| s.contains("OpenHands: do what"),
+        log,
+    );
+    tmux.keys(&["Enter"]);
+    tmux.wait(
+        "the approval in the status line",
+        30,
+        |s| s.contains("#a1"),
+        log,
+    );
+    tmux.keys(&["Space", "o", "o"]);
+    let menu = tmux.wait(
+        "the approval's code actions",
+        10,
+        |s| s.contains("reject #a1"),
+        log,
+    );
+    let items: Vec<&str> = menu
+        .lines()
+        .filter_map(|l| l.find("OpenHands: ").map(|i| &l[i..]))
+        .collect();
+    let reject = items.iter().position(|i| i.contains("reject #a1")).unwrap();
+    for _ in 0..reject {
+        tmux.keys(&["Down"]);
+    }
+    tmux.keys(&["Enter"]);
+    tmux.wait(
+        "the second finish",
+        30,
+        |s| s.contains("OpenHands finished: kept the scratch file"),
+        log,
+    );
+    let last = llm.requests().last().unwrap().to_string();
+    assert!(
+        last.contains("Action has been rejected by the user!"),
+        "the agent read the rejection ({items:?}): {last}"
+    );
+    assert!(
+        ws.join("scratch.txt").exists(),
+        "the rejected rm did not run"
     );
 }
