@@ -4,7 +4,7 @@
 //! through openhands.el's own functions.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -78,23 +78,16 @@ fn openhands_el_byte_compiles_without_warnings() {
     assert_eq!(String::from_utf8_lossy(&out.stderr), "", "checkdoc");
 }
 
-#[test]
-fn a_task_edits_the_open_buffer_without_a_question_and_approvals_are_asked() {
-    let Some(emacs) = emacs() else { return };
-    let llm = ScriptedLlm::start(
-        Wire::OpenAi,
-        vec![
-            tool(
-                "str_replace_editor",
-                json!({"command": "str_replace", "path": "notes.txt",
-                       "old_str": "first line", "new_str": "first line, edited by the agent"}),
-            ),
-            tool("finish", json!({"message": "edited"})),
-            tool("execute_bash", json!({"command": "rm a.txt"})),
-            tool("execute_bash", json!({"command": "rm b.txt"})),
-            tool("finish", json!({"message": "cleaned up"})),
-        ],
-    );
+/// A workspace with `notes.txt` open in batch Emacs running `emacs_task.el` against `llm`, with
+/// `openhands-confirm-edits` set or not; what the driver saw, and the workspace.
+struct Run {
+    seen: Value,
+    log: String,
+    ws: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn run(emacs: &str, llm: &ScriptedLlm, confirm: bool) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().canonicalize().unwrap();
     let ws = home.join("ws");
@@ -104,7 +97,7 @@ fn a_task_edits_the_open_buffer_without_a_question_and_approvals_are_asked() {
     std::fs::write(ws.join("a.txt"), "a").unwrap();
     std::fs::write(ws.join("b.txt"), "b").unwrap();
     let out = home.join("out.json");
-    let mut child = Command::new(&emacs)
+    let mut child = Command::new(emacs)
         .args(["-Q", "--batch", "-l"])
         .arg(Path::new(REPO).join("tests/agent/editors/emacs_task.el"))
         .current_dir(&ws)
@@ -123,6 +116,7 @@ fn a_task_edits_the_open_buffer_without_a_question_and_approvals_are_asked() {
         .env("OPENHANDS_LSP", env!("CARGO_BIN_EXE_openhands-lsp"))
         .env("OPENHANDS_TEST_FILE", &file)
         .env("OPENHANDS_TEST_OUT", &out)
+        .env("OPENHANDS_TEST_CONFIRM", if confirm { "1" } else { "0" })
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -149,23 +143,57 @@ fn a_task_edits_the_open_buffer_without_a_question_and_approvals_are_asked() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    let seen: Value = serde_json::from_str(
+    let seen = serde_json::from_str(
         &std::fs::read_to_string(&out).unwrap_or_else(|_| panic!("no {}\n{log}", out.display())),
     )
     .unwrap();
-    let edited = "first line, edited by the agent\nsecond line\n";
-    let finished: Vec<&Value> = seen["messages"]
+    Run {
+        seen,
+        log,
+        ws,
+        _dir: dir,
+    }
+}
+
+fn finished(seen: &Value) -> Vec<&Value> {
+    seen["messages"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|m| m.as_str().unwrap().starts_with("OpenHands finished"))
-        .collect();
+        .collect()
+}
+
+const EDITED: &str = "first line, edited by the agent\nsecond line\n";
+
+fn edit_then_finish() -> Vec<Reply> {
+    vec![
+        tool(
+            "str_replace_editor",
+            json!({"command": "str_replace", "path": "notes.txt",
+                   "old_str": "first line", "new_str": "first line, edited by the agent"}),
+        ),
+        tool("finish", json!({"message": "edited"})),
+    ]
+}
+
+#[test]
+fn a_task_edits_the_open_buffer_without_a_question_and_approvals_are_asked() {
+    let Some(emacs) = emacs() else { return };
+    let mut script = edit_then_finish();
+    script.extend([
+        tool("execute_bash", json!({"command": "rm a.txt"})),
+        tool("execute_bash", json!({"command": "rm b.txt"})),
+        tool("finish", json!({"message": "cleaned up"})),
+    ]);
+    let llm = ScriptedLlm::start(Wire::OpenAi, script);
+    let Run { seen, log, ws, .. } = run(&emacs, &llm, false);
     let titles = json!(["Allow once", "Allow for this conversation", "Reject"]);
     assert_eq!(
         json!({
             "failure": seen["failure"],
             "questions": seen["questions"],
-            "finished": finished,
+            "finished": finished(&seen),
             "approvals": seen["approvals"],
             "buffer": seen["buffer"],
             "modified": seen["modified"],
@@ -179,9 +207,9 @@ fn a_task_edits_the_open_buffer_without_a_question_and_approvals_are_asked() {
                 ["OpenHands wants to run: $ rm a.txt (it deletes files)  [#a1]", titles, "Reject"],
                 ["OpenHands wants to run: $ rm b.txt (it deletes files)  [#a2]", titles, "Allow once"],
             ],
-            "buffer": edited,
+            "buffer": EDITED,
             "modified": true,
-            "saved": edited,
+            "saved": EDITED,
         }),
         "{log}"
     );
@@ -199,4 +227,31 @@ fn a_task_edits_the_open_buffer_without_a_question_and_approvals_are_asked() {
     );
     assert!(ws.join("a.txt").exists(), "the rejected rm did not run");
     assert!(!ws.join("b.txt").exists(), "the allowed rm ran");
+}
+
+#[test]
+fn with_openhands_confirm_edits_the_edit_is_asked_first() {
+    let Some(emacs) = emacs() else { return };
+    let llm = ScriptedLlm::start(Wire::OpenAi, edit_then_finish());
+    let Run { seen, log, ws, .. } = run(&emacs, &llm, true);
+    let file = ws.join("notes.txt").display().to_string();
+    assert_eq!(
+        json!({
+            "failure": seen["failure"],
+            "questions": seen["questions"],
+            "finished": finished(&seen),
+            "buffer": seen["buffer"],
+            "modified": seen["modified"],
+        }),
+        json!({
+            "failure": null,
+            "questions": [format!(
+                "y-or-n-p (\"[eglot] Server wants to edit:\n  {file} (1 change)\nProceed? \")"
+            )],
+            "finished": ["OpenHands finished: edited"],
+            "buffer": EDITED,
+            "modified": true,
+        }),
+        "{log}"
+    );
 }
