@@ -213,6 +213,23 @@ fn a_task_edits_the_open_buffer_without_a_question_and_approvals_are_asked() {
         }),
         "{log}"
     );
+    // Eglot's mode-line indicator followed each task to its end.
+    let progress: Vec<&str> = seen["progress"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert!(
+        progress.iter().all(|p| p.starts_with("OpenHands "))
+            && progress
+                .iter()
+                .any(|p| p.ends_with("OpenHands finished: edited"))
+            && progress
+                .iter()
+                .any(|p| p.ends_with("OpenHands finished: cleaned up")),
+        "{progress:#?}"
+    );
     let requests = llm.requests();
     let first = requests[0].to_string();
     assert!(

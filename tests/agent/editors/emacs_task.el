@@ -16,6 +16,9 @@
 (defvar test-messages nil "What OpenHands showed, newest first.")
 (defvar test-approvals nil "The approval questions: (MESSAGE TITLES ANSWER).")
 (defvar test-failure nil)
+(defvar test-modified nil "Whether the buffer was modified after the edit.")
+(defvar test-saved nil "The file's text after `save-buffer'.")
+(defvar test-buffer nil "The buffer of the file the tasks work on.")
 
 (defvar test-confirm (equal (getenv "OPENHANDS_TEST_CONFIRM") "1")
   "Whether the user chose `openhands-confirm-edits': then questions are
@@ -32,6 +35,21 @@ answered yes and only the edit task runs.")
                     t
                   (error "Emacs asked the user: %s %S" asker args)))))
 
+(defvar test-progress nil
+  "What Eglot's mode-line indicator held after each `$/progress', newest first:
+\"TITLE PERCENT% MESSAGE\" per task (batch Emacs draws no mode line).")
+
+;; Watch (not replace) Eglot's progress handling.
+(advice-add 'eglot-handle-notification :after
+            (lambda (server method &rest _)
+              (when (eq method '$/progress)
+                (cl-loop for reporter being the hash-values
+                         of (eglot--progress-reporters server)
+                         when (eq (car reporter) 'eglot--mode-line-reporter)
+                         do (push (format "%s %s%% %s" (nth 2 reporter)
+                                          (nth 4 reporter) (nth 3 reporter))
+                                  test-progress)))))
+
 (add-hook 'openhands-message-functions
           (lambda (_type text) (push text test-messages)))
 
@@ -45,7 +63,8 @@ answered yes and only the edit task runs.")
                    :approvals (vconcat (mapcar #'vconcat (reverse test-approvals)))
                    :buffer (with-current-buffer test-buffer (buffer-string))
                    :modified test-modified
-                   :saved test-saved))))
+                   :saved test-saved
+                   :progress (vconcat (reverse test-progress))))))
   (kill-emacs 0))
 
 (defun test-wait (what predicate &optional seconds)
@@ -63,9 +82,6 @@ answered yes and only the edit task runs.")
                    test-messages)
       n))
 
-(defvar test-modified nil)
-(defvar test-saved nil)
-(defvar test-buffer nil)
 
 (setq openhands-program (list (getenv "OPENHANDS_LSP"))
       openhands-modes '(text-mode)
