@@ -97,7 +97,7 @@ TYPE is the LSP message type: 1 error, 2 warning, 3 info, 4 log.")
 (defvar openhands--reply-history nil)
 
 (defclass openhands-server (eglot-lsp-server) ()
-  :documentation "An Eglot connection to openhands-lsp.")
+          "An Eglot connection to openhands-lsp.")
 
 ;;;; Starting the server
 
@@ -224,7 +224,8 @@ does, when OpenHands follows this buffer."
     (openhands--command
      "openhands.task.start" (vector argument)
      (lambda (result)
-       (message "OpenHands is on it (task %s)" (plist-get result :taskId))))))
+       (openhands--show
+        3 (format "OpenHands is on it (task %s)" (plist-get result :taskId)))))))
 
 ;;;###autoload
 (defun openhands-reply (text)
@@ -234,7 +235,8 @@ does, when OpenHands follows this buffer."
   (openhands--command
    "openhands.task.reply" (vector text)
    (lambda (result)
-     (message "OpenHands continues (task %s)" (plist-get result :taskId)))))
+     (openhands--show
+      3 (format "OpenHands continues (task %s)" (plist-get result :taskId))))))
 
 ;;;###autoload
 (defun openhands-stop ()
@@ -243,7 +245,8 @@ does, when OpenHands follows this buffer."
   (openhands--command
    "openhands.task.cancel" []
    (lambda (result)
-     (message "OpenHands: task %s cancelled" (plist-get result :taskId)))))
+     (openhands--show
+      3 (format "OpenHands: cancelling task %s" (plist-get result :taskId))))))
 
 ;;;###autoload
 (defun openhands-status ()
@@ -253,16 +256,18 @@ does, when OpenHands follows this buffer."
    "openhands.task.status" []
    (lambda (result)
      (let ((tasks (append (plist-get result :tasks) nil)))
-       (message "%s"
-                (if tasks
-                    (mapconcat
-                     (lambda (task)
-                       (format "%s %s: %s" (plist-get task :taskId)
-                               (plist-get task :state)
-                               (truncate-string-to-width
-                                (or (plist-get task :prompt) "") 60 nil nil t)))
-                     tasks "\n")
-                  "OpenHands: no tasks yet"))))))
+       (openhands--show
+        3 (if tasks
+              (mapconcat
+               (lambda (task)
+                 (format "%s %s: %s" (plist-get task :taskId)
+                         (plist-get task :state)
+                         (truncate-string-to-width
+                          (car (split-string (or (plist-get task :prompt) "")
+                                             "\n"))
+                          60 nil nil t)))
+               tasks "\n")
+            "OpenHands: no tasks yet"))))))
 
 (defun openhands--uri-to-file (uri)
   "The local file name of a file:// URI."
@@ -377,9 +382,8 @@ Empty input rejects."
   ((_server openhands-server) (_method (eql window/showMessage))
    &key type message)
   "Show the agent's MESSAGE of TYPE without Eglot's \"Server reports\"."
-  (openhands--show type (if (string-prefix-p "OpenHands asks: " message)
-                            (concat message " -- M-x openhands-reply")
-                          message)))
+  (openhands--show type (string-replace "openhands.task.reply"
+                                       "M-x openhands-reply" message)))
 
 (cl-defmethod eglot-handle-notification
   ((_server openhands-server) (_method (eql window/logMessage))

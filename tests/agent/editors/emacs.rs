@@ -116,6 +116,7 @@ fn run(emacs: &str, llm: &ScriptedLlm, confirm: bool) -> Run {
         .env("OPENHANDS_LSP", env!("CARGO_BIN_EXE_openhands-lsp"))
         .env("OPENHANDS_TEST_FILE", &file)
         .env("OPENHANDS_TEST_OUT", &out)
+        .env("OPENHANDS_TEST_LLM_WAITING", home.join("llm-waiting"))
         .env("OPENHANDS_TEST_CONFIRM", if confirm { "1" } else { "0" })
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -129,8 +130,13 @@ fn run(emacs: &str, llm: &ScriptedLlm, confirm: bool) -> Run {
         .unwrap()
         .write_all(b"Allow once\n")
         .unwrap();
+    // The driver stops the last task once the model holds its request (the eighth).
+    let waiting = home.join("llm-waiting");
     let deadline = Instant::now() + Duration::from_secs(120);
     while child.try_wait().unwrap().is_none() {
+        if llm.requests().len() >= 8 && !waiting.exists() {
+            std::fs::write(&waiting, "").unwrap();
+        }
         if Instant::now() > deadline {
             child.kill().unwrap();
             break;
@@ -153,6 +159,13 @@ fn run(emacs: &str, llm: &ScriptedLlm, confirm: bool) -> Run {
         ws,
         _dir: dir,
     }
+}
+
+fn requests_text(llm: &ScriptedLlm, n: usize) -> String {
+    llm.requests()
+        .get(n)
+        .map(|r| r.to_string())
+        .unwrap_or_default()
 }
 
 fn finished(seen: &Value) -> Vec<&Value> {
@@ -185,15 +198,32 @@ fn a_task_edits_the_open_buffer_without_a_question_and_approvals_are_asked() {
         tool("execute_bash", json!({"command": "rm a.txt"})),
         tool("execute_bash", json!({"command": "rm b.txt"})),
         tool("finish", json!({"message": "cleaned up"})),
+        Reply::Text("Which notes should I look at?".into()),
+        tool("finish", json!({"message": "answered"})),
+        Reply::Hang(Duration::from_secs(30)),
     ]);
     let llm = ScriptedLlm::start(Wire::OpenAi, script);
     let Run { seen, log, ws, .. } = run(&emacs, &llm, false);
     let titles = json!(["Allow once", "Allow for this conversation", "Reject"]);
+    // The server's own one-line status races openhands-status' list; it is checked on its own.
+    let status = "OpenHands: 2 task(s); last t2 is finished";
+    let messages: Vec<&Value> = seen["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| *m != status)
+        .collect();
+    assert!(
+        seen["messages"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(status))
+    );
     assert_eq!(
         json!({
             "failure": seen["failure"],
             "questions": seen["questions"],
-            "finished": finished(&seen),
+            "messages": messages,
             "approvals": seen["approvals"],
             "buffer": seen["buffer"],
             "modified": seen["modified"],
@@ -202,7 +232,21 @@ fn a_task_edits_the_open_buffer_without_a_question_and_approvals_are_asked() {
         json!({
             "failure": null,
             "questions": [],
-            "finished": ["OpenHands finished: edited", "OpenHands finished: cleaned up"],
+            "messages": [
+                "OpenHands is on it (task t1)",
+                "OpenHands finished: edited",
+                "OpenHands is on it (task t2)",
+                "OpenHands finished: cleaned up",
+                "t1 finished: say on this line that the agent edited it\n\
+                 t2 finished: remove the scratch files",
+                "OpenHands is on it (task t3)",
+                "OpenHands asks: Which notes should I look at? (answer with M-x openhands-reply)",
+                "OpenHands continues (task t4)",
+                "OpenHands finished: answered",
+                "OpenHands is on it (task t5)",
+                "OpenHands: cancelling task t5",
+                "OpenHands: task cancelled",
+            ],
             "approvals": [
                 ["OpenHands wants to run: $ rm a.txt (it deletes files)  [#a1]", titles, "Reject"],
                 ["OpenHands wants to run: $ rm b.txt (it deletes files)  [#a2]", titles, "Allow once"],
@@ -212,6 +256,27 @@ fn a_task_edits_the_open_buffer_without_a_question_and_approvals_are_asked() {
             "saved": EDITED,
         }),
         "{log}"
+    );
+    // What the user read in the echo area: the command and the keys that answer.
+    assert!(
+        log.contains(
+            "OpenHands wants to run: $ rm a.txt (it deletes files)  [#a1]\n \
+             ([Y]es, once, [A]lways in this conversation, [N]o, [?]): "
+        ),
+        "{log}"
+    );
+    let transcript = seen["transcript"][0].as_str().unwrap();
+    assert!(
+        transcript.starts_with(".openhands/transcripts/")
+            && transcript.ends_with(".md")
+            && seen["transcript"][1] == json!(true),
+        "openhands-transcript opened the conversation's transcript: {}",
+        seen["transcript"]
+    );
+    let reply = requests_text(&llm, 6);
+    assert!(
+        reply.contains("Which notes should I look at?") && reply.contains("notes.txt, please"),
+        "the reply continued the conversation: {reply}"
     );
     // Eglot's mode-line indicator followed each task to its end.
     let progress: Vec<&str> = seen["progress"]

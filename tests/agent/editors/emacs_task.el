@@ -19,6 +19,7 @@
 (defvar test-modified nil "Whether the buffer was modified after the edit.")
 (defvar test-saved nil "The file's text after `save-buffer'.")
 (defvar test-buffer nil "The buffer of the file the tasks work on.")
+(defvar test-transcript nil "The transcript's file, and whether it holds a prompt.")
 
 (defvar test-confirm (equal (getenv "OPENHANDS_TEST_CONFIRM") "1")
   "Whether the user chose `openhands-confirm-edits': then questions are
@@ -64,6 +65,7 @@ answered yes and only the edit task runs.")
                    :buffer (with-current-buffer test-buffer (buffer-string))
                    :modified test-modified
                    :saved test-saved
+                   :transcript (vconcat test-transcript)
                    :progress (vconcat (reverse test-progress))))))
   (kill-emacs 0))
 
@@ -76,6 +78,10 @@ answered yes and only the edit task runs.")
       (setq test-failure (format "never saw %s" what))
       (test-finish))))
 
+(defun test-seen (regexp)
+  "Whether OpenHands showed a message matching REGEXP."
+  (cl-some (lambda (m) (string-match-p regexp m)) test-messages))
+
 (defun test-finished (n)
   "Whether N tasks said they finished."
   (>= (cl-count-if (lambda (m) (string-prefix-p "OpenHands finished" m))
@@ -84,9 +90,7 @@ answered yes and only the edit task runs.")
 
 
 (setq openhands-program (list (getenv "OPENHANDS_LSP"))
-      openhands-modes '(text-mode)
       openhands-confirm-edits test-confirm)
-(openhands-mode 1)
 
 ;; The first approval is answered with a key (y/a/n), the second in the
 ;; minibuffer, which batch Emacs reads from stdin ("Allow once").
@@ -103,7 +107,13 @@ answered yes and only the edit task runs.")
 (condition-case err
     (progn
       (setq test-buffer (find-file (getenv "OPENHANDS_TEST_FILE")))
-      (call-interactively #'eglot)
+      ;; Both ways to connect: M-x eglot in a mode of `openhands-modes', and
+      ;; M-x openhands-start in any buffer.
+      (if test-confirm
+          (openhands-start)
+        (setq openhands-modes '(text-mode))
+        (openhands-mode 1)
+        (call-interactively #'eglot))
       (test-wait "the OpenHands connection"
                  (lambda () (cl-typep (eglot-current-server) 'openhands-server)))
       ;; The first line as the region: the file and lines go with the prompt.
@@ -115,7 +125,29 @@ answered yes and only the edit task runs.")
       (setq test-modified (buffer-modified-p test-buffer))
       (unless test-confirm
         (openhands-task "remove the scratch files")
-        (test-wait "the second task finish" (lambda () (test-finished 2))))
+        (test-wait "the second task finish" (lambda () (test-finished 2)))
+        (openhands-status)
+        (test-wait "the status" (lambda () (test-seen "^t1 ")))
+        (openhands-transcript)
+        (test-wait "the transcript"
+                   (lambda () (string-match-p "/\\.openhands/transcripts/[^/]+\\.md\\'"
+                                              (or (buffer-file-name (window-buffer)) ""))))
+        (setq test-transcript
+              (with-current-buffer (window-buffer)
+                (list (file-relative-name buffer-file-name
+                                          (file-name-directory (getenv "OPENHANDS_TEST_FILE")))
+                      (and (string-search "remove the scratch files" (buffer-string)) t))))
+        (openhands-task "look at the notes")
+        (test-wait "the question" (lambda () (test-seen "^OpenHands asks: ")))
+        (openhands-reply "notes.txt, please")
+        (test-wait "the third task finish" (lambda () (test-finished 3)))
+        (openhands-task "take your time")
+        ;; Stop it once the model is thinking (the test touches this file when
+        ;; the scripted model holds the request).
+        (test-wait "the model's call"
+                   (lambda () (file-exists-p (getenv "OPENHANDS_TEST_LLM_WAITING"))))
+        (openhands-stop)
+        (test-wait "the cancel" (lambda () (test-seen "^OpenHands: task cancelled"))))
       (with-current-buffer test-buffer (save-buffer))
       (setq test-saved (with-temp-buffer
                          (insert-file-contents (getenv "OPENHANDS_TEST_FILE"))
