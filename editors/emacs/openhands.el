@@ -65,7 +65,11 @@
 This takes effect when `openhands-mode' is on.  In these modes
 openhands-lsp replaces the mode's usual Eglot server, since Eglot
 manages a buffer with one server."
-  :type '(repeat (symbol :tag "Major mode")))
+  :type '(repeat (symbol :tag "Major mode"))
+  :set (lambda (symbol value)
+         (set-default symbol value)
+         (when (bound-and-true-p openhands-mode)
+           (openhands-mode 1))))
 
 (defcustom openhands-initialization-options nil
   "Settings sent to the server as `initializationOptions.openhands', a plist.
