@@ -200,6 +200,8 @@ pub struct Overrides {
     pub llm_profile: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub model: Option<String>,
+    /// The LLM's base URL (as `LLM_BASE_URL` would give it).
+    pub base_url: Option<String>,
 }
 
 /// Everything a task needs, resolved.
@@ -403,9 +405,13 @@ pub fn resolve(
     }
     let layers: Vec<&toml::Table> = files.iter().map(|(_, t)| t).collect();
     let model_override = overrides.model.clone();
+    let base_url_override = overrides.base_url.clone();
     let env_with_model = |k: &str| {
         if k == "LLM_MODEL" && model_override.is_some() {
             return model_override.clone();
+        }
+        if k == "LLM_BASE_URL" && base_url_override.is_some() {
+            return base_url_override.clone();
         }
         env(k)
     };

@@ -97,6 +97,9 @@ pub fn render(event: &Event) -> Option<String> {
                     _ => Some(format!("[state: {state}] {reason}")),
                 }
             }
+            _ if crate::events::kinds::is_user_rejected(o) => {
+                Some(format!("  [not run] {}", o.content))
+            }
             ObservationKind::Other { kind, .. } if kind == "task_tracking" => {
                 Some(indent(&o.content))
             }

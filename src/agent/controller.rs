@@ -149,13 +149,12 @@ impl ControlHandle {
     fn current(&self) -> CancellationToken {
         self.token.lock().map(|t| t.clone()).unwrap_or_default()
     }
-    fn rearm(&self) -> CancellationToken {
+    fn rearm(&self) {
         let fresh = CancellationToken::new();
         if let Ok(mut t) = self.token.lock() {
-            *t = fresh.clone();
+            *t = fresh;
         }
         self.pause.store(false, Ordering::SeqCst);
-        fresh
     }
     /// Stops the task: the LLM request is dropped, the running command gets `C-c`.
     pub fn stop(&self) {
@@ -256,7 +255,13 @@ impl Controller {
 
     /// Adds the user's message and runs the task until it ends; see [`Outcome`].
     pub async fn send_user_message(&mut self, text: &str) -> Outcome {
-        match self.run_task(text).await {
+        // The token this run obeys was armed when the previous run ended (or at creation), so a stop that
+        // arrives before the run starts is kept, not replaced (it was lost between a front end's "running"
+        // and the start of the run).
+        let cancel = self.control.current();
+        let result = self.run_task(text, cancel).await;
+        self.control.rearm();
+        match result {
             Ok(outcome) => outcome,
             Err(e) => {
                 // Storage failed: nothing more can be recorded reliably.
@@ -266,8 +271,11 @@ impl Controller {
         }
     }
 
-    async fn run_task(&mut self, text: &str) -> Result<Outcome, StreamError> {
-        let cancel = self.control.rearm();
+    async fn run_task(
+        &mut self,
+        text: &str,
+        cancel: CancellationToken,
+    ) -> Result<Outcome, StreamError> {
         let has_system = self.stream.events().iter().any(|e| {
             e.as_action()
                 .and_then(kinds::other_args)

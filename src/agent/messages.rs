@@ -133,7 +133,7 @@ pub fn observation_text(obs: &Observation, max_chars: usize) -> Option<String> {
         ObservationKind::Write { .. } if obs.content.is_empty() => obs.message.clone(),
         ObservationKind::Other { kind, .. } => match kind.as_str() {
             "agent_state_changed" | "null" => return None,
-            "user_rejected" => format!(
+            crate::events::kinds::USER_REJECTED => format!(
                 "OBSERVATION:\n{}\n[Last action has been rejected by the user]",
                 obs.content
             ),

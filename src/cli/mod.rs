@@ -1,6 +1,7 @@
 //! The headless CLI: `openhands-lsp run "task"` runs one task to its end with a transcript on stderr and
 //! the final message on stdout; `openhands-lsp conversations` lists stored conversations.
 
+mod doctor;
 mod run;
 mod sandbox;
 
@@ -46,6 +47,18 @@ pub enum Command {
     Sandbox {
         #[command(subcommand)]
         action: SandboxCommand,
+    },
+    /// Check the settings, the model's server, the runtime, Docker, ipykernel and Chromium, with fixes
+    Doctor {
+        /// The project directory whose settings are checked (default: the current directory)
+        #[arg(long)]
+        workspace: Option<PathBuf>,
+        /// The `[llm.NAME]` profile of the config file to check
+        #[arg(long = "llm")]
+        llm_profile: Option<String>,
+        /// The model, overriding LLM_MODEL and the config file
+        #[arg(long)]
+        model: Option<String>,
     },
     /// List stored conversations, newest first
     Conversations {
@@ -115,6 +128,13 @@ pub(super) fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
 pub async fn main(cli: Cli) -> ExitCode {
     match cli.command {
         None | Some(Command::Lsp) => {
+            if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                eprintln!(
+                    "openhands-lsp speaks the Language Server Protocol on stdin and stdout: your editor starts it.\n\
+                     To run a task here: openhands-lsp run \"your task\"; to check the set-up: openhands-lsp doctor; \
+                     everything else: openhands-lsp --help. (Ctrl-D quits.)"
+                );
+            }
             if crate::lsp::serve_stdio().await {
                 ExitCode::SUCCESS
             } else {
@@ -123,6 +143,18 @@ pub async fn main(cli: Cli) -> ExitCode {
         }
         Some(Command::Run(args)) => run::run(args).await,
         Some(Command::Conversations { data_dir }) => run::conversations(data_dir),
+        Some(Command::Doctor {
+            workspace,
+            llm_profile,
+            model,
+        }) => {
+            let overrides = crate::config::Overrides {
+                llm_profile,
+                model,
+                ..Default::default()
+            };
+            doctor::doctor(workspace, overrides).await
+        }
         Some(Command::Sandbox {
             action: SandboxCommand::Build(args),
         }) => sandbox::build(args).await,

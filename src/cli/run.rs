@@ -72,6 +72,7 @@ pub(super) async fn run(args: RunArgs) -> ExitCode {
         llm_profile: args.llm_profile.clone(),
         data_dir: args.data_dir.clone(),
         model: args.model.clone(),
+        base_url: None,
     };
     let settings = match config::resolve(&workspace, &overrides, &|k| std::env::var(k).ok()) {
         Ok(s) => s,

@@ -158,3 +158,25 @@ pub fn as_state_change(obs: &Observation) -> Option<(&str, &str)> {
         _ => None,
     }
 }
+
+/// The kind of OpenHands' `UserRejectObservation`: the user refused the action, so it did not run.
+pub const USER_REJECTED: &str = "user_rejected";
+
+/// `UserRejectObservation`, with OpenHands' text and the reason.
+pub fn user_rejected(why: &str) -> Observation {
+    let content = format!("Action has been rejected by the user! {why}");
+    Observation {
+        meta: Default::default(),
+        message: content.clone(),
+        content,
+        kind: ObservationKind::Other {
+            kind: USER_REJECTED.to_owned(),
+            extras: Map::new(),
+        },
+    }
+}
+
+/// Whether the observation says the user refused the action.
+pub fn is_user_rejected(o: &Observation) -> bool {
+    matches!(&o.kind, ObservationKind::Other { kind, .. } if kind == USER_REJECTED)
+}

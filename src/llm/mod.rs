@@ -266,7 +266,7 @@ impl Llm {
                 Ok(_) => Failure::Empty,
                 Err(failure) => failure,
             };
-            if matches!(failure, Failure::Fatal(_)) || retries >= self.config.num_retries {
+            if !failure.heals() || retries >= self.config.num_retries {
                 return Err(retry::redact(
                     failure.into_error(&self.config, retries + 1),
                     key,
@@ -282,7 +282,8 @@ impl Llm {
                 Some(k) => failure.reason(&self.config).replace(k, "[redacted]"),
                 None => failure.reason(&self.config),
             };
-            tracing::warn!(model = %self.config.model, retries, ?wait, %reason, "retrying the LLM request");
+            // Front ends show each retry (`on_event`); the log line is for debugging only.
+            tracing::debug!(model = %self.config.model, retries, ?wait, %reason, "retrying the LLM request");
             on_event(StreamEvent::Retrying {
                 attempt: retries,
                 max_attempts: self.config.num_retries,
@@ -367,6 +368,31 @@ impl Llm {
             usage: draft.usage,
             cost,
             latency,
+        }
+    }
+}
+
+/// Whether the model's server answers, without a billable completion: `GET {base}/models` with the
+/// configured key. `Ok(status)` for any HTTP answer; `Err` says why nothing answered.
+pub async fn probe(config: &LlmConfig, timeout: Duration) -> Result<u16, String> {
+    let headers = transport::headers(config).map_err(|e| e.to_string())?;
+    let client = reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    let url = format!("{}/models", config.base_url.trim_end_matches('/'));
+    let answer = client.get(&url).headers(headers).send().await;
+    match answer {
+        Ok(r) => Ok(r.status().as_u16()),
+        Err(e) => {
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                text.push_str(": ");
+                text.push_str(&s.to_string());
+                source = s.source();
+            }
+            Err(retry::redact_text(&text, config.api_key.as_deref()))
         }
     }
 }

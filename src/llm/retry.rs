@@ -42,6 +42,31 @@ impl Failure {
         }
     }
 
+    /// Whether waiting can fix it. A host name that does not resolve, a refused certificate or a malformed
+    /// URL stays broken, so retrying would only keep the user waiting in silence for minutes.
+    pub fn heals(&self) -> bool {
+        match self {
+            Failure::Fatal(_) => false,
+            Failure::Connection(message) => {
+                let m = message.to_lowercase();
+                ![
+                    "dns error",
+                    "failed to lookup address",
+                    "name or service not known",
+                    "no address associated",
+                    "certificate",
+                    "builder error",
+                    "relative url",
+                    "invalid url",
+                    "unsupported url scheme",
+                ]
+                .iter()
+                .any(|s| m.contains(s))
+            }
+            _ => true,
+        }
+    }
+
     fn retry_after(&self) -> Option<Duration> {
         match self {
             Failure::RateLimited { retry_after, .. } | Failure::Server { retry_after, .. } => {
@@ -226,5 +251,13 @@ pub(crate) fn redact(error: LlmError, key: Option<&str>) -> LlmError {
         },
         LlmError::BadResponse(m) => LlmError::BadResponse(clean(m)),
         e @ (LlmError::Timeout(_) | LlmError::Cancelled) => e,
+    }
+}
+
+/// `text` with the key replaced, as [`redact`] does for errors.
+pub(crate) fn redact_text(text: &str, key: Option<&str>) -> String {
+    match key.filter(|k| k.len() >= 4) {
+        Some(k) => text.replace(k, "[redacted]"),
+        None => text.to_owned(),
     }
 }

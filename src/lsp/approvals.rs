@@ -4,12 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use openhands_runtime_api::{Action, EventMeta, Observation, ObservationKind};
-use serde_json::Map;
+use openhands_runtime_api::{Action, ActionEvent, Observation};
+use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tower_lsp_server::ls_types::{MessageActionItem, MessageType};
 
 use super::bridge::Link;
+use super::rich::Rich;
 
 /// When the user is asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +45,8 @@ pub struct ApprovalSettings {
     pub fallback_after: Duration,
     /// After this long without any answer the action is rejected.
     pub timeout: Duration,
+    /// The client answers approvals itself (`openhands/approvalRequest`), so no `showMessageRequest`.
+    pub client_ui: bool,
 }
 
 impl Default for ApprovalSettings {
@@ -52,6 +55,7 @@ impl Default for ApprovalSettings {
             policy: Policy::Risky,
             fallback_after: Duration::from_secs(30),
             timeout: Duration::from_secs(600),
+            client_ui: false,
         }
     }
 }
@@ -161,16 +165,7 @@ fn command_risk(command: &str) -> Option<&'static str> {
 
 /// OpenHands' rejection observation.
 pub fn rejection(why: &str) -> Observation {
-    let content = format!("Action has been rejected by the user! {why}");
-    Observation {
-        meta: EventMeta::default(),
-        message: content.clone(),
-        content,
-        kind: ObservationKind::Other {
-            kind: "user_rejected".into(),
-            extras: Map::new(),
-        },
-    }
+    crate::events::kinds::user_rejected(why)
 }
 
 /// Asks, per the policy, before each action of one task.
@@ -202,8 +197,13 @@ impl Gate {
         }
     }
 
-    /// `None` when the action may run, else the observation that rejects it.
-    pub async fn check(&self, action: &Action) -> Option<Observation> {
+    /// Whether the client shows approvals itself (then a proposed edit's diff is worth computing).
+    pub fn client_ui(&self) -> bool {
+        self.link.state.lock().is_ok_and(|st| st.approval.client_ui)
+    }
+
+    /// Why the policy asks before `action` (`None`: it may run without asking).
+    pub fn needs(&self, action: &Action) -> Option<&'static str> {
         let settings = self.link.state.lock().ok()?.approval.clone();
         let why = match settings.policy {
             Policy::Never => return None,
@@ -217,13 +217,22 @@ impl Gate {
                 _ => return None,
             },
         };
-        let conversation = self.link.task.conversation_id.clone();
-        let category = format!("{conversation}\u{0}{why}");
-        if self.link.state.lock().ok()?.allowed.contains(&category) {
-            return None;
-        }
-        let summary = format!("{} ({why})", summarize(action));
-        let decision = self.ask(&summary, &settings).await;
+        let category = format!("{}\u{0}{why}", self.link.task.conversation_id);
+        (!self.link.state.lock().ok()?.allowed.contains(&category)).then_some(why)
+    }
+
+    /// Asks the user; `None` when the action may run, else the observation that rejects it. `diff` is the
+    /// proposed change of a file action, for a client that shows approvals itself.
+    pub async fn ask(
+        &self,
+        event: &ActionEvent,
+        why: &'static str,
+        diff: Option<Value>,
+    ) -> Option<Observation> {
+        let settings = self.link.state.lock().ok()?.approval.clone();
+        let category = format!("{}\u{0}{why}", self.link.task.conversation_id);
+        let summary = format!("{} ({why})", summarize(&event.action));
+        let decision = self.wait(event, why, &summary, diff, &settings).await;
         match decision {
             Ok(Decision::AllowOnce) => None,
             Ok(Decision::AllowAlways) => {
@@ -237,7 +246,14 @@ impl Gate {
         }
     }
 
-    async fn ask(&self, summary: &str, settings: &ApprovalSettings) -> Result<Decision, String> {
+    async fn wait(
+        &self,
+        event: &ActionEvent,
+        why: &str,
+        summary: &str,
+        diff: Option<Value>,
+        settings: &ApprovalSettings,
+    ) -> Result<Decision, String> {
         let (tx, mut rx) = oneshot::channel();
         let id = {
             let mut st = self.link.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -256,18 +272,96 @@ impl Gate {
             id: id.clone(),
         };
         let previous = self.link.task.state();
-        self.link.task.set_state("awaiting_approval");
+        let task = &self.link.task;
+        task.set_state_saying("awaiting_approval", Some(format!("#{id}: {summary}")));
         let client = &self.link.client;
-        let message = format!("OpenHands wants to run: {summary}  [#{id}]");
         client
             .log_message(
                 MessageType::INFO,
                 format!(
-                    "[{}] approval #{id} needed: {summary}",
-                    self.link.task.task_id
+                    "[{}] approval #{id} needed: {summary}; answer with the code actions or openhands.approval.respond [\"{id}\", \"allow_once\" | \"allow_always\" | \"reject\"]",
+                    task.task_id
                 ),
             )
             .await;
+        let deadline = tokio::time::sleep(settings.timeout);
+        tokio::pin!(deadline);
+        let timed_out = || {
+            format!(
+                "Nobody answered approval #{id} within {} s, so the action was not run.",
+                settings.timeout.as_secs()
+            )
+        };
+        let result = if settings.client_ui {
+            let mut note = json!({
+                "approvalId": id,
+                "taskId": task.task_id,
+                "conversationId": task.conversation_id,
+                "toolCallId": super::rich::call_id(event.meta.id.unwrap_or_default()),
+                "title": summarize(&event.action),
+                "reason": why,
+                "kind": super::rich::tool_kind(&event.action),
+            });
+            if let Action::Run(r) = &event.action {
+                note["command"] = Value::String(r.command.clone());
+            }
+            if let Some(d) = diff {
+                note["diff"] = d;
+            }
+            task.outbox.send(Rich::Approval(note));
+            tokio::select! {
+                d = &mut rx => d.map_err(|_| "the approval was withdrawn".to_owned()),
+                _ = &mut deadline => Err(timed_out()),
+            }
+        } else {
+            self.ask_editor(&id, summary, settings, &mut rx, deadline, timed_out)
+                .await
+        };
+        task.set_state_saying(&previous, None);
+        let answer = match &result {
+            Ok(Decision::AllowOnce) => "allowed once".to_owned(),
+            Ok(Decision::AllowAlways) => "allowed for this conversation".to_owned(),
+            Ok(Decision::Reject) => "rejected by the user".to_owned(),
+            Err(e) => e.clone(),
+        };
+        if settings.client_ui {
+            let decision = match &result {
+                Ok(Decision::AllowOnce) => "allow_once",
+                Ok(Decision::AllowAlways) => "allow_always",
+                Ok(Decision::Reject) => "reject",
+                Err(e) if e.starts_with("Nobody answered") => "timeout",
+                Err(_) => "cancelled",
+            };
+            task.outbox.send(Rich::Resolved(
+                json!({"approvalId": id, "taskId": task.task_id, "decision": decision}),
+            ));
+        }
+        client
+            .log_message(
+                MessageType::INFO,
+                format!("[{}] approval #{id}: {answer}", task.task_id),
+            )
+            .await;
+        // The transcript says what was asked and answered: a rejected `rm` must not read as if it ran.
+        append_transcript(
+            &super::tasks::transcript_path(&self.link.workspace, &task.conversation_id),
+            &format!("> **Approval #{id}**: {summary}: {answer}\n\n"),
+        );
+        result
+    }
+
+    /// `window/showMessageRequest`, with the fallbacks for editors that cannot show it or stay silent.
+    async fn ask_editor(
+        &self,
+        id: &str,
+        summary: &str,
+        settings: &ApprovalSettings,
+        rx: &mut oneshot::Receiver<Decision>,
+        mut deadline: std::pin::Pin<&mut tokio::time::Sleep>,
+        timed_out: impl Fn() -> String,
+    ) -> Result<Decision, String> {
+        let client = &self.link.client;
+        let message = format!("OpenHands wants to run: {summary}  [#{id}]");
         let actions = [ALLOW_ONCE, ALLOW_ALWAYS, REJECT]
             .iter()
             .map(|t| MessageActionItem {
@@ -279,15 +373,18 @@ impl Gate {
         tokio::pin!(request);
         let fallback = tokio::time::sleep(settings.fallback_after);
         tokio::pin!(fallback);
-        let deadline = tokio::time::sleep(settings.timeout);
-        tokio::pin!(deadline);
         let (mut asked, mut told) = (true, false);
-        let tell = |why: &str| {
+        // Short enough for Helix's status line, the essentials first; the log has the whole sentence.
+        let tell = || {
+            let head = format!("OpenHands #{id}: ");
+            let tail = " (answer in code actions)";
+            let room = super::tasks::SHOWN_CHARS.saturating_sub(head.len() + tail.len());
             format!(
-                "OpenHands approval #{id} needed{why}: {summary}. Answer with the code actions, or the command openhands.approval.respond [\"{id}\", \"allow_once\" | \"allow_always\" | \"reject\"]"
+                "{head}{}{tail}",
+                crate::session::one_line(summary, room.max(20))
             )
         };
-        let result = loop {
+        loop {
             tokio::select! {
                 answer = &mut request, if asked => {
                     asked = false;
@@ -301,37 +398,27 @@ impl Gate {
                         Ok(None) => break Ok(Decision::Reject),
                         Err(_) if !told => {
                             told = true;
-                            client.show_message(MessageType::WARNING, tell("")).await;
+                            client.show_message(MessageType::WARNING, tell()).await;
                         }
                         Err(_) => {}
                     }
                 }
-                d = &mut rx => break d.map_err(|_| "the approval was withdrawn".to_owned()),
+                d = &mut *rx => break d.map_err(|_| "the approval was withdrawn".to_owned()),
                 _ = &mut fallback, if !told => {
                     told = true;
-                    client.show_message(MessageType::WARNING, tell(" (no answer yet)")).await;
+                    client.show_message(MessageType::WARNING, tell()).await;
                 }
-                _ = &mut deadline => break Err(format!(
-                    "Nobody answered approval #{id} within {} s, so the action was not run.",
-                    settings.timeout.as_secs()
-                )),
+                _ = &mut deadline => break Err(timed_out()),
             }
-        };
-        self.link.task.set_state(&previous);
-        client
-            .log_message(
-                MessageType::INFO,
-                format!(
-                    "[{}] approval #{id}: {}",
-                    self.link.task.task_id,
-                    match &result {
-                        Ok(d) => format!("{d:?}"),
-                        Err(e) => e.clone(),
-                    }
-                ),
-            )
-            .await;
-        result
+        }
+    }
+}
+
+/// Appends to the conversation's transcript; a transcript that cannot be written only loses that line.
+fn append_transcript(path: &Path, text: &str) {
+    use std::io::Write as _;
+    if let Ok(mut f) = std::fs::OpenOptions::new().append(true).open(path) {
+        let _ = f.write_all(text.as_bytes());
     }
 }
 

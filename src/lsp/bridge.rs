@@ -21,7 +21,7 @@ use tower_lsp_server::ls_types::{
 
 use super::approvals::Gate;
 use super::edits::{merge3, minimal_edits};
-use super::tasks::{CLIENT_TIMEOUT, TaskInfo};
+use super::tasks::TaskInfo;
 use super::{State, uri_path};
 use crate::runtime::{Runtime, RuntimeError};
 
@@ -54,6 +54,18 @@ pub struct EditorRuntime {
     inner: Arc<dyn Runtime>,
     link: Link,
     gate: Gate,
+    /// The sandbox is the user's own disk (the local runtime).
+    local: bool,
+    /// Edits the editor applied after they were reported as not applied: told to the agent with its next
+    /// observation, so it never works from a wrong belief about a file.
+    late: Arc<Mutex<Vec<String>>>,
+}
+
+/// An open file's bytes and modification time on disk before an action (local runtime only).
+struct Saved {
+    host: PathBuf,
+    bytes: Vec<u8>,
+    modified: Option<std::time::SystemTime>,
 }
 
 /// An open buffer the action may touch, as it was before the action.
@@ -69,7 +81,105 @@ struct Mirrored {
 impl EditorRuntime {
     pub fn new(inner: Arc<dyn Runtime>, link: Link, sandboxed: bool) -> Self {
         let gate = Gate::new(link.clone(), sandboxed, inner.workspace_dir().to_owned());
-        Self { inner, link, gate }
+        Self {
+            inner,
+            link,
+            gate,
+            local: !sandboxed,
+            late: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    /// With the local runtime, what the open files hold on disk before the action touches them.
+    fn save_disk(&self, touched: &[(String, PathBuf)]) -> Vec<Saved> {
+        if !self.local {
+            return Vec::new();
+        }
+        touched
+            .iter()
+            .filter_map(|(_, host)| {
+                let bytes = std::fs::read(host).ok()?;
+                let modified = std::fs::metadata(host).and_then(|m| m.modified()).ok();
+                Some(Saved {
+                    host: host.clone(),
+                    bytes,
+                    modified,
+                })
+            })
+            .collect()
+    }
+
+    /// Puts each open file back on disk as the user last saved it, modification time included: the
+    /// agent's changes live in the buffer until the user saves, and an editor that watches the disk (Emacs
+    /// asks "changed on disk; really edit?") sees nothing change under it.
+    async fn restore_disk(&self, saved: Vec<Saved>) {
+        for s in saved {
+            if std::fs::read(&s.host).is_ok_and(|now| now == s.bytes) {
+                continue;
+            }
+            let restored = std::fs::write(&s.host, &s.bytes).and_then(|()| match s.modified {
+                Some(t) => std::fs::File::options()
+                    .write(true)
+                    .open(&s.host)
+                    .and_then(|f| f.set_modified(t)),
+                None => Ok(()),
+            });
+            if let Err(e) = restored {
+                self.log(format!(
+                    "could not put {} back as it was saved: {e}",
+                    s.host.display()
+                ))
+                .await;
+            }
+        }
+    }
+
+    /// The change a file action proposes, as `{path, oldText, newText}` (for an approval that shows it).
+    async fn proposed_diff(&self, action: &Action) -> Option<serde_json::Value> {
+        let path = match action {
+            Action::Write(w) => &w.path,
+            Action::Edit(e) => &e.path,
+            _ => return None,
+        };
+        let host = self.to_host(path)?;
+        let open = {
+            let st = self.link.lock();
+            st.docs
+                .uris()
+                .find(|u| {
+                    u.parse::<Uri>()
+                        .ok()
+                        .and_then(|u| uri_path(&u))
+                        .is_some_and(|p| p == host)
+                })
+                .and_then(|u| st.docs.get(u).map(|d| d.text.to_string()))
+        };
+        let old = match open {
+            Some(text) => Some(text),
+            None => self.sandbox_text(path).await,
+        };
+        let new = match action {
+            Action::Write(w) => w.content.clone(),
+            Action::Edit(e) => match e.command.as_str() {
+                "create" => e.file_text.clone()?,
+                "str_replace" => {
+                    let (from, to) = (e.old_str.as_deref()?, e.new_str.as_deref().unwrap_or(""));
+                    let text = old.as_deref()?;
+                    (text.matches(from).count() == 1).then(|| text.replacen(from, to, 1))?
+                }
+                "insert" => {
+                    let at = e.insert_line.as_ref().and_then(serde_json::Value::as_u64)? as usize;
+                    let text = old.as_deref()?;
+                    let mut lines: Vec<&str> = text.split_inclusive('\n').collect();
+                    let added = format!("{}\n", e.new_str.as_deref()?);
+                    lines.insert(at.min(lines.len()), &added);
+                    lines.concat()
+                }
+                _ => return None,
+            },
+            _ => return None,
+        };
+        Some(serde_json::json!({"path": path, "oldText": old, "newText": new}))
     }
 
     /// The sandbox path of a host path in the workspace.
@@ -298,21 +408,39 @@ impl EditorRuntime {
         let notified = self.link.changed.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        let request =
-            self.link
-                .client
+        let wait = self.link.lock().edit_timeout;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let client = self.link.client.clone();
+        let late = self.late.clone();
+        let path = m.sandbox_path.clone();
+        tokio::spawn(async move {
+            let answer = client
                 .send_request::<ApplyWorkspaceEdit>(ApplyWorkspaceEditParams {
                     label: Some(label),
                     edit,
-                });
-        let answer = tokio::time::timeout(CLIENT_TIMEOUT, request)
+                })
+                .await;
+            // Nobody waits any more: the agent was told the edit was not applied. If the editor applied it
+            // after all, the agent is told with its next observation.
+            if let Err(Ok(answer)) = tx.send(answer)
+                && answer.applied
+            {
+                let note = format!(
+                    "Note: the editor applied the earlier edit to {path} late, after it was reported as NOT applied; the file in the editor now holds that edit. View the file before changing it again."
+                );
+                client.log_message(MessageType::WARNING, note.clone()).await;
+                late.lock().unwrap_or_else(|p| p.into_inner()).push(note);
+            }
+        });
+        let answer = tokio::time::timeout(wait, rx)
             .await
             .map_err(|_| {
                 fail(format!(
                     "the editor did not answer the edit within {} s",
-                    CLIENT_TIMEOUT.as_secs()
+                    wait.as_secs()
                 ))
             })?
+            .map_err(|_| fail("the connection to the editor closed".into()))?
             .map_err(|e| {
                 fail(format!(
                     "the editor answered the edit with an error: {}",
@@ -369,19 +497,39 @@ impl EditorRuntime {
     }
 
     async fn run(&self, action: &ActionEvent) -> Result<Observation, RuntimeError> {
-        if let Some(rejection) = self.gate.check(&action.action).await {
-            return Ok(rejection);
+        let mut obs = self.run_gated(action).await?;
+        // Taken after the action: an edit the editor applied while it ran is told with its result.
+        let late: Vec<String> =
+            std::mem::take(&mut *self.late.lock().unwrap_or_else(|p| p.into_inner()));
+        if !late.is_empty() {
+            obs.content = format!("{}\n\n{}", obs.content, late.join("\n"));
+        }
+        Ok(obs)
+    }
+
+    async fn run_gated(&self, action: &ActionEvent) -> Result<Observation, RuntimeError> {
+        if let Some(why) = self.gate.needs(&action.action) {
+            let diff = match self.gate.client_ui() {
+                true => self.proposed_diff(&action.action).await,
+                false => None,
+            };
+            if let Some(rejection) = self.gate.ask(action, why, diff).await {
+                return Ok(rejection);
+            }
         }
         let touched = self.touched(&action.action);
         if touched.is_empty() {
             return self.inner.execute(action).await;
         }
+        let saved = self.save_disk(&touched);
         let mirrored = self.overlay(touched).await;
-        let obs = self.inner.execute(action).await?;
-        if matches!(action.action, Action::Read(_)) {
-            return Ok(obs);
-        }
-        let failures = self.deliver_all(mirrored).await;
+        let result = self.inner.execute(action).await;
+        let failures = match (&result, &action.action) {
+            (Ok(_), Action::Read(_)) | (Err(_), _) => Vec::new(),
+            (Ok(_), _) => self.deliver_all(mirrored).await,
+        };
+        self.restore_disk(saved).await;
+        let obs = result?;
         if failures.is_empty() {
             return Ok(obs);
         }

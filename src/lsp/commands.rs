@@ -1,8 +1,6 @@
 //! `workspace/executeCommand`: parses arguments (the object form and Helix's bare strings), answers at once,
 //! and leaves the work to spawned tasks.
 
-use std::sync::Arc;
-
 use serde_json::{Value, json};
 use tower_lsp_server::Client;
 use tower_lsp_server::ls_types::{MessageType, Range, ShowDocumentParams, Uri};
@@ -88,8 +86,11 @@ pub fn execute(
                 ),
                 None => "OpenHands: no tasks yet".to_owned(),
             };
-            let c = client.clone();
-            tokio::spawn(async move { c.show_message(MessageType::INFO, line).await });
+            // A panel polls this: only editors without one get the line.
+            if !st.outbox.is_on() {
+                let c = client.clone();
+                tokio::spawn(async move { c.show_message(MessageType::INFO, line).await });
+            }
             Ok(json!({"tasks": list}))
         }
         "openhands.approval.respond" => {
@@ -152,7 +153,12 @@ pub fn execute(
             let uri: Uri = format!("file://{}", path.display())
                 .parse()
                 .map_err(|_| format!("cannot make a URI of {}", path.display()))?;
-            if can_show {
+            if !can_show {
+                // Neovim 0.7 and Helix cannot open a document for the server: say where it is.
+                let c = client.clone();
+                let line = format!("OpenHands transcript: {}", path.display());
+                tokio::spawn(async move { c.show_message(MessageType::INFO, line).await });
+            } else {
                 let c = client.clone();
                 let u = uri.clone();
                 tokio::spawn(async move {
@@ -271,13 +277,12 @@ fn spawn(
         .ok_or("the editor gave no workspace folder")?;
     let task_id = format!("t{}", st.next_task);
     st.next_task += 1;
-    let info = TaskInfo {
-        task_id: task_id.clone(),
-        conversation_id: conversation_id.clone(),
+    let info = TaskInfo::new(
+        task_id.clone(),
+        conversation_id.clone(),
         prompt,
-        state: Arc::new(std::sync::Mutex::new("starting".into())),
-        control: Arc::new(std::sync::Mutex::new(None)),
-    };
+        st.outbox.clone(),
+    );
     st.tasks.push(info.clone());
     let req = TaskRequest {
         info,
@@ -287,7 +292,6 @@ fn spawn(
         overrides: st.overrides.clone(),
         resume,
         progress: st.client.work_done_progress,
-        rich: st.client.rich,
     };
     let handle = tokio::spawn(tasks::run(client.clone(), req));
     st.handles.insert(task_id.clone(), handle);

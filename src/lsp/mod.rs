@@ -71,6 +71,10 @@ pub(crate) struct State {
     pub next_approval: u64,
     /// `conversation \0 reason` pairs the user allowed for the rest of the conversation.
     pub allowed: HashSet<String>,
+    /// The rich channel (empty unless the client opted in).
+    pub outbox: rich::Outbox,
+    /// How long the editor has to apply an agent edit.
+    pub edit_timeout: std::time::Duration,
 }
 
 pub struct Backend {
@@ -112,6 +116,8 @@ impl State {
             approvals: Vec::new(),
             next_approval: 1,
             allowed: HashSet::new(),
+            outbox: rich::Outbox::default(),
+            edit_timeout: options::EDIT_TIMEOUT,
         }
     }
 }
@@ -246,6 +252,7 @@ impl Backend {
             overrides: st.overrides.clone(),
             approval: st.approval.clone(),
             rich: st.client.rich,
+            edit_timeout: st.edit_timeout,
         }
     }
 
@@ -253,6 +260,14 @@ impl Backend {
         let mut st = self.lock();
         st.overrides = o.overrides;
         st.approval = o.approval;
+        st.edit_timeout = o.edit_timeout;
+        if o.rich != st.outbox.is_on() {
+            st.outbox = if o.rich {
+                rich::Outbox::new(self.client.clone())
+            } else {
+                rich::Outbox::default()
+            };
+        }
         st.client.rich = o.rich;
     }
 
@@ -430,8 +445,27 @@ impl LanguageServer for Backend {
     }
 
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
-        commands::execute(self, &self.client, &params.command, &params.arguments)
-            .map(Some)
-            .map_err(Error::invalid_params)
+        let result = commands::execute(self, &self.client, &params.command, &params.arguments);
+        if let Err(why) = &result {
+            // Helix (and editors we do not know) put a command's error only in their log: say it where
+            // the user looks. Editors known to show it get it once, as the answer.
+            let name = self.lock().client.name.to_lowercase();
+            let shows_errors = [
+                "neovim",
+                "nvim",
+                "visual studio code",
+                "code-server",
+                "vscodium",
+                "eglot",
+            ]
+            .iter()
+            .any(|n| name == *n);
+            if !shows_errors {
+                let client = self.client.clone();
+                let line = tasks::short(&format!("OpenHands: {why}"));
+                tokio::spawn(async move { client.show_message(MessageType::ERROR, line).await });
+            }
+        }
+        result.map(Some).map_err(Error::invalid_params)
     }
 }

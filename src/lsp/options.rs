@@ -9,12 +9,45 @@ use super::approvals::{ApprovalSettings, Policy};
 use crate::config::Overrides;
 
 /// The settings an editor may give (`initializationOptions` or `workspace/didChangeConfiguration`).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     pub overrides: Overrides,
     pub approval: ApprovalSettings,
     pub rich: bool,
+    /// How long the editor has to apply an agent edit (the user may be asked first).
+    pub edit_timeout: std::time::Duration,
 }
+
+/// The default for `editTimeoutSeconds`: long enough for a person to answer an editor's question.
+pub const EDIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            overrides: Overrides::default(),
+            approval: ApprovalSettings::default(),
+            rich: false,
+            edit_timeout: EDIT_TIMEOUT,
+        }
+    }
+}
+
+/// Every key `read_options` accepts (the VS Code extension's settings are checked against it).
+pub const KEYS: &[&str] = &[
+    "model",
+    "llm",
+    "baseUrl",
+    "runtime",
+    "runtimeUrl",
+    "maxIterations",
+    "dataDir",
+    "ui",
+    "approvals",
+    "approvalUi",
+    "approvalTimeoutSeconds",
+    "approvalFallbackSeconds",
+    "editTimeoutSeconds",
+];
 
 fn seconds(key: &str, v: &Value, problems: &mut Vec<String>) -> Option<std::time::Duration> {
     match v.as_f64() {
@@ -48,6 +81,9 @@ pub fn read_options(value: Option<&Value>, o: &mut Options) -> Vec<String> {
                 Err(e) => problems.push(format!("openhands.runtime: {e}")),
             },
             ("runtimeUrl", Value::String(s)) => o.overrides.runtime_url = Some(s.clone()),
+            ("baseUrl", Value::String(s)) => {
+                o.overrides.base_url = (!s.trim().is_empty()).then(|| s.trim().to_owned())
+            }
             ("maxIterations", Value::Number(n)) => {
                 match n.as_u64().and_then(|n| u32::try_from(n).ok()) {
                     Some(n) if n > 0 => o.overrides.max_iterations = Some(n),
@@ -62,6 +98,14 @@ pub fn read_options(value: Option<&Value>, o: &mut Options) -> Vec<String> {
                 Ok(p) => o.approval.policy = p,
                 Err(e) => problems.push(format!("openhands.approvals: {e}")),
             },
+            ("approvalUi", Value::String(s)) if s == "client" || s == "editor" => {
+                o.approval.client_ui = s == "client"
+            }
+            ("editTimeoutSeconds", v) => {
+                if let Some(d) = seconds(k, v, &mut problems) {
+                    o.edit_timeout = d;
+                }
+            }
             ("approvalTimeoutSeconds", v) => {
                 if let Some(d) = seconds(k, v, &mut problems) {
                     o.approval.timeout = d;
@@ -72,8 +116,18 @@ pub fn read_options(value: Option<&Value>, o: &mut Options) -> Vec<String> {
                     o.approval.fallback_after = d;
                 }
             }
+            ("ui", v) => problems.push(format!(
+                "openhands.ui must be \"standard\" or \"rich\", got {v}"
+            )),
+            ("approvalUi", v) => problems.push(format!(
+                "openhands.approvalUi must be \"editor\" or \"client\", got {v}"
+            )),
+            (key, value) if KEYS.contains(&key) => {
+                problems.push(format!("openhands.{key} has the wrong type ({value})"))
+            }
             (key, value) => problems.push(format!(
-                "openhands.{key}: unknown setting or wrong type ({value})"
+                "openhands.{key}: unknown setting ({value}); known: {}",
+                KEYS.join(", ")
             )),
         }
     }

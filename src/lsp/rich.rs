@@ -22,11 +22,76 @@ impl Notification for SessionUpdate {
     const METHOD: &'static str = SESSION_UPDATE;
 }
 
+/// `openhands/taskState`: a task's state, step and one line about it.
+pub enum TaskStateNote {}
+
+impl Notification for TaskStateNote {
+    type Params = Value;
+    const METHOD: &'static str = "openhands/taskState";
+}
+
+/// `openhands/approvalRequest`: an approval for a client that answers approvals itself.
+pub enum ApprovalRequestNote {}
+
+impl Notification for ApprovalRequestNote {
+    type Params = Value;
+    const METHOD: &'static str = "openhands/approvalRequest";
+}
+
+/// `openhands/approvalResolved`: an approval was answered, timed out or withdrawn.
+pub enum ApprovalResolvedNote {}
+
+impl Notification for ApprovalResolvedNote {
+    type Params = Value;
+    const METHOD: &'static str = "openhands/approvalResolved";
+}
+
+/// One notification of the rich channel.
+pub enum Rich {
+    Update(Value),
+    State(Value),
+    Approval(Value),
+    Resolved(Value),
+}
+
+/// The rich channel's notifications in the order they were made, by one sender task (spawning a send per
+/// notification could reorder them); a client that did not opt in has none.
+#[derive(Clone, Default)]
+pub struct Outbox(Option<tokio::sync::mpsc::UnboundedSender<Rich>>);
+
+impl Outbox {
+    pub fn new(client: tower_lsp_server::Client) -> Self {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Some(note) = rx.recv().await {
+                match note {
+                    Rich::Update(v) => client.send_notification::<SessionUpdate>(v).await,
+                    Rich::State(v) => client.send_notification::<TaskStateNote>(v).await,
+                    Rich::Approval(v) => client.send_notification::<ApprovalRequestNote>(v).await,
+                    Rich::Resolved(v) => client.send_notification::<ApprovalResolvedNote>(v).await,
+                }
+            }
+        });
+        Self(Some(tx))
+    }
+
+    /// Whether the client opted in.
+    pub fn is_on(&self) -> bool {
+        self.0.is_some()
+    }
+
+    pub fn send(&self, note: Rich) {
+        if let Some(tx) = &self.0 {
+            let _ = tx.send(note);
+        }
+    }
+}
+
 fn text(t: &str) -> Value {
     json!({"type": "text", "text": t})
 }
 
-fn tool_kind(action: &Action) -> &'static str {
+pub fn tool_kind(action: &Action) -> &'static str {
     match action {
         Action::Run(_) | Action::RunIpython(_) => "execute",
         Action::Read(_) => "read",
@@ -36,7 +101,7 @@ fn tool_kind(action: &Action) -> &'static str {
     }
 }
 
-fn call_id(action_id: i64) -> String {
+pub fn call_id(action_id: i64) -> String {
     format!("call_{action_id}")
 }
 
@@ -135,7 +200,7 @@ pub fn updates(event: &Event) -> Vec<Value> {
                     return out;
                 }
                 ObservationKind::Error { .. } => ("failed", vec![block(&o.content)], Value::Null),
-                ObservationKind::Other { kind, .. } if kind == "user_rejected" => {
+                _ if crate::events::kinds::is_user_rejected(o) => {
                     ("failed", vec![block(&o.content)], Value::Null)
                 }
                 ObservationKind::Edit(e) if e.new_content.is_some() => (

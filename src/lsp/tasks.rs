@@ -4,6 +4,7 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -15,7 +16,7 @@ use tower_lsp_server::ls_types::{
 };
 
 use super::bridge::{EditorRuntime, Link};
-use super::rich::SessionUpdate;
+use super::rich::{Outbox, Rich};
 use crate::agent::{ControlHandle, Outcome};
 use crate::config::{Overrides, Settings};
 use crate::events::Event;
@@ -35,15 +36,50 @@ pub struct TaskInfo {
     pub prompt: String,
     pub state: Arc<std::sync::Mutex<String>>,
     pub control: Arc<std::sync::Mutex<Option<ControlHandle>>>,
+    /// The agent's steps so far, and the limit (known once the settings are resolved).
+    pub step: Arc<AtomicU32>,
+    pub max_iterations: Arc<AtomicU32>,
+    /// The rich channel, when the client opted in: every state change is sent as `openhands/taskState`.
+    pub outbox: Outbox,
 }
 
 impl TaskInfo {
+    pub fn new(task_id: String, conversation_id: String, prompt: String, outbox: Outbox) -> Self {
+        Self {
+            task_id,
+            conversation_id,
+            prompt,
+            state: Arc::new(std::sync::Mutex::new("starting".into())),
+            control: Arc::new(std::sync::Mutex::new(None)),
+            step: Arc::new(AtomicU32::new(0)),
+            max_iterations: Arc::new(AtomicU32::new(0)),
+            outbox,
+        }
+    }
     pub fn state(&self) -> String {
         self.state.lock().map(|s| s.clone()).unwrap_or_default()
     }
     pub(crate) fn set_state(&self, s: &str) {
+        self.set_state_saying(s, None);
+    }
+    /// Sets the state and tells a rich client, with one line about it (what the agent does, a retry, the
+    /// outcome).
+    pub(crate) fn set_state_saying(&self, s: &str, message: Option<String>) {
         if let Ok(mut st) = self.state.lock() {
             *st = s.to_owned();
+        }
+        if self.outbox.is_on() {
+            let mut note = json!({
+                "taskId": self.task_id,
+                "conversationId": self.conversation_id,
+                "state": s,
+                "step": self.step.load(Ordering::Relaxed),
+                "maxIterations": self.max_iterations.load(Ordering::Relaxed),
+            });
+            if let Some(m) = message {
+                note["message"] = Value::String(m);
+            }
+            self.outbox.send(Rich::State(note));
         }
     }
     pub fn stop(&self) {
@@ -64,8 +100,6 @@ pub struct TaskRequest {
     pub overrides: Overrides,
     pub resume: bool,
     pub progress: bool,
-    /// Send `openhands/sessionUpdate`s (the client opted in).
-    pub rich: bool,
 }
 
 /// The Markdown transcript of a conversation, under `.openhands/` in the workspace.
@@ -85,6 +119,15 @@ async fn progress(client: &Client, token: &NumberOrString, value: WorkDoneProgre
         .await;
 }
 
+/// The longest `window/showMessage` we send: Neovim raises its hit-enter prompt for a message wider than the
+/// command line, and Helix cuts it at the screen's width. The whole text goes to the log and the transcript.
+pub const SHOWN_CHARS: usize = 70;
+
+/// `text` cut to one line of at most [`SHOWN_CHARS`].
+pub fn short(text: &str) -> String {
+    one_line(text, SHOWN_CHARS)
+}
+
 /// Runs the task to its end; every failure is shown to the user, never raised.
 pub async fn run(client: Client, req: TaskRequest) {
     let info = req.info.clone();
@@ -96,6 +139,11 @@ pub async fn run(client: Client, req: TaskRequest) {
         Ok(s) => mask_secrets_in(&info.prompt, &s.secrets()),
         Err(_) => info.prompt.clone(),
     };
+    if let Ok(s) = &settings {
+        info.max_iterations
+            .store(s.agent.max_iterations, Ordering::Relaxed);
+    }
+    info.set_state_saying("starting", Some(one_line(&shown_prompt, 120)));
     let token = NumberOrString::String(format!("openhands/task/{}", info.task_id));
     let progress_ok = req.progress
         && matches!(
@@ -114,18 +162,20 @@ pub async fn run(client: Client, req: TaskRequest) {
                 title: "OpenHands".into(),
                 cancellable: Some(true),
                 message: Some(one_line(&shown_prompt, 60)),
-                percentage: Some(0),
+                percentage: None,
             }),
         )
         .await;
     }
+    // A log line, not a `showMessage`: a message at the start raised Neovim's hit-enter prompt, which held
+    // the task's first edit until the user pressed Enter.
     client
-        .show_message(
+        .log_message(
             MessageType::INFO,
             format!(
                 "OpenHands started {}: {}",
                 info.task_id,
-                one_line(&shown_prompt, 80)
+                one_line(&shown_prompt, 200)
             ),
         )
         .await;
@@ -134,16 +184,10 @@ pub async fn run(client: Client, req: TaskRequest) {
         Err(e) => Err(e),
     };
     let (kind, text) = match &outcome {
-        Ok(Outcome::Finished(m)) => (
-            MessageType::INFO,
-            format!("OpenHands finished: {}", one_line(m, 200)),
-        ),
+        Ok(Outcome::Finished(m)) => (MessageType::INFO, format!("OpenHands finished: {m}")),
         Ok(Outcome::AwaitingInput(m)) => (
             MessageType::INFO,
-            format!(
-                "OpenHands asks: {} (answer with openhands.task.reply)",
-                one_line(m, 200)
-            ),
+            format!("OpenHands asks (answer with openhands.task.reply): {m}"),
         ),
         Ok(Outcome::Stopped) | Ok(Outcome::Paused) => {
             (MessageType::INFO, "OpenHands: task cancelled".to_owned())
@@ -156,12 +200,13 @@ pub async fn run(client: Client, req: TaskRequest) {
             format!("OpenHands could not run the task: {e}"),
         ),
     };
-    info.set_state(match &outcome {
+    let state = match &outcome {
         Ok(Outcome::Finished(_)) => "finished",
         Ok(Outcome::AwaitingInput(_)) => "awaiting_user_input",
         Ok(Outcome::Stopped) | Ok(Outcome::Paused) => "stopped",
         _ => "error",
-    });
+    };
+    info.set_state_saying(state, Some(one_line(&text, 300)));
     if progress_ok {
         progress(
             &client,
@@ -172,7 +217,16 @@ pub async fn run(client: Client, req: TaskRequest) {
         )
         .await;
     }
-    client.show_message(kind, text).await;
+    client
+        .log_message(kind, format!("[{}] {}", info.task_id, text))
+        .await;
+    // A panel shows the outcome itself; other editors get one short line that blocks nothing. Failures
+    // always show.
+    if kind == MessageType::ERROR {
+        client.show_message(kind, one_line(&text, 400)).await;
+    } else if !info.outbox.is_on() {
+        client.show_message(kind, short(&text)).await;
+    }
 }
 
 async fn drive(
@@ -238,50 +292,89 @@ async fn drive(
     }
     info.set_state("running");
     let meta = session.meta().clone();
+    // LLM retries: shown in the log, the progress and the panel, since the user otherwise waits in silence.
+    let (retry_tx, mut retry_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let retry_info = info.clone();
+    session.controller_mut().on_llm_event(move |e| {
+        if let crate::llm::StreamEvent::Retrying {
+            attempt,
+            max_attempts,
+            wait,
+            reason,
+        } = e
+        {
+            let line = format!(
+                "the model's server failed ({}); retry {attempt} of {max_attempts} in {} s",
+                one_line(&reason, 120),
+                wait.as_secs()
+            );
+            retry_info.set_state_saying("retrying", Some(line.clone()));
+            let _ = retry_tx.send(line);
+        }
+    });
+    let retry_client = client.clone();
+    let retry_token = token.clone();
+    let retry_task = info.task_id.clone();
+    let retries = tokio::spawn(async move {
+        while let Some(line) = retry_rx.recv().await {
+            retry_client
+                .log_message(MessageType::WARNING, format!("[{retry_task}] {line}"))
+                .await;
+            if progress_ok {
+                progress(
+                    &retry_client,
+                    &retry_token,
+                    WorkDoneProgress::Report(WorkDoneProgressReport {
+                        cancellable: Some(true),
+                        message: Some(one_line(&line, 90)),
+                        percentage: None,
+                    }),
+                )
+                .await;
+            }
+        }
+    });
     let forward_client = client.clone();
     let transcript = transcript_path(&req.workspace, &meta.id);
-    let task_id = info.task_id.clone();
+    let task = info.clone();
     let token = token.clone();
     let max = settings.agent.max_iterations;
-    let rich = req.rich.then(|| meta.id.clone());
     let forwarder = tokio::spawn(async move {
         let mut writer = TranscriptWriter::open(&transcript);
-        let mut step = 0u32;
         let mut last_report = Instant::now() - REPORT_EVERY;
         while let Some(event) = events.recv().await {
             writer.append(&event);
-            if let Some(conversation) = &rich {
-                for update in super::rich::updates(&event) {
-                    forward_client
-                        .send_notification::<SessionUpdate>(super::rich::params(
-                            conversation,
-                            &task_id,
-                            event.id(),
-                            update,
-                        ))
-                        .await;
-                }
+            for update in super::rich::updates(&event) {
+                task.outbox.send(Rich::Update(super::rich::params(
+                    &task.conversation_id,
+                    &task.task_id,
+                    event.id(),
+                    update,
+                )));
             }
             let Some(text) = crate::transcript::render(&event) else {
                 continue;
             };
             forward_client
-                .log_message(MessageType::INFO, format!("[{task_id}] {text}"))
+                .log_message(MessageType::INFO, format!("[{}] {text}", task.task_id))
                 .await;
             if event.as_action().is_some()
                 && event.source() == Some(crate::events::EventSource::Agent)
             {
-                step += 1;
+                let step = task.step.fetch_add(1, Ordering::Relaxed) + 1;
+                if task.state() != "awaiting_approval" {
+                    task.set_state_saying("running", Some(one_line(&text, 120)));
+                }
+                // No percentage: step/limit is not progress (a finished task read 6 % in Helix).
                 if progress_ok && last_report.elapsed() >= REPORT_EVERY {
                     last_report = Instant::now();
-                    let pct = (step * 100 / max.max(1)).min(99);
                     progress(
                         &forward_client,
                         &token,
                         WorkDoneProgress::Report(WorkDoneProgressReport {
                             cancellable: Some(true),
                             message: Some(format!("[{step}/{max}] {}", one_line(&text, 70))),
-                            percentage: Some(pct),
+                            percentage: None,
                         }),
                     )
                     .await;
@@ -293,18 +386,14 @@ async fn drive(
     let events_seen = session.stream().len() as i64;
     let closed = session.close().await;
     let m = &closed.metrics;
-    if req.rich {
-        let update = json!({"sessionUpdate": "usage_update", "promptTokens": m.prompt_tokens,
-            "completionTokens": m.completion_tokens, "cost": {"amount": m.cost, "currency": "USD"}});
-        client
-            .send_notification::<SessionUpdate>(super::rich::params(
-                &meta.id,
-                &info.task_id,
-                events_seen,
-                update,
-            ))
-            .await;
-    }
+    let update = json!({"sessionUpdate": "usage_update", "promptTokens": m.prompt_tokens,
+        "completionTokens": m.completion_tokens, "cost": {"amount": m.cost, "currency": "USD"}});
+    info.outbox.send(Rich::Update(super::rich::params(
+        &meta.id,
+        &info.task_id,
+        events_seen,
+        update,
+    )));
     if let Some(e) = &closed.save_error {
         client
             .log_message(
@@ -314,7 +403,23 @@ async fn drive(
             .await;
     }
     let _ = forwarder.await;
+    retries.abort();
     Ok(outcome)
+}
+
+/// `.openhands/` holds our transcripts, not the user's project: a `.gitignore` inside it keeps it out of
+/// `git status` (written once; a user's own file there is left alone).
+fn ignore_state_dir(transcript: &Path) {
+    let Some(dir) = transcript.parent().and_then(Path::parent) else {
+        return;
+    };
+    let ignore = dir.join(".gitignore");
+    if std::fs::create_dir_all(dir).is_ok() && !ignore.exists() {
+        let _ = std::fs::write(
+            &ignore,
+            "# Written by openhands-lsp: transcripts and other state, not part of the project.\n*\n",
+        );
+    }
 }
 
 /// Appends readable Markdown for each event; a transcript that cannot be written only costs a warning.
@@ -324,6 +429,7 @@ struct TranscriptWriter {
 
 impl TranscriptWriter {
     fn open(path: &Path) -> Self {
+        ignore_state_dir(path);
         let file = path
             .parent()
             .map(std::fs::create_dir_all)
@@ -356,5 +462,6 @@ impl TranscriptWriter {
 
 /// The `openhands.task.status` entry of a task.
 pub fn status_json(t: &TaskInfo) -> Value {
-    json!({"taskId": t.task_id, "conversationId": t.conversation_id, "state": t.state(), "prompt": t.prompt})
+    json!({"taskId": t.task_id, "conversationId": t.conversation_id, "state": t.state(), "prompt": t.prompt,
+           "step": t.step.load(Ordering::Relaxed), "maxIterations": t.max_iterations.load(Ordering::Relaxed)})
 }

@@ -454,3 +454,67 @@ fn the_agent_runs_python_and_browses_when_the_runtime_offers_them() {
         "the agent read the page: {after_page}"
     );
 }
+
+/// `openhands-lsp doctor` says what works and how to fix what does not, and fails when a task would.
+#[test]
+fn doctor_checks_the_set_up_and_names_each_fix() {
+    let env = Env::new();
+    let llm = ScriptedLlm::start(Wire::OpenAi, vec![]);
+    let mut ok = env.cmd(&llm.base_url);
+    ok.arg("doctor")
+        .arg("--workspace")
+        .arg(env.ws())
+        .env("OPENHANDS_RUNTIME_BIN", super::common::runtime_binary());
+    let out = ok.output().unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    for line in [
+        "ok   model: scripted-model at ",
+        "ok   API key: set (not shown)",
+        "ok   model server: ",
+        "ok   runtime binary: openhands-runtime ",
+    ] {
+        assert!(stdout.contains(line), "{line} in:\n{stdout}");
+    }
+    assert!(!stdout.contains("sk-test-secret"), "{stdout}");
+    let mut bad = env.cmd("http://no-such-host.invalid/v1");
+    bad.arg("doctor")
+        .env("OPENHANDS_RUNTIME_BIN", "/nonexistent/openhands-runtime");
+    let out = bad.output().unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAIL model server: http://no-such-host.invalid/v1 cannot be reached")
+            && stdout.contains("     fix: check LLM_BASE_URL"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("FAIL runtime binary: "), "{stdout}");
+}
+
+/// Each LLM retry is printed once, without colour codes when stderr is a file (it was printed twice, the
+/// second time by the log with escape codes).
+#[test]
+fn a_retry_is_printed_once_without_colour_codes() {
+    let env = Env::new();
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![
+            Reply::Status {
+                status: 503,
+                body: r#"{"error":{"message":"busy"}}"#.into(),
+                retry_after: Some(0),
+            },
+            tools("finish", json!({"message": "done"})),
+        ],
+    );
+    let out = env
+        .run_cmd(&llm.base_url, &["x"])
+        .env("LLM_NUM_RETRIES", "1")
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr.matches("retry 1/1").count(), 1, "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "{stderr}");
+}

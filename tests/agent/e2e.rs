@@ -384,6 +384,28 @@ async fn a_model_repeating_a_malformed_call_is_stuck_not_burning_every_iteration
 }
 
 #[tokio::test]
+async fn a_stop_before_the_run_starts_is_kept_and_the_next_run_is_not_stopped() {
+    let s = setup().await;
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![Reply::Tools {
+            text: String::new(),
+            calls: vec![("finish".into(), json!({"message": "done"}))],
+        }],
+    );
+    let (mut c, _stream) = controller(&s, llm.config(), AgentConfig::default());
+    // An editor's cancel that lands after the task reads "running" but before the run begins.
+    c.handle().stop();
+    assert_eq!(c.send_user_message("anything").await, Outcome::Stopped);
+    assert!(llm.requests().is_empty(), "the model was never asked");
+    // The stop was used up: the next message runs.
+    assert_eq!(
+        c.send_user_message("again").await,
+        Outcome::Finished("done".into())
+    );
+}
+
+#[tokio::test]
 async fn stopping_interrupts_the_command_and_keeps_the_log_consistent() {
     let s = setup().await;
     let llm = ScriptedLlm::start(

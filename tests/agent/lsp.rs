@@ -13,6 +13,7 @@ use super::scripted_llm::{Reply, ScriptedLlm, Wire};
 mod edits;
 mod framing;
 mod helix;
+mod panel;
 mod secrets;
 
 /// How the test editor answers `workspace/applyEdit`.
@@ -28,6 +29,9 @@ enum EditMode {
     ClaimOnly,
     /// The user types `text` at the start of `line` first, then the edit is refused as stale.
     TypeThenRefuse { line: usize, text: &'static str },
+    /// Holds the request unanswered until the test calls `release_held` (Neovim behind its hit-enter
+    /// prompt): then applies it and answers `applied: true`.
+    Hold,
 }
 
 /// How the test editor answers `window/showMessageRequest`.
@@ -81,6 +85,8 @@ struct Editor {
     edit_mode: EditMode,
     /// Modes for the next edits, before `edit_mode`.
     edit_script: std::collections::VecDeque<EditMode>,
+    /// An edit request held unanswered (`EditMode::Hold`): its id and params.
+    held: Option<(Value, Value)>,
     ask_mode: AskMode,
 }
 
@@ -126,6 +132,7 @@ impl Editor {
             edit_mode: EditMode::Apply,
             edit_script: Default::default(),
             ask_mode: AskMode::Pick(Vec::new()),
+            held: None,
         }
     }
 
@@ -149,7 +156,15 @@ impl Editor {
             let id = msg["id"].clone();
             let answer = match msg["method"].as_str() {
                 Some("window/showDocument") => Some(json!({"result": {"success": true}})),
-                Some("workspace/applyEdit") => self.answer_edit(&msg["params"]),
+                Some("workspace/applyEdit") => {
+                    let answer = self.answer_edit(&msg["params"]);
+                    if answer.as_ref().is_some_and(|a| a == &json!("hold")) {
+                        self.held = Some((id.clone(), msg["params"].clone()));
+                        None
+                    } else {
+                        answer
+                    }
+                }
                 Some("window/showMessageRequest") => match &mut self.ask_mode {
                     AskMode::Pick(titles) if titles.is_empty() => Some(json!({"result": null})),
                     AskMode::Pick(titles) => Some(json!({"result": {"title": titles.remove(0)}})),
@@ -215,19 +230,35 @@ impl Editor {
                 self.type_text(&uri, lines.concat());
                 return Some(refuse);
             }
+            EditMode::Hold => return Some(json!("hold")),
             EditMode::Apply => {}
         }
+        Some(self.apply_edit(params))
+    }
+
+    /// Applies and answers the held edit.
+    fn release_held(&mut self) {
+        let (id, params) = self.held.take().expect("an edit is held");
+        let mut answer = self.apply_edit(&params);
+        answer["jsonrpc"] = json!("2.0");
+        answer["id"] = id;
+        self.send(&answer);
+    }
+
+    /// Applies the edit to the buffers as a cooperative editor does, and the answer it gives.
+    fn apply_edit(&mut self, params: &Value) -> Value {
+        let refuse = json!({"result": {"applied": false, "failureReason": "document has changed"}});
         let changes = &params["edit"]["documentChanges"];
         for change in changes.as_array().unwrap() {
             let uri = change["textDocument"]["uri"].as_str().unwrap().to_owned();
             let (version, text) = self.docs[&uri].clone();
             if change["textDocument"]["version"] != json!(version) {
-                return Some(refuse);
+                return refuse;
             }
             let new = apply_text_edits(&text, change["edits"].as_array().unwrap());
             self.type_text(&uri, new);
         }
-        Some(json!({"result": {"applied": true}}))
+        json!({"result": {"applied": true}})
     }
 
     fn request(&mut self, method: &str, params: Value) -> Value {
@@ -259,14 +290,25 @@ impl Editor {
     }
 
     fn initialize_with(&mut self, progress: bool, options: Value) -> Value {
+        self.initialize_as("test-editor", true, progress, options)
+    }
+
+    /// As the editor `name` says it is, with or without `window/showDocument`.
+    fn initialize_as(
+        &mut self,
+        name: &str,
+        show_document: bool,
+        progress: bool,
+        options: Value,
+    ) -> Value {
         let ws = self.ws.display().to_string();
         let r = self.request(
             "initialize",
             json!({"processId": null, "rootUri": format!("file://{ws}"),
-                   "capabilities": {"window": {"workDoneProgress": progress, "showDocument": {"support": true}},
+                   "capabilities": {"window": {"workDoneProgress": progress, "showDocument": {"support": show_document}},
                                     "workspace": {"applyEdit": true, "workspaceEdit": {"documentChanges": true}},
                                     "general": {"positionEncodings": ["utf-8", "utf-16"]}},
-                   "clientInfo": {"name": "test-editor"},
+                   "clientInfo": {"name": name},
                    "initializationOptions": options}),
         );
         self.notify("initialized", json!({}));
@@ -381,12 +423,16 @@ fn a_task_runs_with_progress_log_messages_and_a_transcript() {
         .filter(|m| method(m) == "window/showMessage")
         .filter_map(|m| m["params"]["message"].as_str())
         .collect();
-    assert_eq!(
-        milestones,
-        [
-            format!("OpenHands started {task_id}: create hello.txt"),
-            "OpenHands finished: hello.txt is there".to_owned()
-        ]
+    // Only the outcome pops up: a message at the start raised Neovim's hit-enter prompt, which held the
+    // first edit; the start goes to the log.
+    assert_eq!(milestones, ["OpenHands finished: hello.txt is there"]);
+    assert!(
+        ed.seen.iter().any(|m| says(
+            m,
+            "window/logMessage",
+            &format!("OpenHands started {task_id}: create hello.txt")
+        )),
+        "the start is logged"
     );
     assert_eq!(
         std::fs::read_to_string(ed.ws.join("hello.txt")).unwrap(),

@@ -344,6 +344,31 @@ async fn unreachable_server_is_a_connection_error() {
     assert_eq!(retries(&events).len(), 1, "connection errors are retried");
 }
 
+/// A host name that does not resolve stays that way: no retries (they kept an editor silent for minutes).
+#[tokio::test]
+async fn a_name_that_does_not_resolve_is_not_retried() {
+    let base_url = "http://no-such-host.invalid/v1".to_owned();
+    let server = ScriptedLlm::start(Wire::OpenAi, vec![]);
+    let config = LlmConfig {
+        base_url: base_url.clone(),
+        num_retries: 3,
+        ..server.config()
+    };
+    let started = Instant::now();
+    let (result, events) = run(config, &request()).await;
+    let error = result.expect_err("no such host");
+    assert!(
+        matches!(&error, LlmError::Connection { url, .. } if *url == base_url),
+        "{error:?}"
+    );
+    assert_eq!(retries(&events), vec![], "nothing to wait for");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
 #[tokio::test]
 async fn api_key_never_shows() {
     let server = ScriptedLlm::start(

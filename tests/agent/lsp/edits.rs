@@ -103,7 +103,7 @@ fn a_failed_edit_reaches_the_agent(mode: EditMode, why: &str) {
     );
     let mut ed = Editor::start(&llm);
     std::fs::write(ed.ws.join("app.py"), "x = 1\ny = 2\n").unwrap();
-    ed.initialize(false);
+    ed.initialize_with(false, json!({"openhands": {"editTimeoutSeconds": 2}}));
     let uri = ed.open("app.py", "x = 1\ny = 2\n");
     ed.edit_mode = mode;
     start_task(&mut ed, "change y");
@@ -139,8 +139,84 @@ fn an_editor_that_claims_an_edit_it_never_made_is_caught() {
 fn an_editor_that_never_answers_an_edit_does_not_hang_the_task() {
     a_failed_edit_reaches_the_agent(
         EditMode::Ignore,
-        "the editor did not answer the edit within 5 s",
+        "the editor did not answer the edit within 2 s",
     );
+}
+
+/// Neovim behind its hit-enter prompt: the edit is answered only after the server gave up on it. The agent
+/// learns with its next observation that the edit landed after all, so it never works from a wrong belief.
+#[test]
+fn an_edit_the_editor_applies_late_is_reconciled_with_the_agent() {
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![
+            str_replace("app.py", "y = 2", "y = 3"),
+            tool("execute_bash", json!({"command": "sleep 2"})),
+            finish(),
+        ],
+    );
+    let mut ed = Editor::start(&llm);
+    std::fs::write(ed.ws.join("app.py"), "x = 1\ny = 2\n").unwrap();
+    ed.initialize_with(false, json!({"openhands": {"editTimeoutSeconds": 1}}));
+    let uri = ed.open("app.py", "x = 1\ny = 2\n");
+    ed.edit_mode = EditMode::Hold;
+    start_task(&mut ed, "change y");
+    ed.wait_for("the next command", |m| {
+        says(m, "window/logMessage", "$ sleep 2")
+    });
+    ed.release_held();
+    wait_end(&mut ed);
+    let requests = llm.requests();
+    assert!(
+        requests[1]
+            .to_string()
+            .contains("was NOT applied: the editor did not answer the edit within 1 s"),
+        "{}",
+        requests[1]
+    );
+    let seen = last_prompt(&llm);
+    assert!(
+        seen.contains("the editor applied the earlier edit to") && seen.contains("app.py late"),
+        "{seen}"
+    );
+    assert_eq!(ed.buffer(&uri), "x = 1\ny = 3\n");
+    ed.shutdown();
+}
+
+/// With the local runtime the sandbox is the user's disk: an agent edit to an open file goes to the buffer
+/// only, and the file on disk keeps what the user saved, modification time included, so an editor that
+/// watches the disk (Emacs asks "changed on disk; really edit?") sees nothing change under it.
+#[test]
+fn an_open_file_on_disk_keeps_what_the_user_saved() {
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![
+            str_replace("app.py", "y = 2", "y = 3"),
+            tool("execute_bash", json!({"command": "grep -c 'y = 3' app.py"})),
+            finish(),
+        ],
+    );
+    let mut ed = Editor::start(&llm);
+    let file = ed.ws.join("app.py");
+    std::fs::write(&file, "x = 1\ny = 2\n").unwrap();
+    let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    ed.initialize(false);
+    let uri = ed.open("app.py", "x = 1\ny = 2\n# unsaved\n");
+    start_task(&mut ed, "change y");
+    wait_end(&mut ed);
+    assert_eq!(ed.buffer(&uri), "x = 1\ny = 3\n# unsaved\n");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "x = 1\ny = 2\n");
+    assert_eq!(std::fs::metadata(&file).unwrap().modified().unwrap(), old);
+    // The command still ran on what the user sees.
+    let seen = last_prompt(&llm);
+    assert!(seen.contains(r#""content":"1\n[The command"#), "{seen}");
+    ed.shutdown();
 }
 
 #[test]
@@ -274,8 +350,13 @@ fn approvals_without_an_answer(mode: AskMode) {
     ed.ask_mode = mode;
     start_task(&mut ed, "clean up");
     let told = ed.wait_for("the fallback message", |m| {
-        says(m, "window/showMessage", "openhands.approval.respond")
+        says(m, "window/showMessage", "answer in code actions")
     });
+    let line = told["params"]["message"].as_str().unwrap();
+    assert!(
+        line.chars().count() <= 70,
+        "short enough for a status line: {line}"
+    );
     assert!(told["params"]["message"].as_str().unwrap().contains("#a1"));
     let actions = ed.request(
         "textDocument/codeAction",

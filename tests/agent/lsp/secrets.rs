@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::super::secrets::probe_llm;
-use super::{Editor, says};
+use super::Editor;
 
 #[test]
 fn no_lsp_message_carries_a_secret() {
@@ -17,7 +17,7 @@ fn no_lsp_message_carries_a_secret() {
     );
     assert!(r.get("error").is_none(), "{r}");
     ed.wait_for("the end of the task", |m| {
-        says(m, "window/showMessage", "OpenHands finished")
+        m["method"] == "openhands/taskState" && m["params"]["state"] == "finished"
     });
     let all = serde_json::to_string(&ed.seen).unwrap();
     assert!(!all.contains("sk-test-secret"), "{all}");
