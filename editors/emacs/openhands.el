@@ -382,17 +382,29 @@ Empty input rejects."
                  titles nil t)))
     (and (member answer titles) answer)))
 
+(defvar openhands--last-outcome nil
+  "The last \"OpenHands ...\" outcome line of the log, in full.")
+
 (cl-defmethod eglot-handle-notification
   ((_server openhands-server) (_method (eql window/showMessage))
    &key type message)
-  "Show the agent's MESSAGE of TYPE without Eglot's \"Server reports\"."
-  (openhands--show type (string-replace "openhands.task.reply"
-                                       "M-x openhands-reply" message)))
+  "Show the agent's MESSAGE of TYPE without Eglot's \"Server reports\".
+The server shortens a task's outcome to one status line; the echo area
+has room for the whole of it, which the log line before it holds."
+  (let ((full (and openhands--last-outcome
+                   (string-prefix-p (string-remove-suffix "…" message)
+                                    openhands--last-outcome)
+                   openhands--last-outcome)))
+    (openhands--show type (string-replace "openhands.task.reply"
+                                         "M-x openhands-reply"
+                                         (or full message)))))
 
 (cl-defmethod eglot-handle-notification
   ((_server openhands-server) (_method (eql window/logMessage))
    &key _type message)
   "Keep the agent's log MESSAGE in the *OpenHands log* buffer."
+  (when (string-match "\\`\\[[^]]+\\] \\(OpenHands \\(?:.\\|\n\\)*\\)" message)
+    (setq openhands--last-outcome (match-string 1 message)))
   (openhands--log message))
 
 (provide 'openhands)

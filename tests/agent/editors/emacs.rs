@@ -240,7 +240,8 @@ fn a_task_edits_the_open_buffer_without_a_question_and_approvals_are_asked() {
                 "t1 finished: say on this line that the agent edited it\n\
                  t2 finished: remove the scratch files",
                 "OpenHands is on it (task t3)",
-                "OpenHands asks: Which notes should I look at? (answer with M-x openhands-reply)",
+                // In full: the server's status line cuts it at 70 characters.
+                "OpenHands asks (answer with M-x openhands-reply): Which notes should I look at?",
                 "OpenHands continues (task t4)",
                 "OpenHands finished: answered",
                 "OpenHands is on it (task t5)",
