@@ -84,6 +84,7 @@ struct Run {
     seen: Value,
     log: String,
     ws: PathBuf,
+    /// Holds the workspace; bind it by name, or it is deleted at once.
     _dir: tempfile::TempDir,
 }
 
@@ -203,7 +204,12 @@ fn a_task_edits_the_open_buffer_without_a_question_and_approvals_are_asked() {
         Reply::Hang(Duration::from_secs(30)),
     ]);
     let llm = ScriptedLlm::start(Wire::OpenAi, script);
-    let Run { seen, log, ws, .. } = run(&emacs, &llm, false);
+    let Run {
+        seen,
+        log,
+        ws,
+        _dir,
+    } = run(&emacs, &llm, false);
     let titles = json!(["Allow once", "Allow for this conversation", "Reject"]);
     // The server's own one-line status races openhands-status' list; it is checked on its own.
     let status = "OpenHands: 2 task(s); last t2 is finished";
@@ -316,7 +322,12 @@ fn a_task_edits_the_open_buffer_without_a_question_and_approvals_are_asked() {
 fn with_openhands_confirm_edits_the_edit_is_asked_first() {
     let Some(emacs) = emacs() else { return };
     let llm = ScriptedLlm::start(Wire::OpenAi, edit_then_finish());
-    let Run { seen, log, ws, .. } = run(&emacs, &llm, true);
+    let Run {
+        seen,
+        log,
+        ws,
+        _dir,
+    } = run(&emacs, &llm, true);
     let file = ws.join("notes.txt").display().to_string();
     assert_eq!(
         json!({
