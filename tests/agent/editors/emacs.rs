@@ -319,7 +319,7 @@ fn a_task_edits_the_open_buffer_without_a_question_and_approvals_are_asked() {
 }
 
 #[test]
-fn with_openhands_confirm_edits_the_edit_is_asked_first() {
+fn with_openhands_confirm_edits_the_edit_is_asked_first_and_unsaved_typing_reaches_the_agent() {
     let Some(emacs) = emacs() else { return };
     let llm = ScriptedLlm::start(Wire::OpenAi, edit_then_finish());
     let Run {
@@ -343,9 +343,14 @@ fn with_openhands_confirm_edits_the_edit_is_asked_first() {
                 "y-or-n-p (\"[eglot] Server wants to edit:\n  {file} (1 change)\nProceed? \")"
             )],
             "finished": ["OpenHands finished: edited"],
-            "buffer": EDITED,
+            "buffer": format!("{EDITED}third line typed by the user\n"),
             "modified": true,
         }),
         "{log}"
+    );
+    let seen_by_agent = requests_text(&llm, 1);
+    assert!(
+        seen_by_agent.contains("third line typed by the user"),
+        "the agent's edit saw the unsaved line: {seen_by_agent}"
     );
 }

@@ -116,6 +116,11 @@ answered yes and only the edit task runs.")
         (call-interactively #'eglot))
       (test-wait "the OpenHands connection"
                  (lambda () (cl-typep (eglot-current-server) 'openhands-server)))
+      ;; In the second run the user types a line and does not save: the
+      ;; agent must see it (Eglot alone would send it only once Emacs idles).
+      (when test-confirm
+        (save-excursion (goto-char (point-max))
+                        (insert "third line typed by the user\n")))
       ;; The first line as the region: the file and lines go with the prompt.
       (openhands-task "say on this line that the agent edited it"
                       (point-min)
