@@ -4,10 +4,7 @@ mod cli;
 mod common;
 mod docker;
 mod e2e;
-/// Real editors with the plugins of `editors/`.
-mod editors {
-    mod nvim;
-}
+mod editors;
 mod kills;
 mod layout;
 mod llm;
@@ -17,6 +14,3 @@ mod runtime;
 mod scripted_llm;
 mod secrets;
 mod storage;
-/// Real editors driven end to end (their scripts live beside them in `editors/`).
-#[path = "editors/vscode.rs"]
-mod vscode;

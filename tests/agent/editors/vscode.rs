@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::scripted_llm::{Reply, ScriptedLlm, Wire};
+use super::super::scripted_llm::{Reply, ScriptedLlm, Wire};
 
 const EXT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/editors/vscode");
 
@@ -64,7 +64,7 @@ fn vsix() -> &'static Path {
         let bin = PathBuf::from(env!("CARGO_BIN_EXE_openhands-lsp"));
         let dir = bin.parent().unwrap();
         // Built by `cargo test --workspace`; the message says what to do otherwise.
-        super::common::runtime_binary();
+        super::super::common::runtime_binary();
         let out = dir.join("vscode-e2e/openhands-lsp-linux-x64.vsix");
         std::fs::create_dir_all(out.parent().unwrap()).unwrap();
         let status = Command::new("npm")
