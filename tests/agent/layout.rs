@@ -124,3 +124,43 @@ fn every_source_file_says_why_it_exists() {
     }
     assert_eq!(missing, Vec::<String>::new());
 }
+
+/// The editor clients keep the rule too: every TypeScript, JavaScript module, Lua and Emacs Lisp file starts
+/// with a comment line of its language.
+#[test]
+fn every_editor_source_file_says_why_it_exists() {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if p.is_dir() {
+                if !matches!(
+                    name.as_str(),
+                    "node_modules" | "dist" | "dist-test" | "server"
+                ) {
+                    walk(&p, out);
+                }
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&root().join("editors"), &mut files);
+    let mut missing = Vec::new();
+    let mut checked = 0;
+    for p in files {
+        let comment = match p.extension().and_then(|e| e.to_str()) {
+            Some("ts" | "mjs" | "js") => "//",
+            Some("lua") => "--",
+            Some("el") => ";;",
+            _ => continue,
+        };
+        checked += 1;
+        if !std::fs::read_to_string(&p).unwrap().starts_with(comment) {
+            missing.push(p.strip_prefix(root()).unwrap().display().to_string());
+        }
+    }
+    assert!(checked > 30, "the editor sources were found ({checked})");
+    assert_eq!(missing, Vec::<String>::new());
+}
