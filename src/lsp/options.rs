@@ -186,7 +186,11 @@ mod tests {
             }
             let sample = match schema["enum"].as_array() {
                 Some(values) => values.last().cloned().unwrap(),
-                None => match schema["type"].as_str() {
+                // `["integer", "null"]`: a setting that may be left unset.
+                None => match schema["type"]
+                    .as_str()
+                    .or_else(|| schema["type"][0].as_str())
+                {
                     Some("string") => json!("x"),
                     Some("integer" | "number") => json!(7),
                     Some("boolean") => json!(true),
