@@ -6,7 +6,7 @@ import type { LanguageClient, LanguageClientOptions, ServerOptions } from "vscod
 
 import { findServer } from "./binary";
 import type { ServerStatus } from "./store";
-import { clearedKeys, serverOptions } from "./settings";
+import { clearedKeys, serverOptions, versionMismatch } from "./settings";
 
 export const SECRET_KEY = "openhands.apiKey";
 const RESTART = "Restart server";
@@ -121,6 +121,17 @@ export class Server implements vscode.Disposable {
     }
     this.started = true;
     this.trace("client.started", { ms: performance.now() - t0, path: found.path, from: found.from });
+    const mismatch = versionMismatch(
+      client.initializeResult?.serverInfo?.version,
+      String(this.context.extension.packageJSON.version ?? ""),
+    );
+    if (mismatch) {
+      const message = `The OpenHands server ${found.path} is ${mismatch}; the panel may miss what it does not know. Install the matching openhands-lsp or set openhands.server.path.`;
+      this.log.appendLine(message);
+      void vscode.window.showWarningMessage(message, OPEN_SETTINGS).then((choice) => {
+        if (choice === OPEN_SETTINGS) void vscode.commands.executeCommand("workbench.action.openSettings", "openhands.server.path");
+      });
+    }
     this.handlers.notifications(client);
     this.handlers.status({ type: "server", status: "running" });
     return client;
@@ -184,14 +195,10 @@ export class Server implements vscode.Disposable {
     const client = this.client;
     if (!client || !running(client)) return;
     const options = serverOptions(userValue(vscode.workspace.getConfiguration("openhands")));
-    // The server changes only the settings it is given: one the user cleared keeps its old value there until
-    // a new server reads its configuration afresh.
-    if (clearedKeys(this.sent, options).length) {
-      await this.restart();
-      return;
-    }
+    // A setting the user cleared goes as `null`, which puts the server's own value back.
+    const cleared = Object.fromEntries(clearedKeys(this.sent, options).map((k) => [k, null]));
     this.sent = options;
-    await client.sendNotification("workspace/didChangeConfiguration", { settings: { openhands: options } });
+    await client.sendNotification("workspace/didChangeConfiguration", { settings: { openhands: { ...cleared, ...options } } });
   }
 
   dispose(): void {

@@ -28,3 +28,12 @@ export function serverOptions(get: (key: string) => unknown): Record<string, unk
 export function clearedKeys(before: Record<string, unknown>, after: Record<string, unknown>): string[] {
   return Object.keys(before).filter((k) => !(k in after));
 }
+
+/** Why a server of version `server` does not match an extension of version `extension` (major and minor must
+ * agree: that is where the rich channel changes), or `undefined` when it does or cannot be told. */
+export function versionMismatch(server: string | undefined, extension: string): string | undefined {
+  if (!server) return "of an unknown version (it does not say)";
+  const mm = (v: string) => v.split(".").slice(0, 2).join(".");
+  if (!extension || mm(server) === mm(extension)) return undefined;
+  return `version ${server}, and this extension is ${extension}`;
+}

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { test } from "node:test";
 
 import { findServer } from "../../src/binary";
-import { clearedKeys, serverOptions } from "../../src/settings";
+import { clearedKeys, serverOptions, versionMismatch } from "../../src/settings";
 import { busy, statusText } from "../../src/status";
 
 test("non-empty settings go to the server under their own key, with the rich channel on", () => {
@@ -59,4 +59,11 @@ test("the server is looked for in the setting, then in the extension, then on PA
   assert.match(JSON.stringify(findServer(path.join(dir, "plain"), ext, "")), /is not an executable file/);
   assert.match(JSON.stringify(findServer("", path.join(dir, "none"), "")), /was not found: this extension bundles none, and it is not on PATH/);
   fs.rmSync(dir, { recursive: true });
+});
+
+test("a server of another major or minor version is named; a patch release or the same version is not", () => {
+  assert.equal(versionMismatch("0.1.0", "0.1.0"), undefined);
+  assert.equal(versionMismatch("0.1.7", "0.1.0"), undefined);
+  assert.equal(versionMismatch("0.2.0", "0.1.0"), "version 0.2.0, and this extension is 0.1.0");
+  assert.equal(versionMismatch(undefined, "0.1.0"), "of an unknown version (it does not say)");
 });
