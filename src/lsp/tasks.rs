@@ -413,17 +413,18 @@ async fn drive(
     Ok(outcome)
 }
 
-/// `.openhands/` holds our transcripts, not the user's project: a `.gitignore` inside it keeps it out of
-/// `git status` (written once; a user's own file there is left alone).
+/// `.openhands/transcripts/` is ours, not the user's project: a `.gitignore` inside it keeps it out of
+/// `git status` (written once; a user's own file there is left alone). The rest of `.openhands/` (the
+/// workspace's `config.toml`) is the user's to commit.
 fn ignore_state_dir(transcript: &Path) {
-    let Some(dir) = transcript.parent().and_then(Path::parent) else {
+    let Some(dir) = transcript.parent() else {
         return;
     };
     let ignore = dir.join(".gitignore");
     if std::fs::create_dir_all(dir).is_ok() && !ignore.exists() {
         let _ = std::fs::write(
             &ignore,
-            "# Written by openhands-lsp: transcripts and other state, not part of the project.\n*\n",
+            "# Written by openhands-lsp: the agent's transcripts, not part of the project.\n*\n",
         );
     }
 }

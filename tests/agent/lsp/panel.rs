@@ -168,8 +168,8 @@ fn a_panel_answers_approvals_itself_and_follows_the_task_state() {
     );
     assert!(transcript.contains("allowed once"), "{transcript}");
     assert_eq!(
-        std::fs::read_to_string(ed.ws.join(".openhands/.gitignore")).unwrap(),
-        "# Written by openhands-lsp: transcripts and other state, not part of the project.\n*\n"
+        std::fs::read_to_string(ed.ws.join(".openhands/transcripts/.gitignore")).unwrap(),
+        "# Written by openhands-lsp: the agent's transcripts, not part of the project.\n*\n"
     );
     ed.shutdown();
 }
