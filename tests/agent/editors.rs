@@ -5,5 +5,5 @@
 mod emacs;
 mod helix_setup;
 mod nvim;
-mod tmux;
+pub(crate) mod tmux;
 mod vscode;

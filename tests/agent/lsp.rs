@@ -12,7 +12,7 @@ use super::scripted_llm::{Reply, ScriptedLlm, Wire};
 
 mod edits;
 mod framing;
-mod helix;
+pub(crate) mod helix;
 mod panel;
 mod secrets;
 

@@ -12,18 +12,9 @@ use serde_json::json;
 
 use super::super::scripted_llm::{Reply, ScriptedLlm, Wire};
 use super::tmux::Tmux;
+use crate::lsp::helix::helix;
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
-
-/// Helix as `scripts/test` unpacks it, or `OPENHANDS_HX`.
-fn helix() -> Option<PathBuf> {
-    let path = std::env::var_os("OPENHANDS_HX")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/openhands-lsp/hx/hx"))
-        })?;
-    path.exists().then_some(path)
-}
 
 /// The directory holding the built `openhands-lsp` and `openhands-runtime`, which goes first on PATH, as an
 /// installed `openhands-lsp` would be.

@@ -5,55 +5,15 @@
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use super::super::tmux::Tmux;
 use super::task::task_script;
 use super::{Home, nvim_011, plugin_dir};
 use crate::scripted_llm::{ScriptedLlm, Wire};
 
 const WIDTH: u16 = 150;
 const HEIGHT: u16 = 30;
-
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn screen(&self, colours: bool) -> String {
-        if colours {
-            self.run(&["capture-pane", "-p", "-e", "-t", "nvim"])
-        } else {
-            self.run(&["capture-pane", "-p", "-t", "nvim"])
-        }
-    }
-
-    fn wait(&self, what: &str, f: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let s = self.screen(false);
-            if f(&s) {
-                return s;
-            }
-            assert!(Instant::now() < deadline, "never saw {what}; screen:\n{s}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        self.run(&["kill-server"]);
-    }
-}
 
 /// The xterm 256-colour palette entry `n` as `#rrggbb`.
 fn palette(n: u8) -> String {
@@ -265,32 +225,23 @@ fn nvim_011_panel_screenshot() {
         nvim = nvim.bin.display(),
         init = init.display(),
     );
-    let tmux = Tmux {
-        socket: format!("openhands-nvim-{}", std::process::id()),
-    };
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "nvim",
-        "-x",
-        &WIDTH.to_string(),
-        "-y",
-        &HEIGHT.to_string(),
-        &command,
-    ]);
+    let tmux = Tmux::start_sized("nvim", &command, WIDTH, HEIGHT);
     tmux.run(&["set-option", "-g", "default-terminal", "tmux-256color"]);
-    tmux.wait("the file", |s| s.contains("first line"));
-    tmux.run(&["send-keys", "-t", "nvim", "Gounsaved line", "Escape"]);
-    tmux.wait("the unsaved line", |s| s.contains("unsaved line"));
-    tmux.run(&[
-        "send-keys",
-        "-t",
-        "nvim",
-        ":OpenHands edit the first line of notes.txt",
-        "Enter",
-    ]);
-    let screen = tmux.wait("the finished task", |s| s.contains("OpenHands finished"));
+    tmux.wait("the file", 60, |s| s.contains("first line"), String::new);
+    tmux.keys(&["Gounsaved line", "Escape"]);
+    tmux.wait(
+        "the unsaved line",
+        60,
+        |s| s.contains("unsaved line"),
+        String::new,
+    );
+    tmux.keys(&[":OpenHands edit the first line of notes.txt", "Enter"]);
+    let screen = tmux.wait(
+        "the finished task",
+        60,
+        |s| s.contains("OpenHands finished"),
+        String::new,
+    );
     // Show the diff in full: the top of the panel window's text starts at the user's message.
     std::thread::sleep(Duration::from_millis(300));
     for want in [
@@ -298,13 +249,13 @@ fn nvim_011_panel_screenshot() {
         "first line, edited",
         "OpenHands: finished",
     ] {
-        let s = tmux.screen(false);
+        let s = tmux.screen();
         assert!(
             s.contains(want),
             "no {want:?} on the screen:\n{s}\n(first capture:\n{screen})"
         );
     }
-    let coloured = tmux.screen(true);
+    let coloured = tmux.screen_coloured();
     assert!(coloured.contains("\u{1b}["), "the capture has no colours");
     let out = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let page = out.join("nvim-panel.html");

@@ -11,20 +11,16 @@ pub struct Tmux {
 impl Tmux {
     /// Starts `command` (run by `sh -c`) in a 120x30 window of a new tmux server of its own.
     pub fn start(name: &str, command: &str) -> Self {
+        Self::start_sized(name, command, 120, 30)
+    }
+
+    /// Starts `command` in a `width`x`height` window of a new tmux server of its own.
+    pub fn start_sized(name: &str, command: &str, width: u16, height: u16) -> Self {
         let tmux = Self {
             socket: format!("openhands-{name}-{}", std::process::id()),
         };
-        tmux.run(&[
-            "new-session",
-            "-d",
-            "-s",
-            "ed",
-            "-x",
-            "120",
-            "-y",
-            "30",
-            command,
-        ]);
+        let (w, h) = (width.to_string(), height.to_string());
+        tmux.run(&["new-session", "-d", "-s", "ed", "-x", &w, "-y", &h, command]);
         tmux
     }
 
@@ -33,7 +29,8 @@ impl Tmux {
         Command::new("tmux").arg("-V").output().is_ok()
     }
 
-    fn run(&self, args: &[&str]) -> String {
+    /// Runs a tmux command on this server.
+    pub fn run(&self, args: &[&str]) -> String {
         let out = Command::new("tmux")
             .args(["-L", &self.socket])
             .args(args)
@@ -44,6 +41,11 @@ impl Tmux {
 
     pub fn screen(&self) -> String {
         self.run(&["capture-pane", "-p", "-t", "ed"])
+    }
+
+    /// The screen with its colours as terminal escape sequences.
+    pub fn screen_coloured(&self) -> String {
+        self.run(&["capture-pane", "-p", "-e", "-t", "ed"])
     }
 
     /// Sends keys as tmux names them (`Enter`, `Escape`, `Space`, or literal text).

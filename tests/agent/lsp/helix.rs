@@ -8,58 +8,17 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use super::super::editors::tmux::Tmux;
 use super::super::scripted_llm::{Reply, ScriptedLlm, Wire};
 
-fn helix() -> Option<PathBuf> {
+/// Helix as `scripts/test` unpacks it, or `OPENHANDS_HX`.
+pub(crate) fn helix() -> Option<PathBuf> {
     let path = std::env::var_os("OPENHANDS_HX")
         .map(PathBuf::from)
         .or_else(|| {
             std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/openhands-lsp/hx/hx"))
         })?;
     path.exists().then_some(path)
-}
-
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", "hx"])
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "hx"];
-        args.extend_from_slice(keys);
-        self.run(&args);
-    }
-
-    fn wait(&self, what: &str, f: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let s = self.screen();
-            if f(&s) {
-                return s;
-            }
-            assert!(Instant::now() < deadline, "never saw {what}; screen:\n{s}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        self.run(&["kill-server"]);
-    }
 }
 
 fn toml_string(s: &str) -> String {
@@ -133,9 +92,6 @@ fn helix_runs_a_task_that_edits_its_unsaved_buffer() {
         ),
     )
     .unwrap();
-    let tmux = Tmux {
-        socket: format!("openhands-hx-{}", std::process::id()),
-    };
     let command = format!(
         "cd {} && env HOME={} XDG_CONFIG_HOME={} XDG_CACHE_HOME={} XDG_DATA_HOME={} {} {}",
         ws.display(),
@@ -146,22 +102,17 @@ fn helix_runs_a_task_that_edits_its_unsaved_buffer() {
         hx.display(),
         file.display()
     );
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "hx",
-        "-x",
-        "120",
-        "-y",
-        "30",
-        &command,
-    ]);
-    tmux.wait("the file", |s| s.contains("first line"));
+    let tmux = Tmux::start("hx", &command);
+    tmux.wait("the file", 30, |s| s.contains("first line"), String::new);
     // The user writes what to do on a new line, does not save, and asks through the code action menu
     // (Helix 25.01's `:lsp-workspace-command` passes no arguments, so code actions are how tasks start).
     tmux.keys(&["o", "unsaved line: change line one", "Escape"]);
-    tmux.wait("the unsaved line", |s| s.contains("unsaved line"));
+    tmux.wait(
+        "the unsaved line",
+        30,
+        |s| s.contains("unsaved line"),
+        String::new,
+    );
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         tmux.keys(&["Space"]);
@@ -181,7 +132,12 @@ fn helix_runs_a_task_that_edits_its_unsaved_buffer() {
         );
     }
     tmux.keys(&["Enter"]);
-    tmux.wait("the finished message", |s| s.contains("OpenHands finished"));
+    tmux.wait(
+        "the finished message",
+        30,
+        |s| s.contains("OpenHands finished"),
+        String::new,
+    );
     let seen = llm
         .requests()
         .last()
