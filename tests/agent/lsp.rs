@@ -751,10 +751,9 @@ fn neovim_task(nvim_bin: &std::path::Path, install: &str) {
     let transcripts = ws.join(".openhands/transcripts");
     let md = std::fs::read_dir(&transcripts)
         .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "md"))
+        .expect("a transcript");
     assert!(
         std::fs::read_to_string(md)
             .unwrap()
