@@ -278,6 +278,8 @@ fn vscode_panel_runs_a_task_and_replays_it_after_a_reload() {
                            "old_str": "first line", "new_str": "first line, edited"}),
                 )],
             },
+            // A question ends the turn; the user answers it in the panel's prompt box.
+            Reply::Text("Shall I tidy the other files too?".into()),
             Reply::Tools {
                 text: String::new(),
                 calls: vec![("finish".into(), json!({"message": "Edited the notes."}))],
@@ -323,6 +325,8 @@ fn vscode_panel_runs_a_task_and_replays_it_after_a_reload() {
             "command": "rm -f scratch.txt",
             "output": "42 done",
             "after": "first line, edited",
+            "question": "Shall I tidy the other files too?",
+            "reply": "No, only the notes.",
             "final": "Edited the notes.",
         }),
         docs_image.as_deref(),
@@ -359,7 +363,13 @@ fn vscode_panel_runs_a_task_and_replays_it_after_a_reload() {
         );
     }
     let requests = llm.requests();
-    assert_eq!(requests.len(), 3, "no model call after the reload");
+    assert_eq!(requests.len(), 4, "no model call after the reload");
+    // The reply typed in the panel continued the same conversation (openhands.task.reply).
+    let last = requests[3].to_string();
+    assert!(
+        last.contains("No, only the notes.") && last.contains("Shall I tidy the other files too?"),
+        "{last}"
+    );
     assert!(
         requests[1].to_string().contains("42 done"),
         "{:#}",

@@ -106,6 +106,15 @@ async function task(page) {
   step("command output shown");
   await frame.getByTestId("diff").filter({ hasText: EXPECT.after }).first().waitFor({ timeout: 30000 });
   step("the edit's diff shown");
+  // The agent asks; the prompt box now replies to the waiting task.
+  await frame.getByTestId("message-agent").filter({ hasText: EXPECT.question }).first().waitFor({ timeout: 30000 });
+  await box.waitFor({ timeout: 5000 });
+  await frame.locator('[data-testid="prompt"][placeholder="Reply…"]').waitFor({ timeout: 10000 });
+  step("question shown, the prompt box replies");
+  await box.fill(EXPECT.reply);
+  await box.press("Enter");
+  await frame.getByTestId("message-user").filter({ hasText: EXPECT.reply }).first().waitFor({ timeout: 20000 });
+  step("reply sent from the panel");
   await frame.getByTestId("message-agent").filter({ hasText: EXPECT.final }).first().waitFor({ timeout: 30000 });
   step("final message shown");
   await editorHas(page, EXPECT.after);
