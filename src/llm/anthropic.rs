@@ -78,7 +78,7 @@ pub(crate) fn body(config: &LlmConfig, prepared: &Prepared, temperature: Option<
     if config.stream {
         body["stream"] = json!(true);
     }
-    if let Some(t) = temperature {
+    if let Some(t) = temperature.filter(|_| features::accepts_temperature(&config.model)) {
         body["temperature"] = json!(t);
     }
     if !prepared.stop.is_empty() {

@@ -31,6 +31,8 @@ pub struct LlmConfig {
     pub base_url: String,
     /// `None`: decide from the model name.
     pub native_tool_calling: Option<bool>,
+    /// The sampling temperature to send (0 unless configured, as OpenHands); `None` sends none, and
+    /// models that reject one (reasoning models, see `features`) never get it.
     pub temperature: Option<f64>,
     pub max_output_tokens: Option<u64>,
     /// Per-request timeout.
@@ -250,6 +252,12 @@ fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<LlmSettings, LlmErro
             )));
         }
     };
+    let temperature = match get("LLM_TEMPERATURE") {
+        None => None,
+        Some(v) => Some(v.parse::<f64>().map_err(|_| {
+            LlmError::Config(format!("LLM_TEMPERATURE must be a number, not `{v}`"))
+        })?),
+    };
     let num_retries = match get("LLM_NUM_RETRIES") {
         None => None,
         Some(v) => Some(v.parse::<u32>().map_err(|_| {
@@ -261,6 +269,7 @@ fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<LlmSettings, LlmErro
         api_key: get("LLM_API_KEY"),
         base_url: get("LLM_BASE_URL"),
         native_tool_calling,
+        temperature,
         num_retries,
         ..LlmSettings::default()
     })
@@ -331,6 +340,13 @@ fn finish(s: LlmSettings, section: &str) -> Result<LlmConfig, LlmError> {
             "`retry_multiplier` must be at least 1, not {retry_multiplier}"
         )));
     }
+    // Providers default to about 1; a coding agent wants its most likely answer, as OpenHands asks.
+    let temperature = s.temperature.unwrap_or(0.0);
+    if !(temperature.is_finite() && (0.0..=2.0).contains(&temperature)) {
+        return Err(LlmError::Config(format!(
+            "`temperature` must be between 0 and 2, not {temperature}"
+        )));
+    }
     let timeout = seconds(s.timeout, 120.0, "timeout")?;
     if timeout.is_zero() {
         return Err(LlmError::Config(
@@ -360,7 +376,7 @@ fn finish(s: LlmSettings, section: &str) -> Result<LlmConfig, LlmError> {
         api_key,
         base_url,
         native_tool_calling: s.native_tool_calling,
-        temperature: s.temperature,
+        temperature: Some(temperature),
         max_output_tokens: s.max_output_tokens,
         timeout,
         num_retries: s.num_retries.unwrap_or(5),

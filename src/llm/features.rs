@@ -40,7 +40,9 @@ const NO_STOP_WORDS: &[&str] = &[
 ];
 
 /// Reasoning models that reject `temperature` (OpenHands drops it for `REASONING_EFFORT_PATTERNS`).
-const NO_TEMPERATURE: &[&str] = &["o1*", "o3*", "o4-mini*", "gpt-5*", "deepseek-r1-0528*"];
+/// Claude models keep it: Anthropic refuses a temperature only with extended thinking, which we never
+/// turn on.
+const NO_TEMPERATURE: &[&str] = &["o1*", "o3*", "o4*", "gpt-5*", "deepseek-r1-0528*"];
 
 /// Anthropic requires `max_tokens`: each Claude family's output limit (as OpenHands fills it from
 /// model info), so a long file write is not cut off; 8192 for older or unknown models.

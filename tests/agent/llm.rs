@@ -202,6 +202,62 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// The temperature each request carries, for a model and `[llm]` settings aimed at `server`.
+async fn temperature_sent(
+    server: &ScriptedLlm,
+    model: &str,
+    settings: &str,
+    env: &[(&str, &str)],
+) -> Option<Value> {
+    let file: toml::Table = format!(
+        "[llm]\nmodel = \"{model}\"\nbase_url = \"{}\"\napi_key = \"sk-test-secret\"\n{settings}",
+        server.config().base_url
+    )
+    .parse()
+    .expect("valid TOML");
+    let env: std::collections::HashMap<&str, &str> = env.iter().copied().collect();
+    let config = openhands_lsp::llm::resolve_llm_config(&[&file], None, &|name| {
+        env.get(name).map(|v| v.to_string())
+    })
+    .expect("valid config");
+    let before = server.requests().len();
+    run(config, &request()).await.0.expect("answer");
+    server.requests()[before].get("temperature").cloned()
+}
+
+#[tokio::test]
+async fn temperature_is_zero_unless_configured_and_absent_for_reasoning_models() {
+    let openai = ScriptedLlm::start(Wire::OpenAi, vec![Reply::Text("ok".into()); 5]);
+    let anthropic = ScriptedLlm::start(Wire::Anthropic, vec![Reply::Text("ok".into()); 2]);
+    let sent = vec![
+        temperature_sent(&openai, "gpt-4o", "", &[]).await,
+        temperature_sent(&openai, "o3-mini", "", &[]).await,
+        temperature_sent(&openai, "gpt-5-mini", "temperature = 0.5", &[]).await,
+        temperature_sent(&openai, "gpt-4o", "temperature = 0.5", &[]).await,
+        temperature_sent(
+            &openai,
+            "gpt-4o",
+            "temperature = 0.5",
+            &[("LLM_TEMPERATURE", "0.25")],
+        )
+        .await,
+        temperature_sent(&anthropic, "claude-sonnet-4-5", "", &[]).await,
+        temperature_sent(&anthropic, "claude-sonnet-4-5", "temperature = 1", &[]).await,
+    ];
+    assert_eq!(
+        sent,
+        vec![
+            Some(json!(0.0)),
+            None,
+            None,
+            Some(json!(0.5)),
+            Some(json!(0.25)),
+            Some(json!(0.0)),
+            Some(json!(1.0)),
+        ]
+    );
+}
+
 #[tokio::test]
 async fn openai_request_shape() {
     let server = ScriptedLlm::start(Wire::OpenAi, vec![Reply::Text("ok".into())]);

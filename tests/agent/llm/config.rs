@@ -46,7 +46,7 @@ fn defaults_from_a_minimal_section() {
         api_key: Some("sk-user".into()),
         base_url: "https://api.openai.com/v1".into(),
         native_tool_calling: None,
-        temperature: None,
+        temperature: Some(0.0),
         max_output_tokens: None,
         timeout: Duration::from_secs(120),
         num_retries: 5,
