@@ -2,10 +2,12 @@
 //! calling: tools become a system-prompt suffix, calls and results become `<function=…>` text and
 //! `EXECUTION RESULT of [name]:` messages, and the reply is parsed back into native-style tool calls.
 //!
-//! Differences from OpenHands, on purpose: no in-context Flask example in the first user message (it
-//! names OpenHands' tools and costs ~1.5k tokens a call); several calls in one reply are all kept;
-//! nothing is rejected here: a malformed or unknown call comes back as a `ToolCall` with what could be
-//! parsed, and the agent's own validation reports it to the model.
+//! Differences from OpenHands, on purpose: instead of its long scripted Flask session in the first user
+//! message, a short worked example of our own, built from the tools on offer, closes the system prompt
+//! (it stays in the prompt cache), and the first user message ends with a one-call-per-message
+//! reminder; several calls in one reply are all kept; nothing is rejected here: a malformed or unknown
+//! call comes back as a `ToolCall` with what could be parsed, and the agent's own validation reports it
+//! to the model.
 
 use serde_json::{Map, Value};
 
@@ -94,9 +96,80 @@ fn describe_tools(tools: &[ToolSpec]) -> String {
     out
 }
 
-/// `SYSTEM_PROMPT_SUFFIX_TEMPLATE` filled with the tools.
+/// Closes the first user message of an emulated conversation: a model without native tool calls
+/// tends to write a whole plan of calls at once and then guess their results.
+pub(crate) const ONE_CALL_REMINDER: &str = "(Format reminder: each of your messages holds at most one <function=...> call, \
+placed last. Stop right after its </function> and wait: its result arrives in the next message.)";
+
+/// One `<function=…>` call as the model should write it, from literal parameter texts.
+fn example_call(name: &str, params: &[(&str, &str)]) -> String {
+    let mut out = format!("{CALL_OPEN}{name}>\n");
+    for (param, value) in params {
+        out.push_str(&format!("{PARAM_OPEN}{param}>{value}{PARAM_CLOSE}\n"));
+    }
+    out.push_str("</function>");
+    out
+}
+
+/// A short made-up exchange in the format, using the tools on offer: the shell (or else the first
+/// tool, with its required parameters) for one step, and `finish` to close when it is offered.
+fn worked_example(tools: &[ToolSpec]) -> String {
+    let Some(first) = tools.first() else {
+        return String::new();
+    };
+    let (task, reasoning, call, name, result, answer) =
+        if tools.iter().any(|t| t.name == "execute_bash") {
+            (
+                "How many TODO comments are left in src/main.rs?",
+                "Counting them with grep is quickest.",
+                example_call("execute_bash", &[("command", "grep -c TODO src/main.rs")]),
+                "execute_bash",
+                "3",
+                "src/main.rs still has 3 TODO comments.",
+            )
+        } else {
+            let required: Vec<&str> = first.parameters["required"]
+                .as_array()
+                .map(|r| r.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let values: Vec<String> = required.iter().map(|p| format!("(the {p})")).collect();
+            let params: Vec<(&str, &str)> = required
+                .iter()
+                .zip(&values)
+                .map(|(p, v)| (*p, v.as_str()))
+                .collect();
+            (
+                "(a task)",
+                "One sentence on why this call helps.",
+                example_call(&first.name, &params),
+                first.name.as_str(),
+                "(what the call produced)",
+                "(what you found or did)",
+            )
+        };
+    let mut out = format!(
+        "\n<EXAMPLE>\nA made-up exchange showing the format at work (its task is not yours):\n\n\
+         USER: {task}\n\n\
+         ASSISTANT: {reasoning}\n{call}\n\n\
+         USER: EXECUTION RESULT of [{name}]:\n{result}\n"
+    );
+    if tools.iter().any(|t| t.name == "finish") {
+        let done = example_call("finish", &[("message", answer)]);
+        out.push_str(&format!("\nASSISTANT: {done}\n"));
+    }
+    out.push_str(
+        "\nOne call per message, each waiting for the result of the one before.\n</EXAMPLE>\n",
+    );
+    out
+}
+
+/// `SYSTEM_PROMPT_SUFFIX_TEMPLATE` filled with the tools, then our worked example.
 pub(crate) fn system_suffix(tools: &[ToolSpec]) -> String {
-    format!("{SUFFIX_HEAD}{}{SUFFIX_TAIL}", describe_tools(tools))
+    format!(
+        "{SUFFIX_HEAD}{}{SUFFIX_TAIL}{}",
+        describe_tools(tools),
+        worked_example(tools)
+    )
 }
 
 /// `convert_tool_call_to_string`: one `<parameter=…>` per argument; arguments that are not a JSON
@@ -122,8 +195,10 @@ pub(crate) fn call_to_text(call: &ToolCall) -> String {
     out
 }
 
-/// `convert_fncall_messages_to_non_fncall_messages`, without the in-context example.
+/// `convert_fncall_messages_to_non_fncall_messages`, with our example in the system prompt and the
+/// one-call reminder after the first user message.
 pub(crate) fn to_text_messages(messages: &[Message], tools: &[ToolSpec]) -> Vec<Message> {
+    let first_user = messages.iter().position(|m| m.role == Role::User);
     let suffix = (!tools.is_empty()).then(|| system_suffix(tools));
     let mut out = Vec::with_capacity(messages.len() + 1);
     if let Some(suffix) = suffix
@@ -132,12 +207,15 @@ pub(crate) fn to_text_messages(messages: &[Message], tools: &[ToolSpec]) -> Vec<
     {
         out.push(Message::new(Role::System, suffix.trim_start()));
     }
-    for m in messages {
+    for (i, m) in messages.iter().enumerate() {
         let converted = match m.role {
             Role::System => Message::new(
                 Role::System,
                 format!("{}{}", m.content, suffix.as_deref().unwrap_or("")),
             ),
+            Role::User if !tools.is_empty() && first_user == Some(i) => {
+                Message::new(Role::User, format!("{}\n\n{ONE_CALL_REMINDER}", m.content))
+            }
             Role::User => Message::new(Role::User, m.content.clone()),
             Role::Assistant => {
                 let mut content = m.content.clone();

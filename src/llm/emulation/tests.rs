@@ -56,6 +56,22 @@ fn system_suffix_is_openhands_text() {
         - You may provide optional reasoning for your function call in natural language BEFORE the function call, but NOT after.
         - If there is no function call available, answer the question like normal with your current knowledge and do not tell the user about function calls
         </IMPORTANT>
+
+        <EXAMPLE>
+        A made-up exchange showing the format at work (its task is not yours):
+
+        USER: How many TODO comments are left in src/main.rs?
+
+        ASSISTANT: Counting them with grep is quickest.
+        <function=execute_bash>
+        <parameter=command>grep -c TODO src/main.rs</parameter>
+        </function>
+
+        USER: EXECUTION RESULT of [execute_bash]:
+        3
+
+        One call per message, each waiting for the result of the one before.
+        </EXAMPLE>
     "#]]
     .assert_eq(&system_suffix(&[bash_tool()]));
 }
@@ -85,6 +101,8 @@ fn history_becomes_text() {
         .collect();
     expect![[r#"
         User: hi
+
+        (Format reminder: each of your messages holds at most one <function=...> call, placed last. Stop right after its </function> and wait: its result arrives in the next message.)
         ---
         Assistant: Let me look.
 

@@ -115,10 +115,28 @@ async fn emulated_round_trip_on_both_wires() {
                 - You may provide optional reasoning for your function call in natural language BEFORE the function call, but NOT after.
                 - If there is no function call available, answer the question like normal with your current knowledge and do not tell the user about function calls
                 </IMPORTANT>
+
+                <EXAMPLE>
+                A made-up exchange showing the format at work (its task is not yours):
+
+                USER: How many TODO comments are left in src/main.rs?
+
+                ASSISTANT: Counting them with grep is quickest.
+                <function=execute_bash>
+                <parameter=command>grep -c TODO src/main.rs</parameter>
+                </function>
+
+                USER: EXECUTION RESULT of [execute_bash]:
+                3
+
+                One call per message, each waiting for the result of the one before.
+                </EXAMPLE>
             "#]]
             .assert_eq(&system_text(wire, body));
             expect![[r#"
                 user: List the files.
+
+                (Format reminder: each of your messages holds at most one <function=...> call, placed last. Stop right after its </function> and wait: its result arrives in the next message.)
                 ---
                 assistant: Let me look.
 
@@ -193,4 +211,32 @@ async fn native_tool_detection_follows_the_model_name() {
         ..server.config()
     };
     assert!(Llm::new(forced).expect("config").uses_native_tools());
+}
+
+#[tokio::test]
+async fn emulated_requests_carry_a_worked_example_and_the_one_call_reminder() {
+    let example_marker = "<EXAMPLE>";
+    let reminder = "each of your messages holds at most one <function=...> call";
+    for wire in WIRES {
+        for native in [false, true] {
+            let server = ScriptedLlm::start(wire, vec![Reply::Text("ok".into())]);
+            let config = LlmConfig {
+                native_tool_calling: Some(native),
+                ..server.config()
+            };
+            run(config, &history()).await.0.expect("answer");
+            let body = &server.requests()[0];
+            let system = system_text(wire, body);
+            let whole = body.to_string();
+            assert_eq!(
+                (
+                    whole.contains(example_marker),
+                    system.contains("<function=execute_bash>\n<parameter=command>grep -c TODO"),
+                    whole.contains(reminder),
+                ),
+                (!native, !native, !native),
+                "{wire:?} native={native}: {body}"
+            );
+        }
+    }
 }
