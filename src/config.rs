@@ -53,6 +53,7 @@ struct RawAgent {
     max_budget_per_task: Option<f64>,
     max_message_chars: Option<usize>,
     stuck_detection: Option<bool>,
+    auto_continue: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -208,7 +209,12 @@ pub struct Overrides {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub llm: LlmConfig,
+    /// The core's settings; `agent.auto_continue` stays 0 (a reply that asks nothing waits for the
+    /// user) unless the front end copies `auto_continue` into it.
     pub agent: AgentConfig,
+    /// `[agent] auto_continue`: for front ends nobody answers live (`openhands-lsp run`), how many
+    /// replies without a tool call or a question are answered with an automatic "continue or finish".
+    pub auto_continue: u32,
     pub runtime: RuntimeSettings,
     pub docker: DockerSettings,
     pub data_dir: PathBuf,
@@ -361,6 +367,7 @@ pub fn resolve(
 ) -> Result<Settings, ConfigError> {
     let files = load_files(workspace)?;
     let mut agent = AgentConfig::default();
+    let mut auto_continue = 3;
     let mut runtime = RawRuntime::default();
     let mut data_dir: Option<PathBuf> = None;
     let docker = docker_settings(&files)?;
@@ -377,6 +384,9 @@ pub fn resolve(
         }
         if let Some(v) = a.stuck_detection {
             agent.stuck_detection = v;
+        }
+        if let Some(v) = a.auto_continue {
+            auto_continue = v;
         }
         let r: RawRuntime = section(table, "runtime", path)?;
         runtime.kind = r.kind.or(runtime.kind);
@@ -443,6 +453,7 @@ pub fn resolve(
     Ok(Settings {
         llm,
         agent,
+        auto_continue,
         runtime: RuntimeSettings {
             kind,
             url,

@@ -19,6 +19,12 @@ use crate::llm::{Llm, LlmError, Request, StreamEvent, ToolSpec};
 use crate::runtime::Runtime;
 use crate::storage::ConversationMeta;
 
+/// The user message that answers a reply which asked nothing, when the front end allows it
+/// (`AgentConfig::auto_continue`); it says it is automatic, so the transcript shows it too.
+pub const AUTO_CONTINUE: &str = "[Automatic reply: no one is following this run live, so nobody will answer \
+here.] Carry on with the task using whatever approach you judge best. Once it is done, call `finish` with a \
+short account of what you did. If you really cannot go further without the user, ask them a clear question.";
+
 /// How often a stop repeats `C-c` while the interrupted action has not reported.
 const INTERRUPT_REPEAT: Duration = Duration::from_millis(300);
 
@@ -32,6 +38,10 @@ pub struct AgentConfig {
     /// Observations longer than this are cut in the middle before the model reads them.
     pub max_message_chars: usize,
     pub stuck_detection: bool,
+    /// How many times per task a reply without a tool call that asks nothing gets an automatic
+    /// "continue or finish" instead of ending the turn. 0 (the default): every such reply waits for the
+    /// user, as an editor wants; a front end that nobody answers live sets it.
+    pub auto_continue: u32,
     pub tool_support: tools::ToolSupport,
     /// How long an interrupted action may take to report how it ended.
     pub interrupt_grace: Duration,
@@ -44,6 +54,7 @@ impl Default for AgentConfig {
             max_budget_per_task: None,
             max_message_chars: 30_000,
             stuck_detection: true,
+            auto_continue: 0,
             tool_support: tools::ToolSupport::default(),
             interrupt_grace: Duration::from_secs(5),
         }
@@ -184,6 +195,8 @@ pub struct Controller {
     control: ControlHandle,
     on_llm_event: LlmListener,
     tasks: Value,
+    /// Automatic continuations left in the running task.
+    auto_continues_left: u32,
 }
 
 impl Controller {
@@ -211,6 +224,7 @@ impl Controller {
             control: ControlHandle::default(),
             on_llm_event: Arc::new(|_| {}),
             tasks: json!([]),
+            auto_continues_left: 0,
         }
     }
 
@@ -292,6 +306,7 @@ impl Controller {
         self.add(kinds::message(text, false), EventSource::User)?;
         self.set_state(AgentState::Running, "")?;
         let task_start_cost = self.metrics.cost;
+        self.auto_continues_left = self.config.auto_continue;
         let mut iterations = 0u32;
         loop {
             if cancel.is_cancelled() {
@@ -423,6 +438,11 @@ impl Controller {
                         .and_then(Value::as_str)
                         .unwrap_or_default()
                         .to_owned();
+                    if self.auto_continues_left > 0 && !asks_a_question(&text) {
+                        self.auto_continues_left -= 1;
+                        self.add(kinds::message(AUTO_CONTINUE, false), EventSource::User)?;
+                        return Ok(None);
+                    }
                     self.set_state(AgentState::AwaitingUserInput, "")?;
                     return Ok(Some(Outcome::AwaitingInput(text)));
                 }
@@ -600,6 +620,14 @@ fn render_tasks(command: &str, tasks: &Value) -> String {
         }
     }
     out.trim_end().to_owned()
+}
+
+/// Whether a reply puts a question to the user: its last paragraph has a question mark.
+fn asks_a_question(text: &str) -> bool {
+    text.trim()
+        .rsplit("\n\n")
+        .find(|p| !p.trim().is_empty())
+        .is_some_and(|p| p.contains('?'))
 }
 
 /// Whether an observation is an error (for transcripts).

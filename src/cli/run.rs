@@ -74,10 +74,12 @@ pub(super) async fn run(args: RunArgs) -> ExitCode {
         model: args.model.clone(),
         base_url: None,
     };
-    let settings = match config::resolve(&workspace, &overrides, &|k| std::env::var(k).ok()) {
+    let mut settings = match config::resolve(&workspace, &overrides, &|k| std::env::var(k).ok()) {
         Ok(s) => s,
         Err(e) => return fail(exit::USAGE, e),
     };
+    // Nobody answers a headless run as it goes: a reply that asks nothing is told to go on.
+    settings.agent.auto_continue = settings.auto_continue;
     let open = match &args.resume {
         Some(id) => Open::Resume(id),
         None => Open::New {

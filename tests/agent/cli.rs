@@ -518,3 +518,65 @@ fn a_retry_is_printed_once_without_colour_codes() {
     assert_eq!(stderr.matches("retry 1/1").count(), 1, "{stderr}");
     assert!(!stderr.contains('\u{1b}'), "{stderr}");
 }
+
+#[test]
+fn a_reply_that_asks_nothing_continues_a_headless_run_and_a_question_still_waits() {
+    let env = Env::new();
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![
+            Reply::Text("I will now look at the files.".into()),
+            tools("finish", json!({"message": "Done."})),
+            Reply::Text("Done with the first part.\n\nShould I also update the docs?".into()),
+        ],
+    );
+    let out = env.run(&llm.base_url, &["tidy up"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(text(&out.stdout), "Done.\n");
+    assert!(
+        stderr.contains("agent: I will now look at the files."),
+        "{stderr}"
+    );
+    assert!(stderr.contains("> [Automatic reply:"), "{stderr}");
+    let second = llm.requests()[1].to_string();
+    assert!(second.contains("Carry on with the task"), "{second}");
+
+    let out = env.run(&llm.base_url, &["and the docs"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    assert!(!stderr.contains("[Automatic reply:"), "{stderr}");
+}
+
+#[test]
+fn auto_continue_is_bounded_and_zero_turns_it_off() {
+    let env = Env::new();
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![
+            Reply::Text("Working on it.".into()),
+            Reply::Text("Still working on it.".into()),
+            Reply::Text("Nothing to ask.".into()),
+        ],
+    );
+    std::fs::create_dir_all(env.ws().join(".openhands")).unwrap();
+    std::fs::write(
+        env.ws().join(".openhands/config.toml"),
+        "[agent]\nauto_continue = 1\n",
+    )
+    .unwrap();
+    let out = env.run(&llm.base_url, &["go"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    assert_eq!(text(&out.stdout), "Still working on it.\n");
+    assert_eq!(stderr.matches("[Automatic reply:").count(), 1, "{stderr}");
+
+    std::fs::write(
+        env.ws().join(".openhands/config.toml"),
+        "[agent]\nauto_continue = 0\n",
+    )
+    .unwrap();
+    let out = env.run(&llm.base_url, &["go again"]);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "Nothing to ask.\n");
+}
