@@ -25,6 +25,11 @@ pub const AUTO_CONTINUE: &str = "[Automatic reply: no one is following this run 
 here.] Carry on with the task using whatever approach you judge best. Once it is done, call `finish` with a \
 short account of what you did. If you really cannot go further without the user, ask them a clear question.";
 
+/// What the model reads the first time it is found looping in a task (`{}`: what it repeated).
+const LOOP_WARNING: &str = "You are going round in a loop: {}. Repeating it will not change the \
+outcome. Step back, reread the latest results, work out why they are not moving the task forward, and take \
+a different approach. If the loop goes on, the task will be stopped as stuck.";
+
 /// How often a stop repeats `C-c` while the interrupted action has not reported.
 const INTERRUPT_REPEAT: Duration = Duration::from_millis(300);
 
@@ -197,6 +202,8 @@ pub struct Controller {
     tasks: Value,
     /// Automatic continuations left in the running task.
     auto_continues_left: u32,
+    /// The loop warning given in the running task, if any: a second loop stops the task.
+    loop_warning: Option<i64>,
 }
 
 impl Controller {
@@ -225,6 +232,7 @@ impl Controller {
             on_llm_event: Arc::new(|_| {}),
             tasks: json!([]),
             auto_continues_left: 0,
+            loop_warning: None,
         }
     }
 
@@ -307,14 +315,24 @@ impl Controller {
         self.set_state(AgentState::Running, "")?;
         let task_start_cost = self.metrics.cost;
         self.auto_continues_left = self.config.auto_continue;
+        self.loop_warning = None;
         let mut iterations = 0u32;
         loop {
             if cancel.is_cancelled() {
                 return self.interrupted(None).await;
             }
-            if self.config.stuck_detection
-                && let Some(found) = stuck::detect(&self.stream.events())
-            {
+            if let Some(found) = self.find_loop() {
+                if self.loop_warning.is_none() {
+                    // Once per task, the model hears it is looping and gets a chance to change course.
+                    self.abandon_pending(
+                        "The action has not been executed: you are repeating yourself (see the next message).",
+                    )?;
+                    let warning =
+                        Observation::error(LOOP_WARNING.replace("{}", &found.description));
+                    let added = self.add(Event::Observation(warning), EventSource::Environment)?;
+                    self.loop_warning = Some(added.id());
+                    continue;
+                }
                 let reason = format!(
                     "AgentStuckInLoopError: Agent got stuck in a loop ({}: {})",
                     found.kind, found.description
@@ -362,6 +380,25 @@ impl Controller {
                 return Ok(outcome);
             }
         }
+    }
+
+    /// A loop in the running task. After the warning, only once the model has answered it, and without
+    /// the warning itself (it would break the very pattern it names).
+    fn find_loop(&self) -> Option<stuck::StuckLoop> {
+        if !self.config.stuck_detection {
+            return None;
+        }
+        let events = self.stream.events();
+        if let Some(warning) = self.loop_warning {
+            let at = events.iter().position(|e| e.id() == warning)?;
+            if !events[at + 1..]
+                .iter()
+                .any(|e| e.source() == Some(EventSource::Agent))
+            {
+                return None;
+            }
+        }
+        stuck::detect(&events, self.loop_warning)
     }
 
     /// One LLM call; its tool calls are queued.

@@ -1,5 +1,6 @@
 //! OpenHands' stuck detection: repeated action/observation pairs, repeated errors, a monologue, and
-//! A/B alternation, looked for since the last user message.
+//! A/B alternation, looked for since the last user message. The controller warns the model once before
+//! it stops a task as stuck.
 
 use std::sync::Arc;
 
@@ -15,12 +16,13 @@ pub struct StuckLoop {
     pub description: String,
 }
 
-/// What two actions are compared by: type and arguments, without the free-text thought.
+/// What two actions are compared by: type and arguments, the thought included, as OpenHands compares
+/// its action dataclasses (the thought is one of their fields). A model polling the same command while
+/// saying something new each time is following progress, not looping.
 fn action_key(event: &Event) -> Option<Value> {
     let a = event.as_action()?;
     let mut v = a.to_value();
     let args = v.get_mut("args")?.as_object_mut()?;
-    args.remove("thought");
     args.remove("security_risk");
     Some(serde_json::json!([v.get("action"), v.get("args")]))
 }
@@ -76,8 +78,8 @@ fn all_equal(keys: &[Value]) -> bool {
     keys.windows(2).all(|w| w[0] == w[1])
 }
 
-/// Checks the events since the last user message.
-pub fn detect(events: &[Arc<Event>]) -> Option<StuckLoop> {
+/// Checks the events since the last user message, leaving out `ignored` (the controller's own warning).
+pub fn detect(events: &[Arc<Event>], ignored: Option<i64>) -> Option<StuckLoop> {
     let start = events
         .iter()
         .rposition(|e| {
@@ -88,6 +90,7 @@ pub fn detect(events: &[Arc<Event>]) -> Option<StuckLoop> {
     let recent: Vec<&Event> = events[start..]
         .iter()
         .map(Arc::as_ref)
+        .filter(|e| Some(e.id()) != ignored)
         .filter(|e| match e {
             Event::Observation(o) => !matches!(
                 &o.kind,

@@ -358,7 +358,13 @@ async fn a_repeating_loop_is_detected() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(llm.requests().len(), 4);
+    // Four repeats, the warning, and a fifth repeat that ignores it.
+    assert_eq!(llm.requests().len(), 5);
+    assert!(
+        llm.requests()[4]
+            .to_string()
+            .contains("You are going round in a loop")
+    );
     assert_calls_paired(&stream);
     s.runtime.close().await;
 }
@@ -378,8 +384,63 @@ async fn a_model_repeating_a_malformed_call_is_stuck_not_burning_every_iteration
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(llm.requests().len(), 3);
+    // Three malformed calls, the warning, and a fourth one after it.
+    assert_eq!(llm.requests().len(), 4);
     assert_calls_paired(&stream);
+    s.runtime.close().await;
+}
+
+#[tokio::test]
+async fn a_warned_loop_that_changes_course_continues() {
+    let s = setup().await;
+    let mut script: Vec<Reply> = (0..4)
+        .map(|_| {
+            tools(vec![(
+                "execute_bash",
+                json!({"command": "ls /nonexistent-dir"}),
+            )])
+        })
+        .collect();
+    script.push(tools(vec![("execute_bash", json!({"command": "ls /"}))]));
+    script.push(tools(vec![("finish", json!({"message": "listed /"}))]));
+    let llm = ScriptedLlm::start(Wire::OpenAi, script);
+    let (mut c, stream) = controller(&s, llm.config(), AgentConfig::default());
+    assert_eq!(
+        c.send_user_message("list it").await,
+        Outcome::Finished("listed /".into())
+    );
+    let requests = llm.requests();
+    assert_eq!(requests.len(), 6);
+    let warned = |r: &Value| r.to_string().contains("You are going round in a loop");
+    assert_eq!(
+        requests.iter().map(warned).collect::<Vec<_>>(),
+        [false, false, false, false, true, true]
+    );
+    assert_calls_paired(&stream);
+    s.runtime.close().await;
+}
+
+#[tokio::test]
+async fn polling_one_command_while_saying_something_new_is_not_a_loop() {
+    let s = setup().await;
+    let mut script: Vec<Reply> = (0..6)
+        .map(|i| Reply::Tools {
+            text: format!("Check {i}: is the build done yet?"),
+            calls: vec![("execute_bash".into(), json!({"command": "cat build.log"}))],
+        })
+        .collect();
+    script.push(tools(vec![("finish", json!({"message": "built"}))]));
+    let llm = ScriptedLlm::start(Wire::OpenAi, script);
+    let (mut c, _stream) = controller(&s, llm.config(), AgentConfig::default());
+    assert_eq!(
+        c.send_user_message("wait for the build").await,
+        Outcome::Finished("built".into())
+    );
+    let warned = llm
+        .requests()
+        .iter()
+        .any(|r| r.to_string().contains("You are going round in a loop"));
+    assert!(!warned, "different thoughts make different actions");
     s.runtime.close().await;
 }
 
