@@ -14,6 +14,8 @@ use openhands_runtime_api::ObservationKind;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
+mod requests;
+
 use super::common::runtime_binary;
 use super::scripted_llm::{Reply, ScriptedLlm, Wire};
 
