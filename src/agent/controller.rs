@@ -216,8 +216,8 @@ impl Controller {
         if let Some(key) = &llm.config().api_key {
             stream.add_secret(key.clone());
         }
-        let tools = tools::tools(config.tool_support);
         let workspace = runtime.workspace_dir().to_path_buf();
+        let tools = tools::tools_for(config.tool_support, &workspace);
         Self {
             stream,
             llm,

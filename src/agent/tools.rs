@@ -1,6 +1,8 @@
 //! The CodeAct tools offered to the model: OpenHands' names, parameters, types and enums, with
 //! descriptions in our own words and `security_risk` optional (weaker models fumble a required enum).
 
+use std::path::Path;
+
 use serde_json::{Value, json};
 
 use crate::llm::ToolSpec;
@@ -60,7 +62,11 @@ empty `command` to see more output, send text with `is_input` set to `true` to a
     )
 }
 
-fn str_replace_editor() -> ToolSpec {
+/// `workspace` is where the runtime's files live (the real directory for the local runtime), so the
+/// path example names a path the model can use, as OpenHands does for its local runtimes.
+fn str_replace_editor(workspace: &Path) -> ToolSpec {
+    let ws = workspace.display().to_string();
+    let ws = ws.trim_end_matches('/');
     tool(
         STR_REPLACE_EDITOR,
         "View, create and edit files.\n\
@@ -76,7 +82,7 @@ Requirements for `str_replace`:\n\
 3. REPLACEMENT: `new_str` replaces `old_str` completely; several edits to one file may go in sequence.",
         json!({"type": "object", "required": ["command", "path"], "properties": {
             "command": {"type": "string", "enum": ["view", "create", "str_replace", "insert", "undo_edit"], "description": "The command to run: `view`, `create`, `str_replace`, `insert`, `undo_edit`."},
-            "path": {"type": "string", "description": "Absolute path to a file or directory, e.g. `/workspace/file.py` or `/workspace`."},
+            "path": {"type": "string", "description": format!("Absolute path to a file or directory, e.g. `{ws}/file.py` or `{}`.", if ws.is_empty() { "/" } else { ws })},
             "file_text": {"type": "string", "description": "Required for `create`: the content of the new file."},
             "old_str": {"type": "string", "description": "Required for `str_replace`: the exact text to replace."},
             "new_str": {"type": "string", "description": "For `str_replace`: the replacement (empty to delete). Required for `insert`: the text to insert."},
@@ -156,8 +162,14 @@ one task in progress at a time. Always `view` before changing the list.",
     )
 }
 
-/// The tools for a runtime with `support`, in OpenHands' order.
+/// The tools for a runtime with `support` whose workspace is `/workspace` (a sandbox's), in
+/// OpenHands' order.
 pub fn tools(support: ToolSupport) -> Vec<ToolSpec> {
+    tools_for(support, Path::new("/workspace"))
+}
+
+/// The tools for a runtime with `support` and its workspace directory, in OpenHands' order.
+pub fn tools_for(support: ToolSupport, workspace: &Path) -> Vec<ToolSpec> {
     let mut out = vec![execute_bash(), think(), finish()];
     if support.browser {
         out.push(browser());
@@ -166,7 +178,7 @@ pub fn tools(support: ToolSupport) -> Vec<ToolSpec> {
         out.push(execute_ipython_cell());
     }
     out.push(task_tracker());
-    out.push(str_replace_editor());
+    out.push(str_replace_editor(workspace));
     out
 }
 
