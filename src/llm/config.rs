@@ -34,6 +34,9 @@ pub struct LlmConfig {
     /// The sampling temperature to send (0 unless configured, as OpenHands); `None` sends none, and
     /// models that reject one (reasoning models, see `features`) never get it.
     pub temperature: Option<f64>,
+    /// OpenAI's `reasoning_effort` (`none`, `minimal`, `low`, `medium`, `high`), sent only to the
+    /// models that take it (see `features`); `None`: the provider's default.
+    pub reasoning_effort: Option<String>,
     pub max_output_tokens: Option<u64>,
     /// Per-request timeout.
     pub timeout: Duration,
@@ -58,6 +61,7 @@ impl fmt::Debug for LlmConfig {
             .field("base_url", &self.base_url)
             .field("native_tool_calling", &self.native_tool_calling)
             .field("temperature", &self.temperature)
+            .field("reasoning_effort", &self.reasoning_effort)
             .field("max_output_tokens", &self.max_output_tokens)
             .field("timeout", &self.timeout)
             .field("num_retries", &self.num_retries)
@@ -81,6 +85,7 @@ pub struct LlmSettings {
     pub provider: Option<Provider>,
     pub native_tool_calling: Option<bool>,
     pub temperature: Option<f64>,
+    pub reasoning_effort: Option<String>,
     pub max_output_tokens: Option<u64>,
     /// Seconds.
     pub timeout: Option<f64>,
@@ -119,6 +124,7 @@ impl LlmSettings {
             provider,
             native_tool_calling,
             temperature,
+            reasoning_effort,
             max_output_tokens,
             timeout,
             num_retries,
@@ -131,6 +137,9 @@ impl LlmSettings {
         );
     }
 }
+
+/// The values OpenAI's `reasoning_effort` takes.
+const REASONING_EFFORTS: &[&str] = &["none", "minimal", "low", "medium", "high"];
 
 /// Model prefixes in litellm's style: the wire they imply and the server they default to.
 const PREFIXES: &[(&str, Provider, &str)] = &[
@@ -270,6 +279,7 @@ fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<LlmSettings, LlmErro
         base_url: get("LLM_BASE_URL"),
         native_tool_calling,
         temperature,
+        reasoning_effort: get("LLM_REASONING_EFFORT"),
         num_retries,
         ..LlmSettings::default()
     })
@@ -347,6 +357,16 @@ fn finish(s: LlmSettings, section: &str) -> Result<LlmConfig, LlmError> {
             "`temperature` must be between 0 and 2, not {temperature}"
         )));
     }
+    let reasoning_effort = s.reasoning_effort.map(|e| e.trim().to_ascii_lowercase());
+    if let Some(effort) = reasoning_effort
+        .as_deref()
+        .filter(|e| !REASONING_EFFORTS.contains(e))
+    {
+        return Err(LlmError::Config(format!(
+            "`reasoning_effort` must be one of {}, not `{effort}`",
+            REASONING_EFFORTS.join(", ")
+        )));
+    }
     let timeout = seconds(s.timeout, 120.0, "timeout")?;
     if timeout.is_zero() {
         return Err(LlmError::Config(
@@ -377,6 +397,7 @@ fn finish(s: LlmSettings, section: &str) -> Result<LlmConfig, LlmError> {
         base_url,
         native_tool_calling: s.native_tool_calling,
         temperature: Some(temperature),
+        reasoning_effort,
         max_output_tokens: s.max_output_tokens,
         timeout,
         num_retries: s.num_retries.unwrap_or(5),

@@ -44,6 +44,18 @@ const NO_STOP_WORDS: &[&str] = &[
 /// turn on.
 const NO_TEMPERATURE: &[&str] = &["o1*", "o3*", "o4*", "gpt-5*", "deepseek-r1-0528*"];
 
+/// Models that take OpenAI's `reasoning_effort` (OpenHands' `REASONING_EFFORT_PATTERNS`, without the
+/// Claude models, which it never sends one either).
+const REASONING_EFFORT: &[&str] = &[
+    "o1*",
+    "o3*",
+    "o4*",
+    "gpt-5*",
+    "gemini-2.5-flash*",
+    "gemini-2.5-pro*",
+    "deepseek-r1-0528*",
+];
+
 /// Anthropic requires `max_tokens`: each Claude family's output limit (as OpenHands fills it from
 /// model info), so a long file write is not cut off; 8192 for older or unknown models.
 pub(crate) fn default_max_output_tokens(model: &str) -> u64 {
@@ -115,6 +127,10 @@ pub(crate) fn accepts_temperature(model: &str) -> bool {
     !matches_any(NO_TEMPERATURE, model)
 }
 
+pub(crate) fn accepts_reasoning_effort(model: &str) -> bool {
+    matches_any(REASONING_EFFORT, model)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,6 +162,12 @@ mod tests {
         assert!(supports_stop_words("qwen2.5-coder:7b"));
         assert!(!accepts_temperature("gpt-5-mini"));
         assert!(accepts_temperature("gpt-4o"));
+        assert!(
+            accepts_reasoning_effort("openai/gpt-5-mini") && accepts_reasoning_effort("o4-mini")
+        );
+        assert!(
+            !accepts_reasoning_effort("gpt-4o") && !accepts_reasoning_effort("claude-sonnet-4-5")
+        );
         let limits = [
             "claude-sonnet-4-5-20250929",
             "claude-opus-4-1",

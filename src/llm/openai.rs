@@ -33,6 +33,13 @@ pub(crate) fn body(config: &LlmConfig, prepared: &Prepared, temperature: Option<
     if let Some(t) = temperature.filter(|_| features::accepts_temperature(&config.model)) {
         body["temperature"] = json!(t);
     }
+    if let Some(effort) = config
+        .reasoning_effort
+        .as_ref()
+        .filter(|_| features::accepts_reasoning_effort(&config.model))
+    {
+        body["reasoning_effort"] = json!(effort);
+    }
     if let Some(max) = config.max_output_tokens {
         // OpenAI's newer models accept only the new name; most compatible servers only the old one.
         let key = if url_host(&config.base_url) == "api.openai.com" {

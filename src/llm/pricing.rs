@@ -85,6 +85,7 @@ mod tests {
             base_url: base_url.into(),
             native_tool_calling: None,
             temperature: None,
+            reasoning_effort: None,
             max_output_tokens: None,
             timeout: Duration::from_secs(1),
             num_retries: 0,

@@ -209,6 +209,17 @@ async fn temperature_sent(
     settings: &str,
     env: &[(&str, &str)],
 ) -> Option<Value> {
+    sent(server, model, settings, env, "temperature").await
+}
+
+/// The value of `key` in the request body, for a model and `[llm]` settings aimed at `server`.
+async fn sent(
+    server: &ScriptedLlm,
+    model: &str,
+    settings: &str,
+    env: &[(&str, &str)],
+    key: &str,
+) -> Option<Value> {
     let file: toml::Table = format!(
         "[llm]\nmodel = \"{model}\"\nbase_url = \"{}\"\napi_key = \"sk-test-secret\"\n{settings}",
         server.config().base_url
@@ -222,7 +233,23 @@ async fn temperature_sent(
     .expect("valid config");
     let before = server.requests().len();
     run(config, &request()).await.0.expect("answer");
-    server.requests()[before].get("temperature").cloned()
+    server.requests()[before].get(key).cloned()
+}
+
+#[tokio::test]
+async fn reasoning_effort_goes_to_the_models_that_take_it() {
+    let server = ScriptedLlm::start(Wire::OpenAi, vec![Reply::Text("ok".into()); 4]);
+    let effort = |model, settings, env| sent(&server, model, settings, env, "reasoning_effort");
+    let sent = vec![
+        effort("gpt-5-mini", "reasoning_effort = \"high\"", &[]).await,
+        effort("o3-mini", "", &[("LLM_REASONING_EFFORT", "Low")]).await,
+        effort("gpt-4o", "reasoning_effort = \"high\"", &[]).await,
+        effort("gpt-5-mini", "", &[]).await,
+    ];
+    assert_eq!(
+        sent,
+        vec![Some(json!("high")), Some(json!("low")), None, None]
+    );
 }
 
 #[tokio::test]

@@ -131,6 +131,7 @@ impl ScriptedLlm {
             base_url: self.base_url.clone(),
             native_tool_calling: Some(true),
             temperature: None,
+            reasoning_effort: None,
             max_output_tokens: None,
             timeout: Duration::from_secs(5),
             num_retries: 3,

@@ -47,6 +47,7 @@ fn defaults_from_a_minimal_section() {
         base_url: "https://api.openai.com/v1".into(),
         native_tool_calling: None,
         temperature: Some(0.0),
+        reasoning_effort: None,
         max_output_tokens: None,
         timeout: Duration::from_secs(120),
         num_retries: 5,
@@ -161,6 +162,13 @@ fn environment_overrides_files_and_profiles() {
     );
     let error = config_error(resolve(&[file], None, &[("LLM_NUM_RETRIES", "many")]));
     assert_eq!(error, "LLM_NUM_RETRIES must be a whole number, not `many`");
+    let error = config_error(resolve(&[file], None, &[("LLM_REASONING_EFFORT", "max")]));
+    assert_eq!(
+        error,
+        "`reasoning_effort` must be one of none, minimal, low, medium, high, not `max`"
+    );
+    let error = config_error(resolve(&[file], None, &[("LLM_TEMPERATURE", "3")]));
+    assert_eq!(error, "`temperature` must be between 0 and 2, not 3");
     let typo_elsewhere = config_error(resolve(&[file, "[llm.other]\nmodle = \"x\""], None, &[]));
     assert!(
         typo_elsewhere.starts_with("[llm.other] in the config file: unknown field `modle`"),
