@@ -423,7 +423,7 @@ mod tests {
             FROM debian:bookworm-slim
             RUN apt-get update \
              && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends bash coreutils git python3 procps ca-certificates \
-             && rm -rf /var/lib/apt/lists/*
+             && apt-get clean && rm -rf /var/lib/apt/lists/*
             ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8
             COPY openhands-runtime /usr/local/bin/openhands-runtime
             ENTRYPOINT ["/usr/local/bin/openhands-runtime"]
@@ -434,6 +434,13 @@ mod tests {
             SandboxPlugins::default(),
         ));
         expect_test::expect![[r#"
+            FROM openhands-sandbox-base:bookworm
+            RUN apt-get update \
+             && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-ipykernel chromium fonts-liberation fonts-dejavu-core \
+             && apt-get clean && rm -rf /var/lib/apt/lists/*
+            ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8
+            COPY openhands-runtime /usr/local/bin/openhands-runtime
+            ENTRYPOINT ["/usr/local/bin/openhands-runtime"]
         "#]]
         .assert_eq(&dockerfile(
             "openhands-sandbox-base:bookworm",
