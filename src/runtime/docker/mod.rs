@@ -16,6 +16,7 @@ use std::path::PathBuf;
 pub use engine::engine_check;
 pub use image::build_sandbox_image;
 pub use orphans::remove_orphans;
+pub use preflight::{ImageCheck, check_image};
 pub use runtime::DockerRuntime;
 
 /// The tag of the sandbox image of this version of openhands-lsp.

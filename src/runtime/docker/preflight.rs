@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use bollard::Docker;
 
 use super::container::Spec;
-use super::engine::{is_not_found, start_error};
+use super::engine::{connect, is_not_found, socket_path, start_error};
 use super::image::image_plugins;
 use super::{DockerOptions, ImageSource, SandboxPlugins, build_sandbox_image, default_image};
 use crate::runtime::{RuntimeError, find_runtime_binary};
@@ -55,6 +55,38 @@ pub(super) async fn ensure_image(
         has,
         missing,
     )))
+}
+
+/// The sandbox image a task with `opts` would run, as `openhands-lsp doctor` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageCheck {
+    /// Present, with the plugins asked for (and maybe more).
+    Ready {
+        tag: String,
+        plugins: SandboxPlugins,
+    },
+    /// Not built yet: the first task builds it (a named image that is missing is built too).
+    Missing { tag: String },
+    /// Present without a plugin asked for: the sentence a task would fail with.
+    Lacks(String),
+}
+
+/// Whether the image of `opts` exists and holds `opts.plugins`, without building anything.
+pub async fn check_image(opts: &DockerOptions) -> Result<ImageCheck, RuntimeError> {
+    let docker = connect(&socket_path(opts.socket.as_deref())?).await?;
+    let tag = opts.image_tag();
+    let image = match docker.inspect_image(&tag).await {
+        Ok(image) => image,
+        Err(e) if is_not_found(&e) => return Ok(ImageCheck::Missing { tag }),
+        Err(e) => return Err(start_error(format!("cannot inspect the image {tag}"), &e)),
+    };
+    let has = image_plugins(&image);
+    let missing = opts.plugins.missing_from(has);
+    Ok(if missing.is_empty() {
+        ImageCheck::Ready { tag, plugins: has }
+    } else {
+        ImageCheck::Lacks(lacks_plugins(&tag, opts, has, missing))
+    })
 }
 
 /// "the sandbox image X has no browser (...): build one that has it with `openhands-lsp sandbox build ...`".

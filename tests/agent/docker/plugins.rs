@@ -322,6 +322,20 @@ fn asking_for_the_browser_with_an_image_without_it_names_the_build_command() {
     );
     assert!(llm.requests().is_empty(), "the task did not start");
     assert!(our_containers(&env.ws()).is_empty());
+    // `doctor` says the same before any task.
+    let doctor = env
+        .cmd(&llm.base_url)
+        .args(["doctor", "--runtime", "docker", "--workspace"])
+        .arg(env.ws())
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&doctor.stdout);
+    assert!(
+        report.contains(&format!(
+            "FAIL sandbox image: the sandbox image {lacking} has no Chromium (browser)"
+        )),
+        "{report}"
+    );
     let _ = std::process::Command::new("docker")
         .args(["rmi", lacking])
         .output();
