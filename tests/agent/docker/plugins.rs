@@ -77,7 +77,10 @@ fn content<'a>(obs: &'a Observation, kind: &str) -> &'a str {
 #[tokio::test]
 async fn the_kernel_and_chromium_run_unprivileged_within_the_limits_and_go_with_the_container() {
     if let Some(reason) = skip_reason().await {
-        eprintln!("skipped: no Docker Engine ({reason}); set OPENHANDS_SKIP_DOCKER=1 to silence");
+        eprintln!(
+            "skipped: no Docker Engine ({reason}); set up docker.io (`apt-get install docker.io` and start \
+             dockerd) or set OPENHANDS_SKIP_DOCKER=1"
+        );
         return;
     }
     let info = plugin_image().await;
