@@ -186,9 +186,9 @@ pub struct RuntimeSettings {
     pub url: Option<String>,
     pub api_key: Option<String>,
     pub binary: Option<PathBuf>,
-    /// Start the IPython kernel and offer `execute_ipython_cell` (local and remote runtimes).
+    /// Start the IPython kernel and offer `execute_ipython_cell` (the Docker runtime needs an image with it).
     pub jupyter: bool,
-    /// Enable the browser and offer the `browser` tool (local and remote runtimes).
+    /// Enable the browser and offer the `browser` tool (the Docker runtime needs an image with it).
     pub browser: bool,
 }
 
@@ -441,9 +441,10 @@ pub fn resolve(
             "the remote runtime needs a URL: pass --runtime-url, set OPENHANDS_RUNTIME_URL, or `url` in [runtime]".into(),
         ));
     }
-    // The sandbox image has neither ipykernel nor Chromium: those tools exist on the local and remote runtimes.
-    let jupyter = runtime.jupyter.unwrap_or(false) && kind != RuntimeKind::Docker;
-    let browser = runtime.browser.unwrap_or(false) && kind != RuntimeKind::Docker;
+    // Every runtime kind starts what is asked for (the Docker runtime refuses an image without it), so the
+    // tools follow the settings alone.
+    let jupyter = runtime.jupyter.unwrap_or(false);
+    let browser = runtime.browser.unwrap_or(false);
     agent.tool_support = crate::agent::tools::ToolSupport { jupyter, browser };
     let data_dir = overrides
         .data_dir

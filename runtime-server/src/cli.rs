@@ -39,6 +39,10 @@ pub struct Args {
     /// chromium-browser, google-chrome on PATH)
     #[arg(long, env = "OPENHANDS_CHROMIUM")]
     pub chromium_path: Option<PathBuf>,
+    /// Start Chromium without its own sandbox even when not root: for a container that is the sandbox
+    /// (no user namespaces, no setuid helper under no-new-privileges)
+    #[arg(long, env = "OPENHANDS_CHROMIUM_NO_SANDBOX")]
+    pub chromium_no_sandbox: bool,
     /// Address to bind; 127.0.0.1 unless widened on purpose
     #[arg(long, default_value = "127.0.0.1")]
     pub host: IpAddr,

@@ -75,6 +75,7 @@ impl Executor {
             browser: crate::browser::Browser::new(config.browser_enabled.then(|| {
                 crate::browser::BrowserSettings {
                     executable: config.chromium_path.clone(),
+                    no_sandbox: config.chromium_no_sandbox,
                     working_dir: config.working_dir.clone(),
                 }
             })),

@@ -50,6 +50,8 @@ pub struct ServerConfig {
     pub browser_enabled: bool,
     /// The browser's executable, when configured (`--chromium-path`, `OPENHANDS_CHROMIUM`).
     pub chromium_path: Option<PathBuf>,
+    /// `--chromium-no-sandbox`: Chromium runs without its sandbox as any user, not only as root.
+    pub chromium_no_sandbox: bool,
     /// `SESSION_API_KEY`; `None` disables the check.
     pub api_key: Option<String>,
     /// The soft "no new output" timeout of the bash session (`NO_CHANGE_TIMEOUT_SECONDS`).
@@ -103,6 +105,7 @@ impl ServerConfig {
             plugins: args.plugins.clone(),
             browser_enabled: args.browser_enabled(),
             chromium_path: args.chromium_path.clone(),
+            chromium_no_sandbox: args.chromium_no_sandbox,
             api_key,
             no_change_timeout,
             confine_files: args.confine_files,

@@ -1,5 +1,5 @@
 //! `openhands-lsp doctor`: checks everything a task needs (settings, model, key, the model's server, the
-//! runtime binary, Docker, ipykernel, Chromium) and says how to fix each problem, before an editor hides it.
+//! runtime binary, Docker and its sandbox image, ipykernel, Chromium) and says how to fix each problem, before an editor hides it.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -176,6 +176,7 @@ async fn runtime_checks(s: &config::Settings) -> Vec<Check> {
     }
     let docker = crate::runtime::docker::engine_check(s.docker.socket.as_deref()).await;
     let needed = s.runtime.kind == RuntimeKind::Docker;
+    let engine_up = docker.is_ok();
     out.push(match (docker, needed) {
         (Ok(()), _) => check(Verdict::Ok, "Docker", "the engine answers"),
         (Err(e), true) => check(Verdict::Fail, "Docker", e.to_string())
@@ -189,12 +190,57 @@ async fn runtime_checks(s: &config::Settings) -> Vec<Check> {
             ),
         ),
     });
+    if needed && engine_up {
+        out.push(sandbox_image_check(s).await);
+    }
     out.push(check(
         Verdict::Ok,
         "runtime",
         format!("{:?}", s.runtime.kind).to_lowercase(),
     ));
     out
+}
+
+/// The image a Docker task would run: present and holding the plugins `[runtime]` asks for.
+async fn sandbox_image_check(s: &config::Settings) -> Check {
+    use crate::runtime::docker::{ImageCheck, SandboxPlugins, check_image};
+    let plugins = SandboxPlugins {
+        jupyter: s.runtime.jupyter,
+        browser: s.runtime.browser,
+    };
+    let opts = crate::runtime::docker_options(&s.docker, None, plugins);
+    match check_image(&opts).await {
+        Ok(ImageCheck::Ready { tag, plugins }) => check(
+            Verdict::Ok,
+            "sandbox image",
+            format!(
+                "{tag} (plugins: {})",
+                match plugins.is_empty() {
+                    true => "none".to_owned(),
+                    false => plugins.names().join(","),
+                }
+            ),
+        ),
+        Ok(ImageCheck::Missing { tag }) => check(
+            Verdict::Warn,
+            "sandbox image",
+            format!("{tag} is not built yet: the first task builds it"),
+        )
+        .fix(format!(
+            "openhands-lsp sandbox build{}{}",
+            if s.docker.rootfs.is_some() {
+                " --rootfs debian"
+            } else {
+                ""
+            },
+            match plugins.is_empty() {
+                true => String::new(),
+                false => format!(" --plugins {}", plugins.names().join(",")),
+            }
+        )),
+        Ok(ImageCheck::Lacks(sentence)) => check(Verdict::Fail, "sandbox image", sentence),
+        Err(e) => check(Verdict::Warn, "sandbox image", e.to_string()),
+    }
 }
 
 fn ipykernel_check() -> Check {

@@ -94,6 +94,11 @@ pub struct SandboxArgs {
     /// Rebuild even when the inputs did not change
     #[arg(long)]
     pub force: bool,
+    /// Also install the runtime's plugins: `jupyter` (Debian's python3-ipykernel), `browser` (Debian's
+    /// chromium and fonts), e.g. `--plugins jupyter,browser`; the image is then tagged
+    /// openhands-sandbox:<version>-jupyter-browser unless --image names it
+    #[arg(long, value_name = "jupyter,browser")]
+    pub plugins: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]

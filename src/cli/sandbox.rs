@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use super::{SandboxArgs, exit, fail};
 use crate::config;
-use crate::runtime::docker::{ImageSource, build_sandbox_image, engine_check};
+use crate::runtime::docker::{ImageSource, SandboxPlugins, build_sandbox_image, engine_check};
 use crate::runtime::docker_options;
 
 pub(super) async fn build(args: SandboxArgs) -> ExitCode {
@@ -34,6 +34,10 @@ pub(super) async fn build(args: SandboxArgs) -> ExitCode {
     if args.image.is_some() {
         docker.image = args.image.clone();
     }
+    let plugins = match SandboxPlugins::parse(args.plugins.as_deref().unwrap_or("")) {
+        Ok(p) => p,
+        Err(e) => return fail(exit::USAGE, format!("--plugins: {e}")),
+    };
     if let Err(e) = engine_check(docker.socket.as_deref()).await {
         return fail(exit::USAGE, e);
     }
@@ -41,7 +45,7 @@ pub(super) async fn build(args: SandboxArgs) -> ExitCode {
         Ok(b) => b,
         Err(e) => return fail(exit::USAGE, e),
     };
-    let opts = docker_options(&docker, None);
+    let opts = docker_options(&docker, None, plugins);
     match &opts.build {
         ImageSource::DebianRootfs { suite, mirror } => eprintln!(
             "building the base from Debian's packages ({suite} from {mirror}) with debootstrap: no registry is used"
@@ -52,10 +56,15 @@ pub(super) async fn build(args: SandboxArgs) -> ExitCode {
     match build_sandbox_image(&opts, &binary, args.force, &progress).await {
         Ok(info) => {
             println!(
-                "{} {} {:.1} MiB{} in {:.1} s",
+                "{} {} {:.1} MiB, plugins: {}{} in {:.1} s",
                 info.tag,
                 info.id,
                 info.size_bytes as f64 / 1048576.0,
+                if info.plugins.is_empty() {
+                    "none".to_owned()
+                } else {
+                    info.plugins.names().join(",")
+                },
                 if info.reused {
                     " (up to date, reused)"
                 } else {

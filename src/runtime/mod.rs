@@ -16,7 +16,9 @@ use openhands_runtime_api::{ActionEvent, Observation};
 
 pub use binary::{RUNTIME_BIN_ENV, find_runtime_binary};
 pub use client::RuntimeClient;
-pub use docker::{DockerOptions, DockerRuntime, ExtraMount, ImageInfo, ImageSource};
+pub use docker::{
+    DockerOptions, DockerRuntime, ExtraMount, ImageInfo, ImageSource, SandboxPlugins,
+};
 pub use local::{LocalRuntime, restarted_message};
 pub use remote::RemoteRuntime;
 

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::config::{DockerSettings, RuntimeKind, Settings};
-use crate::runtime::docker::{DockerOptions, ExtraMount, ImageSource};
+use crate::runtime::docker::{DockerOptions, ExtraMount, ImageSource, SandboxPlugins};
 use crate::runtime::{LocalOptions, Runtime};
 
 /// Starts the configured runtime for a conversation; the error is a sentence for the user.
@@ -38,8 +38,11 @@ pub async fn start_runtime(
             .map_err(|e| e.to_string())
         }
         RuntimeKind::Docker => {
-            let opts =
-                crate::runtime::docker_options(&settings.docker, Some(conversation_id.to_owned()));
+            let opts = crate::runtime::docker_options(
+                &settings.docker,
+                Some(conversation_id.to_owned()),
+                requested_plugins(settings),
+            );
             let progress = |line: &str| eprintln!("  {line}");
             let engine =
                 crate::runtime::docker::engine_check(settings.docker.socket.as_deref()).await;
@@ -50,10 +53,11 @@ pub async fn start_runtime(
                 eprintln!(
                     "warning: {e}\nfalling back to the local runtime (docker.fallback_to_local = true)"
                 );
+                // The same plugins as the container would have had: the agent is offered their tools.
                 let opts = LocalOptions {
                     binary: settings.runtime.binary.clone(),
-                    plugins: Vec::new(),
-                    enable_browser: false,
+                    plugins: local_plugins(settings),
+                    enable_browser: settings.runtime.browser,
                     withheld: settings.secrets(),
                 };
                 return crate::runtime::LocalRuntime::start(workspace, opts)
@@ -77,9 +81,23 @@ fn local_plugins(settings: &Settings) -> Vec<String> {
     }
 }
 
-/// The Docker runtime's options from the settings, for one conversation.
-pub fn docker_options(d: &DockerSettings, conversation_id: Option<String>) -> DockerOptions {
+/// The plugins `[runtime] jupyter` and `browser` ask for, which a container's server starts.
+fn requested_plugins(settings: &Settings) -> SandboxPlugins {
+    SandboxPlugins {
+        jupyter: settings.runtime.jupyter,
+        browser: settings.runtime.browser,
+    }
+}
+
+/// The Docker runtime's options from the settings, for one conversation whose server starts `plugins`
+/// (and whose image, unless `[docker] image` names one, is the variant that holds them).
+pub fn docker_options(
+    d: &DockerSettings,
+    conversation_id: Option<String>,
+    plugins: SandboxPlugins,
+) -> DockerOptions {
     DockerOptions {
+        plugins,
         image: d.image.clone(),
         memory_bytes: d.memory_bytes,
         nano_cpus: d.nano_cpus,

@@ -249,7 +249,7 @@ fn the_runtime_dies_with_a_killed_cli() {
 }
 
 /// `Some(reason)` when the Docker tests cannot run here; they then say so instead of passing silently.
-fn docker_unavailable() -> Option<String> {
+pub(crate) fn docker_unavailable() -> Option<String> {
     if std::env::var("OPENHANDS_SKIP_DOCKER").as_deref() == Ok("1") {
         return Some("OPENHANDS_SKIP_DOCKER=1".into());
     }
@@ -267,7 +267,7 @@ fn docker_unavailable() -> Option<String> {
 }
 
 /// Our containers for one workspace (other tests run theirs at the same time).
-fn our_containers(ws: &Path) -> Vec<String> {
+pub(crate) fn our_containers(ws: &Path) -> Vec<String> {
     let filter = format!("label=openhands-lsp.workspace={}", ws.display());
     let out = Command::new("docker")
         .args(["ps", "-aq", "--filter", &filter])

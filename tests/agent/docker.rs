@@ -1,6 +1,7 @@
 //! Integration tests: the Docker runtime against the real Docker Engine: the sandbox image (built from a
 //! debootstrapped Debian, then reused), commands and files as the user, limits, a memory hog, a container
-//! killed mid-command, close/drop, orphans, reconnecting, and clear errors. Skipped without an engine.
+//! killed mid-command, close/drop, orphans, reconnecting, and clear errors; `plugins` the IPython kernel and
+//! Chromium inside the container. Skipped without an engine.
 
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
@@ -25,6 +26,8 @@ use pretty_assertions::assert_eq;
 use tokio::sync::OnceCell;
 
 use super::common::runtime_binary;
+
+mod plugins;
 
 /// Tests use their own tag, so that they never replace the user's `openhands-sandbox:<version>`.
 const TEST_IMAGE: &str = "openhands-sandbox-test:latest";

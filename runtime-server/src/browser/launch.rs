@@ -121,8 +121,9 @@ pub(crate) struct Chromium {
 }
 
 impl Chromium {
-    /// Starts Chromium and waits until it answers on the CDP pipe.
-    pub async fn launch(executable: &Path) -> Result<(Self, Cdp), BrowserError> {
+    /// Starts Chromium and waits until it answers on the CDP pipe. `no_sandbox`: without Chromium's own
+    /// sandbox whatever the user (a container that cannot give it namespaces is the sandbox instead).
+    pub async fn launch(executable: &Path, no_sandbox: bool) -> Result<(Self, Cdp), BrowserError> {
         tokio::task::spawn_blocking(remove_stale_profiles);
         let profile = tempfile::Builder::new()
             .prefix(&format!("{PROFILE_PREFIX}{}-", std::process::id()))
@@ -138,8 +139,10 @@ impl Chromium {
                 profile.path().join("profile").display()
             ))
             .arg(format!("--window-size={},{}", VIEWPORT.0, VIEWPORT.1));
-        // Chromium refuses to start as root with its sandbox on; as any other user the sandbox stays.
-        if nix::unistd::geteuid().is_root() {
+        // Chromium refuses to start as root with its sandbox on; as any other user the sandbox stays,
+        // unless the server was told it runs where Chromium cannot build one (a container whose seccomp
+        // profile refuses user namespaces and whose no-new-privileges disarms the setuid helper).
+        if no_sandbox || nix::unistd::geteuid().is_root() {
             cmd.arg("--no-sandbox");
         }
         cmd.arg("about:blank")

@@ -51,6 +51,8 @@ pub(crate) enum BrowserError {
 pub(crate) struct BrowserSettings {
     /// `--chromium-path` / `OPENHANDS_CHROMIUM`; otherwise the usual names are looked up.
     pub executable: Option<PathBuf>,
+    /// Start Chromium with `--no-sandbox` as any user (`--chromium-no-sandbox`).
+    pub no_sandbox: bool,
     /// Relative upload paths and `browse` paths resolve here; screenshots are saved here.
     pub working_dir: PathBuf,
 }
@@ -217,7 +219,7 @@ impl Browser {
             s.state = "starting";
             s.executable = Some(executable.display().to_string());
         });
-        let (mut chromium, cdp) = Chromium::launch(&executable).await?;
+        let (mut chromium, cdp) = Chromium::launch(&executable, settings.no_sandbox).await?;
         let page = match Page::attach(cdp).await {
             Ok(p) => p,
             Err(e) => {

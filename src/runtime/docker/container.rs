@@ -15,7 +15,7 @@ use futures_util::StreamExt;
 
 use super::engine::{engine_message, is_not_found, start_error};
 use super::orphans::{Owner, force_remove, host_name};
-use super::{DockerOptions, labels, short_id};
+use super::{DockerOptions, SandboxPlugins, labels, short_id};
 use crate::runtime::RuntimeError;
 use crate::runtime::client::RuntimeClient;
 use crate::runtime::process::random_key;
@@ -168,18 +168,7 @@ impl Spec {
         };
         ContainerCreateBody {
             image: Some(self.image.clone()),
-            cmd: Some(
-                [
-                    SERVER_PORT,
-                    "--working-dir",
-                    WORKSPACE,
-                    "--host",
-                    "0.0.0.0",
-                    "--no-enable-browser",
-                ]
-                .map(str::to_owned)
-                .to_vec(),
-            ),
+            cmd: Some(server_args(o.plugins)),
             env: Some(env.into_iter().map(|(k, v)| format!("{k}={v}")).collect()),
             user: Some(format!("{}:{}", self.user.0, self.user.1)),
             working_dir: Some(WORKSPACE.to_owned()),
@@ -189,6 +178,22 @@ impl Spec {
             ..Default::default()
         }
     }
+}
+
+/// The command line of the container's `openhands-runtime`: the plugins asked for, Chromium without a
+/// sandbox of its own (the container's seccomp profile refuses it user namespaces and no-new-privileges
+/// disarms a setuid helper, so the container, with no capabilities and our uid, is its sandbox).
+fn server_args(plugins: SandboxPlugins) -> Vec<String> {
+    let mut args = vec![SERVER_PORT, "--working-dir", WORKSPACE, "--host", "0.0.0.0"];
+    if plugins.jupyter {
+        args.extend(["--plugins", "jupyter"]);
+    }
+    if plugins.browser {
+        args.extend(["--enable-browser", "--chromium-no-sandbox"]);
+    } else {
+        args.push("--no-enable-browser");
+    }
+    args.into_iter().map(str::to_owned).collect()
 }
 
 /// The loopback URL of a started container and a client of it, once its server answers and accepts

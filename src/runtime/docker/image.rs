@@ -1,6 +1,7 @@
 //! The sandbox image: a base (pulled, or debootstrapped here) plus the host's `openhands-runtime` as the
 //! entry point, built through the engine's build API. A hash of the inputs in a label makes a rebuild
-//! happen only when the binary, the Dockerfile or the base changed.
+//! happen only when the binary, the Dockerfile (its package list included) or the base changed; another
+//! label says which plugins (IPython kernel, Chromium) the image holds.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -15,7 +16,7 @@ use super::engine::{
     UPLOAD_TIMEOUT, connect, engine_message, is_not_found, socket_path, start_error,
 };
 use super::rootfs::{ScratchDir, ensure_base, finish_tar, tar_stream};
-use super::{DockerOptions, ImageInfo, ImageSource, human_bytes, labels, short_id};
+use super::{DockerOptions, ImageInfo, ImageSource, SandboxPlugins, human_bytes, labels, short_id};
 use crate::runtime::RuntimeError;
 
 const RUNTIME_IN_IMAGE: &str = "/usr/local/bin/openhands-runtime";
@@ -44,7 +45,8 @@ pub async fn build_sandbox_image(
             (base, id, false)
         }
     };
-    let dockerfile = dockerfile(&base, install);
+    let plugins = opts.plugins;
+    let dockerfile = dockerfile(&base, install, plugins);
     let inputs = InputsHash::default()
         .update(&binary_hash)
         .update(dockerfile.as_bytes())
@@ -57,6 +59,7 @@ pub async fn build_sandbox_image(
                 tag: tag.clone(),
                 id: image.id.unwrap_or_default(),
                 size_bytes: image.size.unwrap_or(0),
+                plugins,
                 reused: true,
                 build_time: started.elapsed(),
             };
@@ -78,8 +81,13 @@ pub async fn build_sandbox_image(
     };
 
     progress(&format!(
-        "building {tag} from {base} with {}",
-        runtime_binary.display()
+        "building {tag} from {base} with {}{}",
+        runtime_binary.display(),
+        if plugins.is_empty() {
+            String::new()
+        } else {
+            format!(" and {}", plugins.packages().join(" "))
+        }
     ));
     let context = ScratchDir::new("context")?;
     std::fs::write(context.path().join("Dockerfile"), &dockerfile)
@@ -94,6 +102,7 @@ pub async fn build_sandbox_image(
         forcerm: true,
         labels: Some(HashMap::from([
             (labels::INPUTS.to_owned(), inputs),
+            (labels::PLUGINS.to_owned(), plugins.names().join(",")),
             (
                 "openhands-lsp.version".to_owned(),
                 env!("CARGO_PKG_VERSION").to_owned(),
@@ -141,6 +150,7 @@ pub async fn build_sandbox_image(
         tag,
         id: image.id.unwrap_or_default(),
         size_bytes: image.size.unwrap_or(0),
+        plugins,
         reused: false,
         build_time: started.elapsed(),
     };
@@ -179,15 +189,30 @@ async fn remove_if_untagged(docker: &Docker, id: &str) {
 }
 
 /// The Dockerfile on top of `base`; `install`: the base is a stock image that lacks git, Python and ps.
-fn dockerfile(base: &str, install: bool) -> String {
+/// The plugins' packages come from the base's own apt sources (a debootstrapped base has Debian's
+/// mirror), in one layer that keeps neither package lists nor the downloaded packages (a debootstrapped
+/// base lacks the stock image's apt clean-up hook: without `apt-get clean` they would be 400 MiB more).
+fn dockerfile(base: &str, install: bool, plugins: SandboxPlugins) -> String {
     let mut text = format!("FROM {base}\n");
+    let mut packages = Vec::new();
     if install {
-        text.push_str(
+        packages.extend([
+            "bash",
+            "coreutils",
+            "git",
+            "python3",
+            "procps",
+            "ca-certificates",
+        ]);
+    }
+    packages.extend(plugins.packages());
+    if !packages.is_empty() {
+        text.push_str(&format!(
             "RUN apt-get update \\\n \
-             && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-             bash coreutils git python3 procps ca-certificates \\\n \
-             && rm -rf /var/lib/apt/lists/*\n",
-        );
+             && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends {} \\\n \
+             && apt-get clean && rm -rf /var/lib/apt/lists/*\n",
+            packages.join(" ")
+        ));
     }
     text.push_str(&format!(
         "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8\n\
@@ -239,6 +264,14 @@ async fn ensure_pulled(
         .await
         .map_err(|e| start_error(format!("cannot inspect the pulled image {base}"), &e))?;
     Ok(image.id.unwrap_or_default())
+}
+
+/// The plugins an image holds, by its label; an image without the label (built before plugins existed,
+/// or by someone else) holds none.
+pub(super) fn image_plugins(image: &bollard::models::ImageInspect) -> SandboxPlugins {
+    image_label(image, labels::PLUGINS)
+        .and_then(|text| SandboxPlugins::parse(text).ok())
+        .unwrap_or_default()
 }
 
 fn image_label<'a>(image: &'a bollard::models::ImageInspect, key: &str) -> Option<&'a str> {
@@ -381,16 +414,38 @@ mod tests {
             COPY openhands-runtime /usr/local/bin/openhands-runtime
             ENTRYPOINT ["/usr/local/bin/openhands-runtime"]
         "#]]
-        .assert_eq(&dockerfile("openhands-sandbox-base:bookworm", false));
+        .assert_eq(&dockerfile(
+            "openhands-sandbox-base:bookworm",
+            false,
+            SandboxPlugins::default(),
+        ));
         expect_test::expect![[r#"
             FROM debian:bookworm-slim
             RUN apt-get update \
              && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends bash coreutils git python3 procps ca-certificates \
-             && rm -rf /var/lib/apt/lists/*
+             && apt-get clean && rm -rf /var/lib/apt/lists/*
             ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8
             COPY openhands-runtime /usr/local/bin/openhands-runtime
             ENTRYPOINT ["/usr/local/bin/openhands-runtime"]
         "#]]
-        .assert_eq(&dockerfile("debian:bookworm-slim", true));
+        .assert_eq(&dockerfile(
+            "debian:bookworm-slim",
+            true,
+            SandboxPlugins::default(),
+        ));
+        expect_test::expect![[r#"
+            FROM openhands-sandbox-base:bookworm
+            RUN apt-get update \
+             && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-ipykernel chromium fonts-liberation fonts-dejavu-core \
+             && apt-get clean && rm -rf /var/lib/apt/lists/*
+            ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8
+            COPY openhands-runtime /usr/local/bin/openhands-runtime
+            ENTRYPOINT ["/usr/local/bin/openhands-runtime"]
+        "#]]
+        .assert_eq(&dockerfile(
+            "openhands-sandbox-base:bookworm",
+            false,
+            SandboxPlugins::ALL,
+        ));
     }
 }

@@ -16,11 +16,95 @@ use std::path::PathBuf;
 pub use engine::engine_check;
 pub use image::build_sandbox_image;
 pub use orphans::remove_orphans;
+pub use preflight::{ImageCheck, check_image};
 pub use runtime::DockerRuntime;
 
 /// The tag of the sandbox image of this version of openhands-lsp.
 pub fn default_image() -> String {
     format!("openhands-sandbox:{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// The tag of the sandbox image with `plugins`: [`default_image`] without any, else a variant
+/// (`openhands-sandbox:<version>-jupyter-browser`), so that the small image stays the default.
+pub fn plugin_image(plugins: SandboxPlugins) -> String {
+    if plugins.is_empty() {
+        default_image()
+    } else {
+        format!("{}-{}", default_image(), plugins.names().join("-"))
+    }
+}
+
+/// What a sandbox image holds beyond the shell, and what its server is started with: the IPython
+/// kernel (Debian's `python3-ipykernel`) and headless Chromium (Debian's `chromium` and fonts).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SandboxPlugins {
+    pub jupyter: bool,
+    pub browser: bool,
+}
+
+impl SandboxPlugins {
+    pub const ALL: Self = Self {
+        jupyter: true,
+        browser: true,
+    };
+
+    pub fn is_empty(self) -> bool {
+        !self.jupyter && !self.browser
+    }
+
+    /// `["jupyter", "browser"]`, in that order: the label's value and the tag's suffix.
+    pub fn names(self) -> Vec<&'static str> {
+        [("jupyter", self.jupyter), ("browser", self.browser)]
+            .into_iter()
+            .filter_map(|(name, on)| on.then_some(name))
+            .collect()
+    }
+
+    /// Parses `jupyter,browser` (the `--plugins` value and the image label); empty is none.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut plugins = Self::default();
+        for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match name {
+                "jupyter" => plugins.jupyter = true,
+                "browser" => plugins.browser = true,
+                other => {
+                    return Err(format!(
+                        "unknown sandbox plugin `{other}`: the plugins are jupyter and browser"
+                    ));
+                }
+            }
+        }
+        Ok(plugins)
+    }
+
+    /// Those of `self` that `other` lacks.
+    pub fn missing_from(self, other: Self) -> Self {
+        Self {
+            jupyter: self.jupyter && !other.jupyter,
+            browser: self.browser && !other.browser,
+        }
+    }
+
+    /// Together.
+    pub fn union(self, other: Self) -> Self {
+        Self {
+            jupyter: self.jupyter || other.jupyter,
+            browser: self.browser || other.browser,
+        }
+    }
+
+    /// Debian's packages each plugin needs, installed into the image: the kernel from Debian (no pip),
+    /// Chromium with the fonts pages assume (Liberation for Arial/Times/Courier metrics, DejaVu for the rest).
+    pub(crate) fn packages(self) -> Vec<&'static str> {
+        let mut packages = Vec::new();
+        if self.jupyter {
+            packages.push("python3-ipykernel");
+        }
+        if self.browser {
+            packages.extend(["chromium", "fonts-liberation", "fonts-dejavu-core"]);
+        }
+        packages
+    }
 }
 
 /// What the Docker runtime runs and how the container is confined.
@@ -46,6 +130,8 @@ pub struct DockerOptions {
     pub socket: Option<PathBuf>,
     /// How the image is built when it is missing.
     pub build: ImageSource,
+    /// The plugins the container's server starts; the image must have them (its label says).
+    pub plugins: SandboxPlugins,
 }
 
 impl Default for DockerOptions {
@@ -61,14 +147,17 @@ impl Default for DockerOptions {
             conversation_id: None,
             socket: None,
             build: ImageSource::default(),
+            plugins: SandboxPlugins::default(),
         }
     }
 }
 
 impl DockerOptions {
-    /// The image tag these options run.
+    /// The image tag these options run: the one named, else the variant with the plugins asked for.
     pub fn image_tag(&self) -> String {
-        self.image.clone().unwrap_or_else(default_image)
+        self.image
+            .clone()
+            .unwrap_or_else(|| plugin_image(self.plugins))
     }
 }
 
@@ -94,12 +183,17 @@ pub enum ImageSource {
 impl Default for ImageSource {
     fn default() -> Self {
         Self::Registry {
-            base: "debian:bookworm-slim".to_owned(),
+            base: Self::default_base(),
         }
     }
 }
 
 impl ImageSource {
+    /// The registry base used unless `[docker] base` names another.
+    pub fn default_base() -> String {
+        "debian:bookworm-slim".to_owned()
+    }
+
     /// `--rootfs debian`: Debian bookworm from deb.debian.org.
     pub fn debian_rootfs() -> Self {
         Self::DebianRootfs {
@@ -115,6 +209,8 @@ pub struct ImageInfo {
     pub tag: String,
     pub id: String,
     pub size_bytes: i64,
+    /// The plugins it holds (its label).
+    pub plugins: SandboxPlugins,
     /// An image with the same inputs existed and was kept.
     pub reused: bool,
     pub build_time: std::time::Duration,
@@ -137,6 +233,8 @@ mod labels {
     pub const WORKSPACE: &str = "openhands-lsp.workspace";
     /// On images: the hash of what the image was built from.
     pub const INPUTS: &str = "openhands-lsp.inputs";
+    /// On images: the plugins installed, `jupyter,browser` (empty or absent: none).
+    pub const PLUGINS: &str = "openhands-lsp.plugins";
 }
 
 /// `MiB`/`GiB` for messages.
@@ -175,5 +273,50 @@ mod tests {
         assert_eq!(human_bytes(4 << 30), "4.0 GiB");
         assert_eq!(short_id("sha256:0123456789abcdef"), "0123456789ab");
         assert_eq!(short_id("abc"), "abc");
+    }
+
+    #[test]
+    fn plugins_name_their_image_and_packages() {
+        let v = env!("CARGO_PKG_VERSION");
+        assert_eq!(
+            plugin_image(SandboxPlugins::default()),
+            format!("openhands-sandbox:{v}")
+        );
+        assert_eq!(
+            plugin_image(SandboxPlugins::ALL),
+            format!("openhands-sandbox:{v}-jupyter-browser")
+        );
+        assert_eq!(
+            SandboxPlugins::parse("browser, jupyter"),
+            Ok(SandboxPlugins::ALL)
+        );
+        assert_eq!(SandboxPlugins::parse(""), Ok(SandboxPlugins::default()));
+        assert!(
+            SandboxPlugins::parse("vscode")
+                .unwrap_err()
+                .contains("jupyter and browser")
+        );
+        let jupyter = SandboxPlugins {
+            jupyter: true,
+            browser: false,
+        };
+        assert_eq!(
+            SandboxPlugins::ALL.missing_from(jupyter).names(),
+            ["browser"]
+        );
+        assert_eq!(
+            SandboxPlugins::ALL.packages(),
+            [
+                "python3-ipykernel",
+                "chromium",
+                "fonts-liberation",
+                "fonts-dejavu-core"
+            ]
+        );
+        let o = DockerOptions {
+            plugins: jupyter,
+            ..DockerOptions::default()
+        };
+        assert_eq!(o.image_tag(), format!("openhands-sandbox:{v}-jupyter"));
     }
 }

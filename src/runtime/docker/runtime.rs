@@ -26,6 +26,8 @@ use crate::runtime::{Runtime, RuntimeError, restarted_message};
 const MAX_RESTARTS: usize = 1;
 /// Exit status of a process killed by SIGKILL (what the OOM killer sends).
 const KILLED: i64 = 137;
+/// How the jupyter plugin's answer begins its note on a kernel that died during or before a cell.
+const KERNEL_DIED: [&str; 2] = ["[The IPython kernel died", "[The IPython kernel had died"];
 
 /// The current container.
 struct Current {
@@ -250,20 +252,26 @@ impl DockerRuntime {
         }
     }
 
-    /// Adds to a command killed by SIGKILL that the memory limit was hit, when the kernel says so.
+    /// Adds to a command killed by SIGKILL, or a cell whose IPython kernel died, that the memory limit
+    /// was hit, when the kernel's OOM count in the container says so.
     async fn note_oom(&self, id: &str, obs: &mut Observation) {
-        let ObservationKind::Run(extras) = &obs.kind else {
-            return;
+        let what = match &obs.kind {
+            ObservationKind::Run(extras) if extras.metadata.exit_code == KILLED => {
+                format!("The command was killed (exit code {KILLED})")
+            }
+            ObservationKind::RunIpython { .. }
+                if KERNEL_DIED.iter().any(|t| obs.content.contains(t)) =>
+            {
+                "The IPython kernel was killed".to_owned()
+            }
+            _ => return,
         };
-        if extras.metadata.exit_code != KILLED {
-            return;
-        }
         if let Ok(info) = inspect(&self.docker, id).await
             && self.oom.new_kill(&info)
         {
             obs.content.push_str(&format!(
-                "\n[The command was killed (exit code {KILLED}): the sandbox has a memory limit of {} and \
-                 the kernel's out-of-memory killer has stopped a process in it. Use less memory.]",
+                "\n[{what}: the sandbox has a memory limit of {} and the Linux kernel's out-of-memory killer has \
+                 stopped a process in it. Use less memory.]",
                 human_bytes(self.spec.opts.memory_bytes)
             ));
         }
