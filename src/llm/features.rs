@@ -1,35 +1,9 @@
 //! What a model can do, decided from its name as OpenHands' `model_features.py` does: native tool
 //! calling, stop words, sampling parameters.
 
-/// Models trained for native function calling (OpenHands' `FUNCTION_CALLING_PATTERNS`, plus the
-/// `gpt-4.1` minis and `claude-haiku-4`). Everything else, including most models served by Ollama,
-/// vLLM or LM Studio under their own names, gets the text emulation unless `native_tool_calling` is set:
-/// a custom `base_url` proves nothing about the model's tool-calling skill.
-const FUNCTION_CALLING: &[&str] = &[
-    "claude-3-7-sonnet*",
-    "claude-3.7-sonnet*",
-    "claude-3-5-sonnet*",
-    "claude-3.5-sonnet*",
-    "claude-3.5-haiku*",
-    "claude-3-5-haiku*",
-    "claude-sonnet-4*",
-    "claude-opus-4*",
-    "claude-haiku-4*",
-    "gpt-4o*",
-    "gpt-4.1*",
-    "gpt-5*",
-    "o1-2024-12-17",
-    "o3*",
-    "o4-mini*",
-    "gemini-2.5-pro*",
-    "gemini-3*",
-    "groq/*",
-    "kimi-k2-0711-preview",
-    "kimi-k2-instruct",
-    "qwen3-coder*",
-    "deepseek-chat",
-    "grok-code-fast-1",
-];
+// Native tool calling is the default for every model: OpenHands' list of function-calling families went out of
+// date with each release (GLM, Kimi K2, new Claude and GPT names fell back to the emulation). A server that
+// refuses `tools` is detected by its answer and gets the emulation (`Llm::complete`).
 
 /// Models that reject a `stop` parameter.
 const NO_STOP_WORDS: &[&str] = &[
@@ -115,10 +89,6 @@ fn matches_any(patterns: &[&str], model: &str) -> bool {
     })
 }
 
-pub(crate) fn supports_function_calling(model: &str) -> bool {
-    matches_any(FUNCTION_CALLING, model)
-}
-
 pub(crate) fn supports_stop_words(model: &str) -> bool {
     !matches_any(NO_STOP_WORDS, model)
 }
@@ -137,27 +107,6 @@ mod tests {
 
     #[test]
     fn patterns_match_normalized_names() {
-        let native: Vec<bool> = [
-            "claude-sonnet-4-20250514",
-            "openrouter/anthropic/claude-3.5-sonnet",
-            "qwen3-coder:30b",
-            "Qwen3-Coder-30B-A3B-Instruct-GGUF",
-            "qwen2.5-coder:7b",
-            "llama3.1",
-            "gpt-4o-mini",
-            "groq/llama-3.3-70b",
-            "o1-2024-12-17",
-            "o1-mini",
-        ]
-        .iter()
-        .map(|m| supports_function_calling(m))
-        .collect();
-        assert_eq!(
-            native,
-            [
-                true, true, true, true, false, false, true, true, true, false
-            ]
-        );
         assert!(!supports_stop_words("o1-mini"));
         assert!(supports_stop_words("qwen2.5-coder:7b"));
         assert!(!accepts_temperature("gpt-5-mini"));

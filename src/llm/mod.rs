@@ -208,12 +208,12 @@ impl Llm {
         &self.config
     }
 
-    /// Whether tool calls go natively or through the text emulation: `native_tool_calling` if set,
-    /// else whether the model name matches the known function-calling families (see `features`).
+    /// Whether tool calls go natively or through the text emulation: `native_tool_calling` if set, else
+    /// native unless this model's server already refused `tools` in this process (see [`tools_refused`]).
     pub fn uses_native_tools(&self) -> bool {
         self.config
             .native_tool_calling
-            .unwrap_or_else(|| features::supports_function_calling(&self.config.model))
+            .unwrap_or_else(|| !tools_refused(&self.config))
     }
 
     /// Runs one completion with retries; `on_event` sees streamed text and retry notices. Transient
@@ -225,8 +225,8 @@ impl Llm {
         cancel: &CancellationToken,
         on_event: &(dyn Fn(StreamEvent) + Send + Sync),
     ) -> Result<Response, LlmError> {
-        let native = self.uses_native_tools();
-        let prepared = self.prepare(request, native);
+        let mut native = self.uses_native_tools();
+        let mut prepared = self.prepare(request, native);
         let key = self.config.api_key.as_deref();
         let mut temperature = self.config.temperature;
         let mut retries = 0;
@@ -266,6 +266,19 @@ impl Llm {
                 Ok(_) => Failure::Empty,
                 Err(failure) => failure,
             };
+            // A server that refuses `tools` (Ollama for a model without tool support, vLLM without a tool
+            // parser, ...) gets the text emulation at once, and so does every later request to it.
+            if native
+                && self.config.native_tool_calling.is_none()
+                && let Failure::Fatal(LlmError::BadRequest { message, .. }) = &failure
+                && refuses_tools(message)
+            {
+                tracing::info!(model = %self.config.model, %message, "the server refuses native tools: using the text emulation");
+                remember_tools_refused(&self.config);
+                native = false;
+                prepared = self.prepare(request, native);
+                continue;
+            }
             if !failure.heals() || retries >= self.config.num_retries {
                 return Err(retry::redact(
                     failure.into_error(&self.config, retries + 1),
@@ -393,6 +406,71 @@ pub async fn probe(config: &LlmConfig, timeout: Duration) -> Result<u16, String>
                 source = s.source();
             }
             Err(retry::redact_text(&text, config.api_key.as_deref()))
+        }
+    }
+}
+
+/// Servers and models that refused native `tools` in this process, as `base_url \0 model`.
+static TOOLS_REFUSED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+fn tools_key(config: &LlmConfig) -> String {
+    format!("{}\u{0}{}", config.base_url, config.model)
+}
+
+/// Whether this model's server refused native tool calls earlier in this process (so the language server
+/// asks once per model, not once per request).
+pub fn tools_refused(config: &LlmConfig) -> bool {
+    let key = tools_key(config);
+    TOOLS_REFUSED
+        .lock()
+        .map(|l| l.contains(&key))
+        .unwrap_or(false)
+}
+
+fn remember_tools_refused(config: &LlmConfig) {
+    if let Ok(mut l) = TOOLS_REFUSED.lock()
+        && !l.contains(&tools_key(config))
+    {
+        l.push(tools_key(config));
+    }
+}
+
+/// Whether an HTTP 4xx message says the server does not take `tools` (rather than that one call was bad).
+fn refuses_tools(message: &str) -> bool {
+    let m = message.to_lowercase();
+    let about_tools = m.contains("tool") || m.contains("function call");
+    let refused = [
+        "not support",
+        "unsupported",
+        "unrecognized",
+        "unknown field",
+        "not allowed",
+        "not enabled",
+        "enable-auto-tool-choice",
+        "tool-call-parser",
+    ];
+    about_tools && refused.iter().any(|r| m.contains(r))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn servers_refusing_tools_are_recognised_by_their_message() {
+        for (message, refused) in [
+            (
+                "registry.ollama.ai/library/gemma2:2b does not support tools",
+                true,
+            ),
+            (
+                "\"auto\" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set",
+                true,
+            ),
+            ("Unrecognized request argument supplied: tools", true),
+            ("tools is not supported for this model", true),
+            ("Invalid 'messages[2].tool_call_id': not found", false),
+            ("max_tokens is too large", false),
+        ] {
+            assert_eq!(super::refuses_tools(message), refused, "{message}");
         }
     }
 }

@@ -182,13 +182,15 @@ async fn emulated_plain_answer_and_malformed_call() {
     );
 }
 
+/// Native tool calls are the default for every model name (the name lists went out of date); only the
+/// setting turns them off.
 #[tokio::test]
-async fn native_tool_detection_follows_the_model_name() {
+async fn native_tools_are_the_default_for_every_model() {
     let server = ScriptedLlm::start(Wire::OpenAi, vec![]);
-    let native = |model: &str| {
+    let native = |model: &str, setting: Option<bool>| {
         let config = LlmConfig {
             model: model.into(),
-            native_tool_calling: None,
+            native_tool_calling: setting,
             ..server.config()
         };
         Llm::new(config).expect("config").uses_native_tools()
@@ -196,21 +198,60 @@ async fn native_tool_detection_follows_the_model_name() {
     let got: Vec<bool> = [
         "gpt-4o",
         "claude-sonnet-4-5",
-        "qwen3-coder:30b",
-        "qwen2.5-coder:7b",
+        "glm-4.6",
+        "kimi-k2.5",
         "llama3.1:8b",
-        "scripted-model",
     ]
     .into_iter()
-    .map(native)
+    .map(|m| native(m, None))
     .collect();
-    assert_eq!(got, vec![true, true, true, false, false, false]);
-    let forced = LlmConfig {
-        model: "llama3.1:8b".into(),
-        native_tool_calling: Some(true),
+    assert_eq!(got, vec![true; 5]);
+    assert!(!native("gpt-4o", Some(false)));
+}
+
+/// A server that refuses `tools` (Ollama's answer for a model without tool support) gets the same request
+/// in the text emulation at once, and every later request to that model goes emulated from the start.
+#[tokio::test]
+async fn a_server_that_refuses_tools_gets_the_emulation_and_is_remembered() {
+    let server = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![
+            Reply::Status {
+                status: 400,
+                body: r#"{"error":{"message":"registry.ollama.ai/library/tiny:1b does not support tools"}}"#
+                    .into(),
+                retry_after: None,
+            },
+            Reply::Text("first answer".into()),
+            Reply::Text("second answer".into()),
+        ],
+    );
+    let config = LlmConfig {
+        model: "tiny:1b".into(),
+        native_tool_calling: None,
+        num_retries: 0,
         ..server.config()
     };
-    assert!(Llm::new(forced).expect("config").uses_native_tools());
+    assert!(
+        Llm::new(config.clone())
+            .expect("config")
+            .uses_native_tools()
+    );
+    let (first, _) = run(config.clone(), &super::request()).await;
+    assert_eq!(
+        first.expect("answered in the emulation").content,
+        "first answer"
+    );
+    let (second, _) = run(config.clone(), &super::request()).await;
+    assert_eq!(second.expect("answered").content, "second answer");
+    let bodies = server.requests();
+    let has_tools: Vec<bool> = bodies.iter().map(|b| b.get("tools").is_some()).collect();
+    assert_eq!(
+        has_tools,
+        [true, false, false],
+        "refused, then emulated twice"
+    );
+    assert!(!Llm::new(config).expect("config").uses_native_tools());
 }
 
 #[tokio::test]
