@@ -108,7 +108,7 @@ fn execute_ipython_cell() -> ToolSpec {
         "Run Python code in an IPython kernel whose state persists between calls. Magic commands such as \
 `%pip install` work. Print what you want to see; the value of the last expression is shown too.",
         json!({"type": "object", "required": ["code"], "properties": {
-            "code": {"type": "string", "description": "The Python code to execute. Supports magic commands like %pip."},
+            "code": {"type": "string", "description": "The Python code to run; IPython magics such as %pip work."},
             "security_risk": security_risk()
         }}),
     )
@@ -150,7 +150,7 @@ fn finish() -> ToolSpec {
 missing information). The message summarises what you did and the results, the user's possible next steps, \
 why the task could not be completed if so, and any question you need answered to continue.",
         json!({"type": "object", "required": ["message"], "properties": {
-            "message": {"type": "string", "description": "Final message to send to the user"}
+            "message": {"type": "string", "description": "The closing message shown to the user."}
         }}),
     )
 }
@@ -173,8 +173,8 @@ remain or something needed is unavailable: keep it `in_progress` and add tasks f
 * `view` shows the list; `plan` replaces it with the full list. Always `view` before changing it.\n\
 When in doubt, use it.",
         json!({"type": "object", "required": ["command"], "additionalProperties": false, "properties": {
-            "command": {"type": "string", "enum": ["view", "plan"], "description": "`view` the list or `plan` (replace) it. Always `view` the current list before making changes."},
-            "task_list": {"type": "array", "description": "The full task list. Required parameter of `plan` command.", "items": {
+            "command": {"type": "string", "enum": ["view", "plan"], "description": "`view` shows the list; `plan` replaces it. Look at it with `view` before any change."},
+            "task_list": {"type": "array", "description": "The whole task list, replacing the old one; required for `plan`.", "items": {
                 "type": "object", "additionalProperties": false, "required": ["title", "status", "id"], "properties": {
                     "id": {"type": "string"},
                     "title": {"type": "string"},
