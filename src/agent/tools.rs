@@ -24,7 +24,7 @@ pub struct ToolSupport {
 
 fn security_risk() -> Value {
     json!({"type": "string", "enum": ["LOW", "MEDIUM", "HIGH"],
-           "description": "Your assessment of the risk of this action: LOW (read-only), MEDIUM (changes inside the project), HIGH (system-wide changes, deleting data, sending data out). See SECURITY_RISK_ASSESSMENT in the system prompt."})
+           "description": "Your assessment of the risk of this action; the levels are defined in SECURITY_RISK_ASSESSMENT in the system prompt."})
 }
 
 fn tool(name: &str, description: &str, parameters: Value) -> ToolSpec {
@@ -40,18 +40,22 @@ fn execute_bash() -> ToolSpec {
         EXECUTE_BASH,
         "Execute a bash command in a persistent terminal session.\n\n\
 ### Command execution\n\
-* One command at a time; chain steps with `&&` or `;`. The working directory, environment variables and \
-background processes persist between calls.\n\
-* A command that prints nothing new for 10 seconds returns with exit code -1 while it keeps running: send an \
-empty `command` to see more output, send text with `is_input` set to `true` to answer a prompt, or send \
-`C-c`, `C-d` or `C-z` to interrupt it.\n\
-* Do not use `set -e` or `set -euo pipefail`: a failing command would end the session.\n\n\
+* One command per call; chain several with `&&` or `;`. The working directory, environment variables, \
+activated virtual environments and background processes persist between calls.\n\
+* A command that prints nothing new for 10 seconds returns with exit code -1 while it keeps running. Then, \
+with `is_input` set to `true`: send an empty `command` to see more output, send text to feed the process's \
+stdin, or send `C-c`, `C-d` or `C-z` to stop it. After `C-c`, re-run the command with a longer `timeout` so \
+it can finish.\n\
+* Never use `set -e`, `set -eu` or `set -euo pipefail`: a failure would leave the session unusable. Put \
+multi-line shell work into a script file and run that instead.\n\n\
 ### Long-running commands\n\
 * Run servers and other endless processes in the background with output to a file, e.g. \
 `python3 app.py > server.log 2>&1 &`.\n\
-* For commands that take long but end (builds, test suites), set `timeout` to wait that many seconds.\n\n\
+* For commands that take long but end (installs, builds, test suites, `sleep`), set `timeout` to a fitting \
+number of seconds.\n\n\
 ### Best practices\n\
-* Check that a directory exists before creating files in it; prefer absolute paths.\n\
+* Check that the parent directory exists before creating files or directories in it.\n\
+* Prefer absolute paths to many `cd`s.\n\
 * Long outputs are cut in the middle; narrow them with `grep`, `head` or `tail`.",
         json!({"type": "object", "required": ["command"], "properties": {
             "command": {"type": "string", "description": "The bash command to execute. An empty string shows more output of the previous command when its exit code was -1. `C-c` (Ctrl+C) interrupts the running process. One command at a time: chain several with `&&` or `;`."},
@@ -69,17 +73,22 @@ fn str_replace_editor(workspace: &Path) -> ToolSpec {
     let ws = ws.trim_end_matches('/');
     tool(
         STR_REPLACE_EDITOR,
-        "View, create and edit files.\n\
-* State persists across calls.\n\
+        "View, create and edit plain-text files.\n\
+* State persists across calls and across turns with the user.\n\
 * `view` on a file shows it with line numbers (like `cat -n`); on a directory it lists files and directories \
-two levels deep, hidden ones excluded.\n\
+two levels deep, hidden ones excluded. Binary files and images cannot be viewed.\n\
 * `create` cannot overwrite an existing file.\n\
 * Long outputs are clipped and marked `<response clipped>`.\n\
 * `undo_edit` reverts the last edit of a file.\n\n\
+Before editing, `view` the file to see its content and context; before creating one, check that the parent \
+directory exists. Use absolute paths. Every edit must leave correct, idiomatic code: never leave a file broken.\n\n\
 Requirements for `str_replace`:\n\
-1. EXACT MATCH: `old_str` must match one or more consecutive lines exactly, whitespace included.\n\
-2. UNIQUE: `old_str` must appear exactly once; include enough context (3-5 lines) to make it unique.\n\
-3. REPLACEMENT: `new_str` replaces `old_str` completely; several edits to one file may go in sequence.",
+1. EXACT MATCH: `old_str` must match one or more consecutive lines exactly, whitespace and indentation \
+included; otherwise nothing is replaced.\n\
+2. UNIQUE: `old_str` must appear exactly once; include 3-5 lines of context around the change to make it \
+unique, or nothing is replaced.\n\
+3. REPLACEMENT: `new_str` replaces `old_str` completely, and the two must differ.\n\
+For several edits to one file, send them all in one message as several calls to this tool.",
         json!({"type": "object", "required": ["command", "path"], "properties": {
             "command": {"type": "string", "enum": ["view", "create", "str_replace", "insert", "undo_edit"], "description": "The command to run: `view`, `create`, `str_replace`, `insert`, `undo_edit`."},
             "path": {"type": "string", "description": format!("Absolute path to a file or directory, e.g. `{ws}/file.py` or `{}`.", if ws.is_empty() { "/" } else { ws })},
@@ -99,7 +108,7 @@ fn execute_ipython_cell() -> ToolSpec {
         "Run Python code in an IPython kernel whose state persists between calls. Magic commands such as \
 `%pip install` work. Print what you want to see; the value of the last expression is shown too.",
         json!({"type": "object", "required": ["code"], "properties": {
-            "code": {"type": "string", "description": "The Python code to execute. Supports magic commands like %pip."},
+            "code": {"type": "string", "description": "The Python code to run; IPython magics such as %pip work."},
             "security_risk": security_risk()
         }}),
     )
@@ -124,8 +133,10 @@ fn think() -> ToolSpec {
     tool(
         THINK,
         "Think something through without acting: it changes nothing and fetches nothing, it only records the thought. \
-Use it to weigh several fixes for a bug, to plan a refactor, to design a feature, to make sense of failing \
-tests, or to list hypotheses while debugging.",
+Use it when reasoning is complex: once you have found a bug's source, to brainstorm several fixes and judge which \
+is simplest and most effective; after test results, to work out how to fix the failing tests; to compare \
+approaches and trade-offs for a refactor; to think through the architecture and details of a feature; to sort \
+out your hypotheses while debugging.",
         json!({"type": "object", "required": ["thought"], "properties": {
             "thought": {"type": "string", "description": "The thought to record."}
         }}),
@@ -135,10 +146,11 @@ tests, or to list hypotheses while debugging.",
 fn finish() -> ToolSpec {
     tool(
         FINISH,
-        "Signal that the task is done or cannot be done. The message summarises what you did and what the user \
-may want to do next; if the task could not be completed, say why.",
+        "End the task: call it when the user's request is done, or when you cannot go further (a technical limit, \
+missing information). The message summarises what you did and the results, the user's possible next steps, \
+why the task could not be completed if so, and any question you need answered to continue.",
         json!({"type": "object", "required": ["message"], "properties": {
-            "message": {"type": "string", "description": "Final message to send to the user"}
+            "message": {"type": "string", "description": "The closing message shown to the user."}
         }}),
     )
 }
@@ -146,12 +158,23 @@ may want to do next; if the task could not be completed, say why.",
 fn task_tracker() -> ToolSpec {
     tool(
         TASK_TRACKER,
-        "Keep a structured plan for multi-step work. `view` shows the current task list; `plan` replaces it with \
-the full list you give. Mark a task `in_progress` when you start it and `done` as soon as it is finished; keep \
-one task in progress at a time. Always `view` before changing the list.",
+        "Keep a structured task list for development work, so that progress stays visible to you and the user.\n\
+Use it for: work in several phases or across several components; a user who asks for a plan or lists several \
+requirements at once (record them at the start). Skip it for a single small change, a trivial edit (e.g. one \
+docstring) or a plain question.\n\
+Examples: a feature with several parts becomes one task per part (design, implement, validate, test); for a rename \
+across the project, find the occurrences first, then plan one task per file.\n\
+Rules:\n\
+* Status is `todo`, `in_progress` or `done`. Only one task is `in_progress`: set it before starting and finish it \
+before starting another.\n\
+* Mark a task `done` immediately when it is fully achieved, never while tests fail, work is partial, errors \
+remain or something needed is unavailable: keep it `in_progress` and add tasks for new work found.\n\
+* Give each task a unique `id`, a short actionable `title` and optional `notes`; remove obsolete tasks.\n\
+* `view` shows the list; `plan` replaces it with the full list. Always `view` before changing it.\n\
+When in doubt, use it.",
         json!({"type": "object", "required": ["command"], "additionalProperties": false, "properties": {
-            "command": {"type": "string", "enum": ["view", "plan"], "description": "`view` the list or `plan` (replace) it. Always `view` the current list before making changes."},
-            "task_list": {"type": "array", "description": "The full task list. Required parameter of `plan` command.", "items": {
+            "command": {"type": "string", "enum": ["view", "plan"], "description": "`view` shows the list; `plan` replaces it. Look at it with `view` before any change."},
+            "task_list": {"type": "array", "description": "The whole task list, replacing the old one; required for `plan`.", "items": {
                 "type": "object", "additionalProperties": false, "required": ["title", "status", "id"], "properties": {
                     "id": {"type": "string"},
                     "title": {"type": "string"},
