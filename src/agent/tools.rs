@@ -1,5 +1,7 @@
 //! The CodeAct tools offered to the model: OpenHands' names, parameters, types and enums, with
-//! descriptions in our own words and `security_risk` optional (weaker models fumble a required enum).
+//! descriptions in our own words. `security_risk` is required, as OpenHands declares it, so models rate
+//! every action; a call without it is still run, read as an unknown risk (`parse.rs`), since weaker models
+//! fumble a required enum.
 
 use std::path::Path;
 
@@ -57,7 +59,7 @@ number of seconds.\n\n\
 * Check that the parent directory exists before creating files or directories in it.\n\
 * Prefer absolute paths to many `cd`s.\n\
 * Long outputs are cut in the middle; narrow them with `grep`, `head` or `tail`.",
-        json!({"type": "object", "required": ["command"], "properties": {
+        json!({"type": "object", "required": ["command", "security_risk"], "properties": {
             "command": {"type": "string", "description": "The bash command to execute. An empty string shows more output of the previous command when its exit code was -1. `C-c` (Ctrl+C) interrupts the running process. One command at a time: chain several with `&&` or `;`."},
             "is_input": {"type": "string", "enum": ["true", "false"], "description": "If `true`, `command` is typed as input into the running process (text for its stdin, or a key such as `C-c`). If `false` (the default), it is a new bash command."},
             "timeout": {"type": "number", "description": "Optional hard timeout in seconds. Without it, a command that produces no new output for 10 seconds returns while it keeps running."},
@@ -89,7 +91,7 @@ included; otherwise nothing is replaced.\n\
 unique, or nothing is replaced.\n\
 3. REPLACEMENT: `new_str` replaces `old_str` completely, and the two must differ.\n\
 For several edits to one file, send them all in one message as several calls to this tool.",
-        json!({"type": "object", "required": ["command", "path"], "properties": {
+        json!({"type": "object", "required": ["command", "path", "security_risk"], "properties": {
             "command": {"type": "string", "enum": ["view", "create", "str_replace", "insert", "undo_edit"], "description": "The command to run: `view`, `create`, `str_replace`, `insert`, `undo_edit`."},
             "path": {"type": "string", "description": format!("Absolute path to a file or directory, e.g. `{ws}/file.py` or `{}`.", if ws.is_empty() { "/" } else { ws })},
             "file_text": {"type": "string", "description": "Required for `create`: the content of the new file."},
@@ -107,7 +109,7 @@ fn execute_ipython_cell() -> ToolSpec {
         EXECUTE_IPYTHON_CELL,
         "Run Python code in an IPython kernel whose state persists between calls. Magic commands such as \
 `%pip install` work. Print what you want to see; the value of the last expression is shown too.",
-        json!({"type": "object", "required": ["code"], "properties": {
+        json!({"type": "object", "required": ["code", "security_risk"], "properties": {
             "code": {"type": "string", "description": "The Python code to run; IPython magics such as %pip work."},
             "security_risk": security_risk()
         }}),
@@ -122,7 +124,7 @@ fn browser() -> ToolSpec {
 `go_back()`, `go_forward()`, `hover(\"12\")`, `focus(\"12\")`, `clear(\"34\")`, `dblclick(\"12\")`, \
 `drag_and_drop(\"1\", \"2\")`, `upload_file(\"7\", \"/workspace/f.txt\")`, `noop(1000)`. Elements are addressed by the \
 bid shown in the accessibility tree of the previous observation.",
-        json!({"type": "object", "required": ["code"], "properties": {
+        json!({"type": "object", "required": ["code", "security_risk"], "properties": {
             "code": {"type": "string", "description": "The browser actions to perform, one call per line."},
             "security_risk": security_risk()
         }}),
