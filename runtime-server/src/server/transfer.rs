@@ -164,24 +164,51 @@ fn is_zip_name(name: &str) -> bool {
     name.to_ascii_lowercase().ends_with(".zip")
 }
 
+/// Reads and drops the rest of a refused upload's body (at most 64 MiB): a client still sending it then
+/// reads the refusal, where closing the connection under it gave the client a broken pipe instead.
+async fn drain(multipart: Result<Multipart, MultipartRejection>) {
+    let Ok(mut multipart) = multipart else {
+        return;
+    };
+    let mut left: usize = 64 << 20;
+    while let Ok(Some(mut field)) = multipart.next_field().await {
+        while let Ok(Some(chunk)) = field.chunk().await {
+            left = left.saturating_sub(chunk.len());
+            if left == 0 {
+                return;
+            }
+        }
+    }
+}
+
 pub(crate) async fn upload_file(
     State(state): State<Arc<AppState>>,
     params: Result<Query<UploadParams>, QueryRejection>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(params) = params.map_err(|e| unprocessable(e.body_text()))?;
-    let destination = params.destination.unwrap_or_else(|| "/".to_owned());
-    let recursive = match &params.recursive {
-        Some(v) => parse_bool("recursive", v)?,
-        None => false,
+    let checked = (|| {
+        let Query(params) = params.map_err(|e| unprocessable(e.body_text()))?;
+        let destination = params.destination.unwrap_or_else(|| "/".to_owned());
+        let recursive = match &params.recursive {
+            Some(v) => parse_bool("recursive", v)?,
+            None => false,
+        };
+        if !Path::new(&destination).is_absolute() {
+            return Err(ApiError::bad_request(
+                "Destination must be an absolute path",
+            ));
+        }
+        let dest = absolutize(Path::new("/"), &destination);
+        confine(&state, &dest)?;
+        Ok((dest, recursive, destination))
+    })();
+    let (dest, recursive, destination) = match checked {
+        Ok(v) => v,
+        Err(e) => {
+            drain(multipart).await;
+            return Err(e);
+        }
     };
-    if !Path::new(&destination).is_absolute() {
-        return Err(ApiError::bad_request(
-            "Destination must be an absolute path",
-        ));
-    }
-    let dest = absolutize(Path::new("/"), &destination);
-    confine(&state, &dest)?;
 
     let mut multipart = multipart.map_err(|e| {
         unprocessable(format!(
