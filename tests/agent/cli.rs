@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 use serde_json::json;
 
 use super::common::CliEnv;
-use super::scripted_llm::{Reply, ScriptedLlm, Wire};
+use super::scripted_llm::{Reply, ScriptedLlm, Wire, tool as tools};
 
 type Env = CliEnv;
 
@@ -22,13 +22,6 @@ impl RunOutput for CliEnv {
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-fn tools(name: &str, args: serde_json::Value) -> Reply {
-    Reply::Tools {
-        text: String::new(),
-        calls: vec![(name.into(), args)],
-    }
 }
 
 #[test]

@@ -29,6 +29,14 @@ pub enum Wire {
     Anthropic,
 }
 
+/// A reply that makes one native tool call and says nothing else: what most scripted steps are.
+pub fn tool(name: &str, args: Value) -> Reply {
+    Reply::Tools {
+        text: String::new(),
+        calls: vec![(name.into(), args)],
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Reply {
     /// An assistant message without tool calls.

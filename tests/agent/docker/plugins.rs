@@ -18,7 +18,7 @@ use tokio::sync::OnceCell;
 use super::{docker, exists, output, print, run, skip_reason, start_runtime};
 use crate::cli::{docker_unavailable, our_containers};
 use crate::common::{CliEnv, runtime_binary};
-use crate::scripted_llm::{Reply, ScriptedLlm, Wire};
+use crate::scripted_llm::{ScriptedLlm, Wire, tool as tools};
 
 /// The test tag of the variant with both plugins (the user's `openhands-sandbox:<version>-...` is left be).
 const PLUGINS_IMAGE: &str = "openhands-sandbox-test:jupyter-browser";
@@ -170,13 +170,6 @@ fn write_form(ws: &Path) {
          <button type=\"submit\">Send</button></form><p id=\"out\">nobody yet</p></body></html>",
     )
     .unwrap();
-}
-
-fn tools(name: &str, args: serde_json::Value) -> Reply {
-    Reply::Tools {
-        text: String::new(),
-        calls: vec![(name.into(), args)],
-    }
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
-use super::super::scripted_llm::{Reply, ScriptedLlm, Wire};
+use super::super::scripted_llm::{Reply, ScriptedLlm, Wire, tool};
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -38,13 +38,6 @@ fn emacs() -> Option<String> {
             );
             None
         }
-    }
-}
-
-fn tool(name: &str, args: Value) -> Reply {
-    Reply::Tools {
-        text: String::new(),
-        calls: vec![(name.into(), args)],
     }
 }
 

@@ -10,7 +10,7 @@ use expect_test::expect;
 use pretty_assertions::assert_eq;
 use serde_json::json;
 
-use super::super::scripted_llm::{Reply, ScriptedLlm, Wire};
+use super::super::scripted_llm::{ScriptedLlm, Wire, tool};
 use super::tmux::Tmux;
 use crate::lsp::helix::helix;
 
@@ -69,13 +69,6 @@ fn health_servers(hx: &Path, config: &Path, language: &str) -> Vec<String> {
             }
         })
         .collect()
-}
-
-fn tool(name: &str, args: serde_json::Value) -> Reply {
-    Reply::Tools {
-        text: String::new(),
-        calls: vec![(name.into(), args)],
-    }
 }
 
 fn strip_ansi(s: &str) -> String {

@@ -3,15 +3,8 @@
 
 use serde_json::{Value, json};
 
-use super::super::scripted_llm::{Reply, ScriptedLlm, Wire};
+use super::super::scripted_llm::{Reply, ScriptedLlm, Wire, tool};
 use super::{AskMode, EditMode, Editor, method, says, sleeping_task};
-
-fn tool(name: &str, args: Value) -> Reply {
-    Reply::Tools {
-        text: String::new(),
-        calls: vec![(name.into(), args)],
-    }
-}
 
 fn finish() -> Reply {
     tool("finish", json!({"message": "done"}))

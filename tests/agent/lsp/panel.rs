@@ -4,15 +4,8 @@
 
 use serde_json::{Value, json};
 
-use super::super::scripted_llm::{Reply, ScriptedLlm, Wire};
+use super::super::scripted_llm::{ScriptedLlm, Wire, tool};
 use super::{Editor, method, says};
-
-fn tool(name: &str, args: Value) -> Reply {
-    Reply::Tools {
-        text: String::new(),
-        calls: vec![(name.into(), args)],
-    }
-}
 
 fn start(ed: &mut Editor, prompt: &str) -> String {
     let r = ed.request(
