@@ -20,7 +20,8 @@ use tower_lsp_server::ls_types::{
 };
 
 use super::approvals::Gate;
-use super::edits::{merge3, minimal_edits};
+use super::edits::{merge3, minimal_edits, proposed_text};
+use super::saved::Saved;
 use super::tasks::TaskInfo;
 use super::{State, uri_path};
 use crate::runtime::{Runtime, RuntimeError};
@@ -61,13 +62,6 @@ pub struct EditorRuntime {
     late: Arc<Mutex<Vec<String>>>,
 }
 
-/// An open file's bytes and modification time on disk before an action (local runtime only).
-struct Saved {
-    host: PathBuf,
-    bytes: Vec<u8>,
-    modified: Option<std::time::SystemTime>,
-}
-
 /// An open buffer the action may touch, as it was before the action.
 struct Mirrored {
     uri: String,
@@ -92,39 +86,19 @@ impl EditorRuntime {
 
     /// With the local runtime, what the open files hold on disk before the action touches them.
     fn save_disk(&self, touched: &[(String, PathBuf)]) -> Vec<Saved> {
-        if !self.local {
-            return Vec::new();
+        match self.local {
+            true => touched
+                .iter()
+                .filter_map(|(_, host)| Saved::read(host))
+                .collect(),
+            false => Vec::new(),
         }
-        touched
-            .iter()
-            .filter_map(|(_, host)| {
-                let bytes = std::fs::read(host).ok()?;
-                let modified = std::fs::metadata(host).and_then(|m| m.modified()).ok();
-                Some(Saved {
-                    host: host.clone(),
-                    bytes,
-                    modified,
-                })
-            })
-            .collect()
     }
 
-    /// Puts each open file back on disk as the user last saved it, modification time included: the
-    /// agent's changes live in the buffer until the user saves, and an editor that watches the disk (Emacs
-    /// asks "changed on disk; really edit?") sees nothing change under it.
+    /// Puts each open file back on disk as the user last saved it (see [`Saved`]).
     async fn restore_disk(&self, saved: Vec<Saved>) {
         for s in saved {
-            if std::fs::read(&s.host).is_ok_and(|now| now == s.bytes) {
-                continue;
-            }
-            let restored = std::fs::write(&s.host, &s.bytes).and_then(|()| match s.modified {
-                Some(t) => std::fs::File::options()
-                    .write(true)
-                    .open(&s.host)
-                    .and_then(|f| f.set_modified(t)),
-                None => Ok(()),
-            });
-            if let Err(e) = restored {
+            if let Err(e) = s.restore() {
                 self.log(format!(
                     "could not put {} back as it was saved: {e}",
                     s.host.display()
@@ -158,27 +132,7 @@ impl EditorRuntime {
             Some(text) => Some(text),
             None => self.sandbox_text(path).await,
         };
-        let new = match action {
-            Action::Write(w) => w.content.clone(),
-            Action::Edit(e) => match e.command.as_str() {
-                "create" => e.file_text.clone()?,
-                "str_replace" => {
-                    let (from, to) = (e.old_str.as_deref()?, e.new_str.as_deref().unwrap_or(""));
-                    let text = old.as_deref()?;
-                    (text.matches(from).count() == 1).then(|| text.replacen(from, to, 1))?
-                }
-                "insert" => {
-                    let at = e.insert_line.as_ref().and_then(serde_json::Value::as_u64)? as usize;
-                    let text = old.as_deref()?;
-                    let mut lines: Vec<&str> = text.split_inclusive('\n').collect();
-                    let added = format!("{}\n", e.new_str.as_deref()?);
-                    lines.insert(at.min(lines.len()), &added);
-                    lines.concat()
-                }
-                _ => return None,
-            },
-            _ => return None,
-        };
+        let new = proposed_text(action, old.as_deref())?;
         Some(serde_json::json!({"path": path, "oldText": old, "newText": new}))
     }
 

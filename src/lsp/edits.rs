@@ -1,5 +1,6 @@
 //! Text arithmetic for agent edits to open buffers: the minimal `TextEdit`s that turn the buffer into the
-//! agent's text, and a line-based three-way merge that keeps what the user typed meanwhile.
+//! agent's text, a line-based three-way merge that keeps what the user typed meanwhile, and the text a file
+//! action proposes (shown with its approval).
 
 use std::ops::Range;
 
@@ -7,7 +8,37 @@ use ropey::Rope;
 use similar::{DiffOp, TextDiff};
 use tower_lsp_server::ls_types::{Range as LspRange, TextEdit};
 
+use openhands_runtime_api::Action;
+
 use super::documents::Documents;
+
+/// The whole file a write or editor action would leave, given the file's text `old` (`None`: no such file),
+/// or `None` when it cannot be told without running it (a `str_replace` whose text is not there exactly
+/// once, `undo_edit`, a view).
+pub fn proposed_text(action: &Action, old: Option<&str>) -> Option<String> {
+    match action {
+        Action::Write(w) => Some(w.content.clone()),
+        Action::Edit(e) => match e.command.as_str() {
+            "create" => e.file_text.clone(),
+            "str_replace" => {
+                let (from, to) = (e.old_str.as_deref()?, e.new_str.as_deref().unwrap_or(""));
+                let text = old?;
+                (!from.is_empty() && text.matches(from).count() == 1)
+                    .then(|| text.replacen(from, to, 1))
+            }
+            "insert" => {
+                // After line `insert_line` (0: at the top), as the editor tool does.
+                let at = usize::try_from(e.insert_line.as_ref()?.as_u64()?).ok()?;
+                let mut lines: Vec<&str> = old?.split_inclusive('\n').collect();
+                let added = format!("{}\n", e.new_str.as_deref()?);
+                lines.insert(at.min(lines.len()), &added);
+                Some(lines.concat())
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
 
 /// Bytes compared at a time when looking for the common prefix and suffix (`==` on slices is memcmp).
 const CHUNK: usize = 256;
@@ -165,6 +196,44 @@ pub fn merge3(base: &str, ours: &str, theirs: &str) -> Result<String, Conflict> 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_proposed_text_of_each_file_action() {
+        use openhands_runtime_api::{Action, FileEditAction, FileWriteAction};
+        let edit = |command: &str, f: &dyn Fn(&mut FileEditAction)| {
+            let mut e = FileEditAction::new("a.py", command);
+            f(&mut e);
+            Action::Edit(e)
+        };
+        let old = Some("x = 1\ny = 2\n");
+        let replace = edit("str_replace", &|e| {
+            e.old_str = Some("y = 2".into());
+            e.new_str = Some("y = 3".into());
+        });
+        assert_eq!(
+            super::proposed_text(&replace, old).as_deref(),
+            Some("x = 1\ny = 3\n")
+        );
+        // Not there exactly once: unknown until it runs.
+        let twice = edit("str_replace", &|e| e.old_str = Some("=".into()));
+        assert_eq!(super::proposed_text(&twice, old), None);
+        let insert = edit("insert", &|e| {
+            e.insert_line = Some(serde_json::json!(1));
+            e.new_str = Some("z = 0".into());
+        });
+        assert_eq!(
+            super::proposed_text(&insert, old).as_deref(),
+            Some("x = 1\nz = 0\ny = 2\n")
+        );
+        let create = edit("create", &|e| e.file_text = Some("new\n".into()));
+        assert_eq!(
+            super::proposed_text(&create, None).as_deref(),
+            Some("new\n")
+        );
+        let write = Action::Write(FileWriteAction::new("a.py", "all\n"));
+        assert_eq!(super::proposed_text(&write, old).as_deref(), Some("all\n"));
+        assert_eq!(super::proposed_text(&edit("undo_edit", &|_| {}), old), None);
+    }
+
     use super::*;
     use crate::lsp::documents::Encoding;
     use pretty_assertions::assert_eq;

@@ -10,6 +10,7 @@ pub mod edits;
 pub mod framing;
 mod options;
 mod rich;
+mod saved;
 mod tasks;
 
 use std::collections::{HashMap, HashSet};
