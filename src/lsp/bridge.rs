@@ -359,13 +359,17 @@ impl EditorRuntime {
                 ..Default::default()
             }
         };
-        let label = format!(
-            "OpenHands: edit {}",
-            Path::new(&m.sandbox_path)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        );
+        // Neovim's own handler prints the label ("Workspace edit ..."), and that message, stacked on
+        // others, raised its hit-enter prompt: Neovim gets none (VS Code names its undo step with it).
+        let label = (!profile.name.eq_ignore_ascii_case("neovim")).then(|| {
+            format!(
+                "OpenHands: edit {}",
+                Path::new(&m.sandbox_path)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            )
+        });
         let notified = self.link.changed.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
@@ -376,10 +380,7 @@ impl EditorRuntime {
         let path = m.sandbox_path.clone();
         tokio::spawn(async move {
             let answer = client
-                .send_request::<ApplyWorkspaceEdit>(ApplyWorkspaceEditParams {
-                    label: Some(label),
-                    edit,
-                })
+                .send_request::<ApplyWorkspaceEdit>(ApplyWorkspaceEditParams { label, edit })
                 .await;
             // Nobody waits any more: the agent was told the edit was not applied. If the editor applied it
             // after all, the agent is told with its next observation.

@@ -245,3 +245,35 @@ fn helix_sees_command_errors_and_where_the_transcript_is() {
     );
     ed.shutdown();
 }
+
+/// Neovim prints an edit's label as a message ("Workspace edit ..."), which stacked with others into a
+/// hit-enter prompt (found in Neovim 0.7 in tmux): it gets edits without one; other editors keep it.
+#[test]
+fn neovim_gets_edits_without_a_label() {
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![
+            tool(
+                "str_replace_editor",
+                json!({"command": "str_replace", "path": "app.py", "old_str": "y = 2", "new_str": "y = 3"}),
+            ),
+            tool("finish", json!({"message": "done"})),
+        ],
+    );
+    let mut ed = Editor::start(&llm);
+    std::fs::write(ed.ws.join("app.py"), "x = 1\ny = 2\n").unwrap();
+    ed.initialize_as("Neovim", true, false, json!(null));
+    let uri = ed.open("app.py", "x = 1\ny = 2\n");
+    start(&mut ed, "change y");
+    ed.wait_for("the end", |m| {
+        says(m, "window/showMessage", "OpenHands finished")
+    });
+    let edit = ed
+        .seen
+        .iter()
+        .find(|m| method(m) == "workspace/applyEdit")
+        .expect("an edit");
+    assert!(edit["params"].get("label").is_none(), "{edit}");
+    assert_eq!(ed.buffer(&uri), "x = 1\ny = 3\n");
+    ed.shutdown();
+}

@@ -82,9 +82,13 @@ local function ask(a, answer)
   if not panel.window() then
     close = float(a)
   end
-  status.echo("OpenHands waits for your approval: " .. tostring(a.title), "WarningMsg")
+  -- No echo here: a scheduled one lands after `inputlist` returns, on the prompt's own line, and the
+  -- wrapped line raised a hit-enter prompt on Neovim 0.7 (found in tmux). The prompt says it all.
   local prompt = ("OpenHands wants to run: %s (%s)"):format(tostring(a.title), tostring(a.reason or "asked"))
   vim.ui.select(M.choices, { prompt = prompt, kind = "openhands.approval" }, function(choice)
+    -- Clear what the default `inputlist` left in the message area, or the next message stacks on it and
+    -- asks the user to press Enter.
+    vim.cmd("redraw")
     close()
     local decision = decisions[choice] or "reject"
     asking = nil
