@@ -7,6 +7,7 @@ pub mod config;
 mod anthropic;
 mod emulation;
 mod features;
+pub mod images;
 mod openai;
 mod pricing;
 mod retry;
@@ -68,6 +69,9 @@ pub struct Message {
     /// For `Role::Tool`: the tool's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Images the message carries, as data URLs: sent only to models that see images (see `images`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<String>,
 }
 
 impl Message {
@@ -78,6 +82,7 @@ impl Message {
             tool_calls: Vec::new(),
             tool_call_id: None,
             name: None,
+            images: Vec::new(),
         }
     }
 }
@@ -311,7 +316,20 @@ impl Llm {
         }
     }
 
+    /// Whether images are sent to this model: `vision` if set, else decided from the model's name.
+    pub fn sees_images(&self) -> bool {
+        self.config
+            .vision
+            .unwrap_or_else(|| features::supports_vision(&self.config.model))
+    }
+
     fn prepare(&self, request: &Request, native: bool) -> Prepared {
+        let mut prepared = self.prepare_tools(request, native);
+        images::fit(&mut prepared.messages, self.sees_images());
+        prepared
+    }
+
+    fn prepare_tools(&self, request: &Request, native: bool) -> Prepared {
         if native {
             return Prepared {
                 messages: request.messages.clone(),
