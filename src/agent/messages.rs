@@ -7,7 +7,7 @@ use std::sync::Arc;
 use openhands_runtime_api::{Action, Observation, ObservationKind, truncate_cmd_output};
 use serde_json::{Value, json};
 
-use crate::events::{Event, EventSource, kinds};
+use crate::events::{AgentAction, AgentObservation, Event, EventSource};
 use crate::llm::{Message, Role, ToolCall};
 
 /// The tool-call metadata stored on events: which call of which model response produced them.
@@ -165,12 +165,11 @@ pub fn observation_text(obs: &Observation, max_chars: usize) -> Option<String> {
             )
         }
         ObservationKind::Write { .. } if obs.content.is_empty() => obs.message.clone(),
-        ObservationKind::Other { kind, .. } => match kind.as_str() {
-            "agent_state_changed" | "null" => return None,
-            crate::events::kinds::USER_REJECTED => format!(
-                "OBSERVATION:\n{}\n[Last action has been rejected by the user]",
-                obs.content
-            ),
+        ObservationKind::Other { .. } => match AgentObservation::of(obs) {
+            Some(AgentObservation::StateChanged { .. } | AgentObservation::Null) => return None,
+            Some(AgentObservation::UserRejected { content }) => {
+                format!("OBSERVATION:\n{content}\n[Last action has been rejected by the user]")
+            }
             _ => obs.content.clone(),
         },
         _ => obs.content.clone(),
@@ -191,9 +190,8 @@ pub fn build_messages(events: &[Arc<Event>], max_chars: usize) -> Vec<Message> {
             Event::Action(a) => {
                 if let Some(meta) = tool_call_meta(event) {
                     // A finish call is shown as plain assistant text (its call never gets a result).
-                    if let Some(("finish", _)) = kinds::other_args(a) {
-                        let text = kinds::arg_str(a, "final_thought").unwrap_or_default();
-                        out.push(Message::new(Role::Assistant, text));
+                    if let Some(AgentAction::Finish { final_thought, .. }) = AgentAction::of(a) {
+                        out.push(Message::new(Role::Assistant, final_thought));
                         continue;
                     }
                     if !emitted.contains(&meta.response_id)
@@ -206,35 +204,33 @@ pub fn build_messages(events: &[Arc<Event>], max_chars: usize) -> Vec<Message> {
                     continue;
                 }
                 match &a.action {
-                    Action::Other { kind, args } => match kind.as_str() {
-                        "system" => out.push(Message::new(
-                            Role::System,
-                            args.get("content")
-                                .and_then(Value::as_str)
-                                .unwrap_or_default(),
-                        )),
-                        "message" => {
+                    Action::Other { .. } => match AgentAction::of(a) {
+                        Some(AgentAction::System { content }) => {
+                            out.push(Message::new(Role::System, content))
+                        }
+                        Some(AgentAction::Message {
+                            content,
+                            image_urls,
+                            ..
+                        }) => {
                             let role = if event.source() == Some(EventSource::User) {
                                 Role::User
                             } else {
                                 Role::Assistant
                             };
-                            let content = args
-                                .get("content")
-                                .and_then(Value::as_str)
-                                .unwrap_or_default();
                             let mut msg = Message::new(role, content);
                             if role == Role::User {
-                                msg.images = string_list(args.get("image_urls"));
+                                msg.images = image_urls
+                                    .iter()
+                                    .filter_map(Value::as_str)
+                                    .map(str::to_owned)
+                                    .collect();
                             }
                             out.push(msg);
                         }
-                        "finish" => out.push(Message::new(
-                            Role::Assistant,
-                            args.get("final_thought")
-                                .and_then(Value::as_str)
-                                .unwrap_or_default(),
-                        )),
+                        Some(AgentAction::Finish { final_thought, .. }) => {
+                            out.push(Message::new(Role::Assistant, final_thought))
+                        }
                         _ => {}
                     },
                     Action::Run(run) if event.source() == Some(EventSource::User) => {
@@ -295,17 +291,6 @@ pub fn build_messages(events: &[Arc<Event>], max_chars: usize) -> Vec<Message> {
         emit(msg, &mut results, &mut out);
     }
     out
-}
-
-fn string_list(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Pushes an assistant message followed by its tool results, in tool-call order.
