@@ -122,6 +122,9 @@ pub fn updates(event: &Event) -> Vec<Value> {
                         "think" => out.push(json!({
                             "sessionUpdate": "agent_thought_chunk", "content": text(arg("thought")),
                         })),
+                        "condensation" => out.push(json!({
+                            "sessionUpdate": "agent_thought_chunk", "content": text(&a.message),
+                        })),
                         "finish" => out.push(json!({
                             "sessionUpdate": "agent_message_chunk", "content": text(&a.message),
                         })),
