@@ -4,6 +4,7 @@
 //! that replaces it); the system prompt, the first user message and the `keep_first` events stay.
 
 pub mod events;
+mod plan;
 mod summary;
 pub mod view;
 
@@ -16,7 +17,8 @@ pub use events::Condensation;
 pub use view::View;
 
 use super::messages::build_messages;
-use crate::events::{Event, EventSource, EventStream, StreamError, kinds};
+use crate::events::{Event, EventSource, EventStream, StreamError};
+use plan::{Budget, Plan};
 use crate::llm::{Llm, LlmError, Message, Request, Response, ToolSpec};
 
 /// The tool through which the model asks for a condensation.
@@ -91,20 +93,14 @@ impl CondenserConfig {
     }
 }
 
-/// Tokens of a request as the condenser counts them: its JSON bytes over 3, a deliberate over-estimate
-/// (English runs about 4 bytes a token, code and JSON nearer 3) so the real prompt stays under budget.
+/// Tokens of a request as the condenser counts them: its JSON bytes over 4 (about what tokenizers make of
+/// English; code runs denser, which the margin below the window (`plan::TRIGGER_PERCENT`) and the recovery
+/// from the provider's context-window errors absorb).
 pub fn estimate_tokens(messages: &[Message], tools: &[ToolSpec]) -> u64 {
     let bytes = serde_json::to_string(messages).map_or(0, |s| s.len())
         + serde_json::to_string(tools).map_or(0, |s| s.len());
-    bytes.div_ceil(3) as u64
+    bytes.div_ceil(4) as u64
 }
-
-/// Above this share of the context window a condensation starts; it aims for half the window.
-const TRIGGER_PERCENT: u64 = 75;
-const TARGET_PERCENT: u64 = 50;
-/// The summary gets at most this share of the window (and at most `MAX_SUMMARY_CHARS`).
-const SUMMARY_PERCENT: u64 = 12;
-const MAX_SUMMARY_CHARS: usize = 12_000;
 
 /// What the controller gets back from one condensation: the condenser's own LLM calls, for the metrics.
 #[derive(Debug, Default)]
@@ -156,22 +152,31 @@ impl Condenser {
             return Ok(Outcome::default());
         }
         let view = View::from_events(&stream.events());
-        let count = view.logged().count();
-        let tokens = self
-            .window
-            .map(|_| estimate_tokens(&build_messages(&view.events, max_chars), tools));
-        let over_tokens = match (tokens, self.window) {
-            (Some(t), Some(w)) => t * 100 > w * TRIGGER_PERCENT,
-            _ => false,
-        };
+        let logged: Vec<Arc<Event>> = view.logged().cloned().collect();
+        let head = plan::head(&logged, self.config.keep_first);
+        let budget = self.window.map(|w| {
+            let fixed = estimate_tokens(&build_messages(&logged[..head], max_chars), tools);
+            Budget::new(w, fixed)
+        });
+        let over_tokens = budget.is_some_and(|b| {
+            estimate_tokens(&build_messages(&view.events, max_chars), tools) > b.trigger
+        });
         let forced = view.unhandled_request;
-        if !(forced || count > self.config.max_size || over_tokens) {
+        let over_count = logged.len() > self.config.max_size;
+        if !(forced || over_count || over_tokens) {
             return Ok(Outcome::default());
         }
-        let Some(plan) = self.plan(&view, max_chars, tools) else {
+        let Some(plan) = Plan::new(
+            logged,
+            head,
+            self.config.max_size,
+            budget,
+            max_chars,
+            forced,
+        ) else {
             if forced {
-                // Nothing left to forget: the request is answered by an empty condensation so it is not
-                // retried forever.
+                // Nothing left to forget: an empty condensation answers the request, so it is not
+                // asked again and again.
                 stream.add(Condensation::default().to_event(), EventSource::Agent)?;
             }
             return Ok(Outcome::default());
@@ -181,9 +186,9 @@ impl Condenser {
             calls: Vec::new(),
         };
         let masking = self.config.kind == CondenserKind::ObservationMasking;
-        // Masking alone helps only against tokens: the view keeps its events.
-        if masking && !forced && count <= self.config.max_size {
-            let masked = self.maskable(&view, &plan);
+        // Masking helps only against tokens (the view keeps its events), and only if it is enough.
+        if masking && !forced && !over_count {
+            let masked = plan.maskable();
             if !masked.is_empty() {
                 let c = Condensation {
                     masked_ids: masked,
@@ -193,19 +198,20 @@ impl Condenser {
                 trial.push(Arc::new(c.to_event()));
                 let after = View::from_events(&trial);
                 let t = estimate_tokens(&build_messages(&after.events, max_chars), tools);
-                if self.window.is_some_and(|w| t * 100 <= w * TARGET_PERCENT) {
+                if budget.is_some_and(|b| t <= b.target) {
                     stream.add(c.to_event(), EventSource::Agent)?;
                     return Ok(outcome);
                 }
             }
         }
         let previous = view.summary.as_deref();
-        let max_summary = self.max_summary_chars();
+        let max_summary = budget.map_or(plan::MAX_SUMMARY_CHARS, Budget::summary_chars);
         let summary = if masking {
             summary::mechanical(previous, &plan.forgotten, max_summary)
         } else {
-            let input_room = self.window.map_or(400_000, |w| {
-                usize::try_from(w * TRIGGER_PERCENT / 100 * 3).unwrap_or(usize::MAX)
+            // The summariser's own request fits the same window.
+            let input_room = budget.map_or(400_000, |b| {
+                usize::try_from(b.trigger * 4).unwrap_or(usize::MAX)
             });
             let request = Request {
                 messages: summary::request_messages(
@@ -250,78 +256,6 @@ impl Condenser {
         stream.add(event, EventSource::Agent)?;
         Ok(outcome)
     }
-
-    fn max_summary_chars(&self) -> usize {
-        self.window.map_or(MAX_SUMMARY_CHARS, |w| {
-            usize::try_from(w * SUMMARY_PERCENT / 100 * 3)
-                .unwrap_or(MAX_SUMMARY_CHARS)
-                .min(MAX_SUMMARY_CHARS)
-        })
-    }
-
-    /// Which events to forget: everything between the kept head and a tail that fits half of `max_size`
-    /// and half of the context window.
-    fn plan(&self, view: &View, max_chars: usize, tools: &[ToolSpec]) -> Option<Plan> {
-        let logged: Vec<Arc<Event>> = view.logged().cloned().collect();
-        let first_user = logged.iter().position(|e| {
-            e.source() == Some(EventSource::User)
-                && e.as_action().and_then(kinds::as_message).is_some()
-        });
-        let head = self
-            .config
-            .keep_first
-            .max(first_user.map_or(0, |i| i + 1))
-            .min(logged.len());
-        let max_tail = (self.config.max_size / 2).saturating_sub(head + 1).max(1);
-        let budget = self.window.map(|w| {
-            let head_tokens = estimate_tokens(&build_messages(&logged[..head], max_chars), tools);
-            (w * TARGET_PERCENT / 100)
-                .saturating_sub(head_tokens)
-                .saturating_sub((self.max_summary_chars() / 3) as u64)
-        });
-        let mut tail = 0;
-        let mut used = 0u64;
-        for event in logged[head..].iter().rev() {
-            // A tool call is counted with its result, which rebuilds the call's message.
-            let cost =
-                estimate_tokens(&build_messages(std::slice::from_ref(event), max_chars), &[]);
-            if tail >= max_tail || (tail > 0 && budget.is_some_and(|b| used + cost > b)) {
-                break;
-            }
-            used += cost;
-            tail += 1;
-        }
-        let forgotten: Vec<Arc<Event>> = logged[head..logged.len() - tail].to_vec();
-        if forgotten.is_empty() {
-            return None;
-        }
-        Some(Plan {
-            head,
-            forgotten,
-            tail_start: logged.len() - tail,
-            logged,
-        })
-    }
-
-    /// The observations before the tail whose content is still shown.
-    fn maskable(&self, view: &View, plan: &Plan) -> Vec<i64> {
-        let _ = view;
-        plan.logged[plan.head..plan.tail_start]
-            .iter()
-            .filter(|e| {
-                e.as_observation()
-                    .is_some_and(|o| o.content != events::MASKED && !o.content.is_empty())
-            })
-            .map(|e| e.id())
-            .collect()
-    }
-}
-
-struct Plan {
-    head: usize,
-    forgotten: Vec<Arc<Event>>,
-    tail_start: usize,
-    logged: Vec<Arc<Event>>,
 }
 
 /// The condenser's calls as an event's `llm_metrics`.
