@@ -149,7 +149,8 @@ impl Prepared {
         answer_dangling_calls(&stream).map_err(|e| SessionError::Failed(e.to_string()))?;
         let controller =
             Controller::new(stream.clone(), llm, runtime.clone(), settings.agent.clone())
-                .with_metrics(self.metrics);
+                .with_metrics(self.metrics)
+                .with_cache_key(self.meta.id.to_string());
         Ok(Session {
             meta: self.meta,
             storage: self.storage,

@@ -43,6 +43,9 @@ pub fn updates(event: &Event) -> Vec<Value> {
                     Some(AgentAction::Think { thought }) => out.push(json!({
                         "sessionUpdate": "agent_thought_chunk", "content": text(thought),
                     })),
+                    Some(AgentAction::Condensation { .. }) => out.push(json!({
+                        "sessionUpdate": "agent_thought_chunk", "content": text(&a.message),
+                    })),
                     Some(AgentAction::Finish { .. }) => out.push(json!({
                         "sessionUpdate": "agent_message_chunk", "content": text(&a.message),
                     })),

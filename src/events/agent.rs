@@ -31,6 +31,12 @@ pub enum AgentAction<'a> {
         task_list: Option<&'a Value>,
         thought: &'a str,
     },
+    /// `CondensationAction`: what the model no longer sees, and the summary that replaces it (the
+    /// condenser reads its arguments).
+    Condensation { args: &'a Map<String, Value> },
+    /// `CondensationRequestAction`: the model, or the controller after a context-window error, asks for
+    /// a condensation.
+    CondensationRequest,
     /// Any other agent-side kind (one this agent does not run).
     Unknown {
         kind: &'a str,
@@ -99,6 +105,8 @@ impl<'a> AgentAction<'a> {
                 task_list: args.get("task_list"),
                 thought: str_of(args, "thought"),
             },
+            "condensation" => AgentAction::Condensation { args },
+            "condensation_request" => AgentAction::CondensationRequest,
             other => AgentAction::Unknown { kind: other, args },
         })
     }

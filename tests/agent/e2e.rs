@@ -14,6 +14,7 @@ use openhands_runtime_api::ObservationKind;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
+mod condensation;
 mod requests;
 mod vision;
 

@@ -39,6 +39,7 @@ pub(crate) fn request() -> Request {
             Message::new(Role::User, "List the files."),
         ],
         tools: vec![bash_tool()],
+        cache_key: None,
     }
 }
 
