@@ -177,6 +177,9 @@ pub(crate) struct Prepared {
     pub tools: Vec<ToolSpec>,
     pub stop: Vec<String>,
     pub cache_key: Option<String>,
+    /// Whether the prompt is worth caching: a request without tools (the condenser's summariser) is
+    /// read once, so writing it to the cache would only cost more.
+    pub cache: bool,
 }
 
 /// A configured client for one model.
@@ -351,6 +354,7 @@ impl Llm {
                 tools: request.tools.clone(),
                 stop: Vec::new(),
                 cache_key: self.cache_key(request),
+                cache: !request.tools.is_empty(),
             };
         }
         let stop = if !request.tools.is_empty() && features::supports_stop_words(&self.config.model)
@@ -364,6 +368,7 @@ impl Llm {
             tools: Vec::new(),
             stop,
             cache_key: self.cache_key(request),
+            cache: !request.tools.is_empty(),
         }
     }
 
