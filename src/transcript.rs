@@ -65,6 +65,10 @@ pub fn render(event: &Event) -> Option<String> {
                 Action::BrowseInteractive(b) => format!("[browser] {}", b.browser_actions),
                 Action::Other { kind, .. } => format!("[{kind}]"),
             });
+            // The risk recorded on the action (the model's or the rules', the higher): high is flagged.
+            if crate::agent::risk::level(&a.action) >= crate::agent::risk::HIGH {
+                out.push_str("  [risk: high]");
+            }
             Some(out)
         }
         Event::Observation(o) => match &o.kind {

@@ -463,6 +463,7 @@ impl Controller {
             Parsed::Action(event) => *event,
         };
         event.meta_mut().llm_metrics = Some(self.llm_metrics());
+        super::risk::rate(&mut event, &self.workspace);
         let action = self.add(event, EventSource::Agent)?;
         let Some(a) = action.as_action() else {
             return Ok(None);

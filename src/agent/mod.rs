@@ -5,6 +5,7 @@ mod controller;
 pub mod messages;
 pub mod parse;
 pub mod prompt;
+pub mod risk;
 pub mod stuck;
 pub mod tools;
 
