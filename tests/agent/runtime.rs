@@ -24,6 +24,7 @@ fn opts() -> LocalOptions {
         plugins: Vec::new(),
         enable_browser: false,
         withheld: Vec::new(),
+        env: Vec::new(),
     }
 }
 
