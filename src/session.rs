@@ -107,6 +107,7 @@ pub struct Prepared {
     /// The resumed conversation had been interrupted: its process ended while a task ran.
     pub was_interrupted: bool,
     secrets: Vec<String>,
+    context: crate::agent::context::Context,
 }
 
 impl Prepared {
@@ -146,7 +147,8 @@ impl Prepared {
         answer_dangling_calls(&stream).map_err(|e| SessionError::Failed(e.to_string()))?;
         let controller =
             Controller::new(stream.clone(), llm, runtime.clone(), settings.agent.clone())
-                .with_metrics(self.metrics);
+                .with_metrics(self.metrics)
+                .with_context(self.context);
         Ok(Session {
             meta: self.meta,
             storage: self.storage,
@@ -187,6 +189,17 @@ impl Session {
         let storage = Storage::open(settings.data_dir.clone())
             .map_err(|e| SessionError::Usage(e.to_string()))?;
         let secrets = settings.secrets();
+        // Skills are loaded once; what cannot be used is said with the conversation's other warnings.
+        let user_skills =
+            crate::config::user_config_path().and_then(|p| Some(p.parent()?.join("skills")));
+        let names = settings
+            .named_secrets
+            .names()
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        let (context, mut context_warnings) =
+            crate::agent::context::Context::load(workspace, user_skills.as_deref(), names);
         match open {
             Open::New { id, first_message } => {
                 let meta = ConversationMeta {
@@ -205,9 +218,10 @@ impl Session {
                     history: Vec::new(),
                     log,
                     metrics: Metrics::default(),
-                    warnings: Vec::new(),
+                    warnings: context_warnings,
                     was_interrupted: false,
                     secrets,
+                    context,
                 })
             }
             Open::Resume(id) => {
@@ -237,9 +251,14 @@ impl Session {
                     storage,
                     history: loaded.events,
                     log,
-                    warnings: loaded.warnings,
+                    warnings: {
+                        let mut w = loaded.warnings;
+                        w.append(&mut context_warnings);
+                        w
+                    },
                     was_interrupted,
                     secrets,
+                    context,
                 })
             }
         }

@@ -39,7 +39,7 @@ pub fn render(event: &Event) -> Option<String> {
                     "message" => Some(format!("agent: {}", text("content"))),
                     "think" => Some(format!("(thinking) {}", text("thought"))),
                     "finish" => Some(format!("finished: {}", text("final_thought"))),
-                    "task_tracking" => None,
+                    "task_tracking" | "recall" => None,
                     other => Some(format!("[{other}]")),
                 };
             }
@@ -103,6 +103,9 @@ pub fn render(event: &Event) -> Option<String> {
             }
             _ if crate::events::kinds::is_user_rejected(o) => {
                 Some(format!("  [not run] {}", o.content))
+            }
+            ObservationKind::Other { kind, extras } if kind == "recall" => {
+                crate::agent::context::describe(extras)
             }
             ObservationKind::Other { kind, .. } if kind == "task_tracking" => {
                 Some(indent(&o.content))

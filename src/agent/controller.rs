@@ -204,6 +204,8 @@ pub struct Controller {
     auto_continues_left: u32,
     /// The loop warning given in the running task, if any: a second loop stops the task.
     loop_warning: Option<i64>,
+    /// Workspace context, repository instructions and skills, recalled with user messages.
+    context: Option<super::context::Context>,
 }
 
 impl Controller {
@@ -233,7 +235,14 @@ impl Controller {
             tasks: json!([]),
             auto_continues_left: 0,
             loop_warning: None,
+            context: None,
         }
+    }
+
+    /// Recalls workspace context, instructions and skills with each user message.
+    pub fn with_context(mut self, context: super::context::Context) -> Self {
+        self.context = Some(context);
+        self
     }
 
     /// Starts from totals stored with a resumed conversation.
@@ -312,6 +321,9 @@ impl Controller {
             )?;
         }
         self.add(kinds::message(text, false), EventSource::User)?;
+        if let Some(context) = &self.context {
+            super::context::recall(context, &self.stream, text, &self.workspace)?;
+        }
         self.set_state(AgentState::Running, "")?;
         let task_start_cost = self.metrics.cost;
         self.auto_continues_left = self.config.auto_continue;

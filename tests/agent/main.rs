@@ -2,6 +2,7 @@
 
 mod cli;
 mod common;
+mod context;
 mod docker;
 mod e2e;
 mod editors;
