@@ -194,12 +194,12 @@ pub fn updates(event: &Event) -> Vec<Value> {
                 return out;
             };
             let (status, content, raw) = match &o.kind {
-                // No tool call was shown for a thought or the plan (they are a thought chunk and a plan
-                // update), so their results have no card to update.
+                // No tool call was shown for a thought, the plan or a recall (a thought chunk, a plan
+                // update, nothing), so their results have no card to update.
                 ObservationKind::Other { kind, .. }
                     if matches!(
                         kind.as_str(),
-                        "agent_state_changed" | "null" | "think" | "task_tracking"
+                        "agent_state_changed" | "null" | "think" | "task_tracking" | "recall"
                     ) =>
                 {
                     return out;
