@@ -223,3 +223,37 @@ fn a_trigger_brings_a_skill_in_once_and_a_resumed_conversation_sends_the_same() 
     assert!(users[3].starts_with("<EXTRA_INFO>\nThe following information has been included based on a keyword match for \"docs\""), "{}", users[3]);
     assert!(stderr.contains("[context] skill "), "{stderr}");
 }
+
+#[test]
+fn doctor_shows_instructions_skills_and_secret_names() {
+    let llm = ScriptedLlm::start(Wire::OpenAi, vec![]);
+    let env = CliEnv::new();
+    let ws = env.ws();
+    write(&ws, "AGENTS.md", "rules");
+    write(
+        &ws,
+        ".agents/skills/deploy.md",
+        "---\ntriggers: [deploy]\n---\nx",
+    );
+    write(&ws, ".agents/skills/broken.md", "---\nnot yaml\n---\nx");
+    write_secrets_config(
+        &env.dir.path().join("config"),
+        "[secrets]\nDEPLOY_TOKEN = \"deploy-value-6f1c2a\"\n",
+    );
+    let out = env
+        .cmd(&llm.base_url)
+        .args(["doctor", "--workspace"])
+        .arg(&ws)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        stdout.contains("ok   secrets: DEPLOY_TOKEN (exported into the sandbox's shell)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("warn context: instructions: AGENTS.md; skills: deploy (deploy); skill .agents/skills/broken.md skipped: line 2: `not yaml` is not `key: value`"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("deploy-value-6f1c2a"), "{stdout}");
+}

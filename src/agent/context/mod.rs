@@ -100,6 +100,34 @@ impl Context {
         (context, warnings)
     }
 
+    /// One line for `doctor`: the root's instruction files and the skills with their triggers.
+    pub fn summary(&self) -> String {
+        let files: Vec<String> = files::instruction_files(&self.workspace, &[])
+            .iter()
+            .map(|p| {
+                p.strip_prefix(&self.workspace)
+                    .unwrap_or(p)
+                    .display()
+                    .to_string()
+            })
+            .collect();
+        let mut skills: Vec<String> = self
+            .skills
+            .iter()
+            .map(|s| format!("{} ({})", s.name, s.triggers.join(", ")))
+            .collect();
+        skills.extend(self.always.iter().map(|s| format!("{} (always)", s.name)));
+        let or_none = |v: Vec<String>| match v.is_empty() {
+            true => "none".to_owned(),
+            false => v.join(", "),
+        };
+        format!(
+            "instructions: {}; skills: {}",
+            or_none(files),
+            or_none(skills)
+        )
+    }
+
     /// Skills triggered by `text` and not yet in `injected`, with the trigger each matched.
     fn triggered<'a>(&'a self, text: &str, injected: &[String]) -> Vec<(&'a Skill, String)> {
         self.skills
