@@ -208,3 +208,52 @@ fn a_bad_secret_is_a_clear_error_that_never_shows_its_value() {
     }
     assert!(llm.requests().is_empty());
 }
+
+#[tokio::test]
+async fn a_remote_runtime_gets_the_secrets_exported_without_a_trace() {
+    let server = super::runtime::serve("remote-key-7c1e").await;
+    let llm = secrets_llm();
+    let env = CliEnv::new();
+    write_secrets_config(
+        &env.dir.path().join("config"),
+        &format!("[secrets]\nDEPLOY_TOKEN = \"{DEPLOY_TOKEN}\"\n"),
+    );
+    let mut cmd = env.run_cmd(
+        &llm.base_url,
+        &[
+            "--runtime",
+            "remote",
+            "--runtime-url",
+            &server.url,
+            "deploy it",
+        ],
+    );
+    cmd.env("OPENHANDS_SECRET_FROM_ENV", FROM_ENV)
+        .env("OPENHANDS_RUNTIME_API_KEY", "remote-key-7c1e");
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let lengths = format!("\n  {}\n  {}\n", DEPLOY_TOKEN.len() + 4, FROM_ENV.len() + 4);
+    assert!(stderr.contains(&lengths), "{lengths:?} in {stderr}");
+    let conv = std::fs::read_dir(env.data().join("conversations"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let stored = std::fs::read_to_string(conv.join("events.jsonl")).unwrap();
+    let requests = serde_json::to_string(&llm.requests()).unwrap();
+    assert!(
+        requests.contains("DEPLOY_TOKEN=<secret_hidden>"),
+        "{requests}"
+    );
+    // The export itself is no event, and no value shows anywhere.
+    assert!(!stored.contains("export "), "{stored}");
+    for text in [&stderr, &stored, &requests] {
+        for value in [DEPLOY_TOKEN, FROM_ENV] {
+            assert!(!text.contains(value), "{value} in {text}");
+        }
+    }
+}
