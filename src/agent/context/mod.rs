@@ -254,7 +254,19 @@ pub fn recall(
         extras.insert("working_dir".into(), json!(working_dir));
     }
     let mut knowledge_json = Vec::new();
+    // However many skills one message triggers, together they get the instructions' budget; the rest
+    // stay out (and can come with a later message).
+    let mut budget = context.limits.total_chars;
     for (skill, trigger) in &knowledge {
+        let size = skill.content.chars().count();
+        if size > budget {
+            warnings.push(format!(
+                "skill {} left out: the skills this message triggers exceed {} characters together",
+                skill.source, context.limits.total_chars
+            ));
+            continue;
+        }
+        budget -= size;
         parts.push(format!(
             "<EXTRA_INFO>\nThe following information has been included based on a keyword match for \"{trigger}\". It may or may not be relevant to the user's request.\n\n{}\n</EXTRA_INFO>",
             skill.content
@@ -398,4 +410,82 @@ pub fn describe(extras: &Map<String, Value>) -> Option<String> {
         parts.push(format!("warning: {w}"));
     }
     (!parts.is_empty()).then(|| format!("[context] {}", parts.join("; ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recalls(stream: &EventStream) -> Vec<Map<String, Value>> {
+        stream
+            .events()
+            .iter()
+            .filter_map(|e| match &e.as_observation()?.kind {
+                ObservationKind::Other { kind, extras } if kind == "recall" => Some(extras.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn names(extras: &Map<String, Value>) -> Vec<String> {
+        extras["microagent_knowledge"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["name"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn skills_come_once_within_a_budget_and_the_workspace_context_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = dir.path();
+        let skills = ws.join(".openhands/microagents");
+        std::fs::create_dir_all(&skills).unwrap();
+        for name in ["a", "b", "c"] {
+            std::fs::write(
+                skills.join(format!("{name}.md")),
+                format!(
+                    "---\ntriggers: [common, only-{name}]\n---\n{}",
+                    name.repeat(300)
+                ),
+            )
+            .unwrap();
+        }
+        let limits = Limits {
+            total_chars: 700,
+            ..Limits::default()
+        };
+        let (context, warnings) = Context::load_with(ws, None, Vec::new(), limits);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let stream = EventStream::default();
+        let sandbox = Path::new("/workspace");
+        recall(&context, &stream, "a COMMON word", sandbox).unwrap();
+        recall(&context, &stream, "common again", sandbox).unwrap();
+        recall(&context, &stream, "nothing here", sandbox).unwrap();
+        recall(&context, &stream, "only-a and common", sandbox).unwrap();
+        let r = recalls(&stream);
+        assert_eq!(r.len(), 2, "{r:#?}");
+        assert_eq!(r[0]["recall_type"], WORKSPACE_CONTEXT);
+        assert_eq!(names(&r[0]), ["a", "b"]);
+        assert_eq!(
+            r[0]["warnings"],
+            json!([
+                "skill .openhands/microagents/c.md left out: the skills this message triggers exceed 700 characters together"
+            ])
+        );
+        assert_eq!(r[1]["recall_type"], KNOWLEDGE);
+        assert_eq!(names(&r[1]), ["c"]);
+        // Each recall observation answers its recall action.
+        let events = stream.events();
+        let obs = events.iter().filter(|e| e.as_observation().is_some());
+        for o in obs {
+            let cause = o.cause().unwrap();
+            assert!(
+                events
+                    .iter()
+                    .any(|e| e.id() == cause && e.as_action().is_some())
+            );
+        }
+    }
 }
