@@ -73,10 +73,9 @@ fn dangerous_commands_and_the_models_high_ratings_are_asked_and_recorded() {
     let transcripts = ed.ws.join(".openhands/transcripts");
     let md = std::fs::read_dir(&transcripts)
         .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "md"))
+        .expect("a transcript");
     let md = std::fs::read_to_string(md).unwrap();
     for cmd in DANGEROUS.iter().chain(&["ls -a"]) {
         assert!(

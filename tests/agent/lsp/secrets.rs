@@ -66,10 +66,9 @@ fn named_secrets_are_usable_and_no_lsp_message_carries_them() {
     let transcripts = ed.ws.join(".openhands/transcripts");
     let md = std::fs::read_dir(&transcripts)
         .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "md"))
+        .expect("a transcript");
     let md = std::fs::read_to_string(md).unwrap();
     let requests = serde_json::to_string(&llm.requests()).unwrap();
     for (what, text) in [
