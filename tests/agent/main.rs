@@ -11,6 +11,7 @@ mod layout;
 mod llm;
 mod lsp;
 mod lsp_frames;
+mod risk;
 mod runtime;
 mod scripted_llm;
 mod secrets;
