@@ -11,6 +11,7 @@ pub mod fuzzing;
 pub mod llm;
 pub mod lsp;
 pub mod runtime;
+pub mod secrets;
 pub mod session;
 pub mod storage;
 pub mod transcript;

@@ -45,6 +45,7 @@ pub fn render(event: &Event) -> Option<String> {
                     AgentAction::Condensation { .. } => Some(condensation_line(a)),
                     AgentAction::CondensationRequest => Some("[condensation requested]".to_owned()),
                     AgentAction::Unknown { kind, .. } => Some(format!("[{kind}]")),
+                    AgentAction::Recall { .. } => None,
                 };
             }
             let thought = match &a.action {
@@ -69,6 +70,10 @@ pub fn render(event: &Event) -> Option<String> {
                 Action::BrowseInteractive(b) => format!("[browser] {}", b.browser_actions),
                 Action::Other { kind, .. } => format!("[{kind}]"),
             });
+            // The risk recorded on the action (the model's or the rules', the higher): high is flagged.
+            if crate::agent::risk::level(&a.action) >= crate::agent::risk::HIGH {
+                out.push_str("  [risk: high]");
+            }
             Some(out)
         }
         Event::Observation(o) => match &o.kind {
@@ -99,6 +104,7 @@ pub fn render(event: &Event) -> Option<String> {
                     Some(format!("  [not run] {content}"))
                 }
                 AgentObservation::TaskTracking { content, .. } => Some(indent(content)),
+                AgentObservation::Recall { extras } => crate::agent::context::describe(extras),
                 _ => None,
             },
             _ => (!o.content.is_empty()).then(|| indent(&o.content)),

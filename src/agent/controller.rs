@@ -214,6 +214,8 @@ pub struct Controller {
     context_errors: u32,
     /// The provider's prompt-cache key (`prompt_cache_key`): one per conversation.
     cache_key: Option<String>,
+    /// Workspace context, repository instructions and skills, recalled with user messages.
+    context: Option<super::context::Context>,
 }
 
 /// Context-window errors in a row that condensation could not cure before the task fails.
@@ -253,7 +255,14 @@ impl Controller {
             condenser,
             context_errors: 0,
             cache_key: None,
+            context: None,
         }
+    }
+
+    /// Recalls workspace context, instructions and skills with each user message.
+    pub fn with_context(mut self, context: super::context::Context) -> Self {
+        self.context = Some(context);
+        self
     }
 
     /// Names the conversation to the provider's prompt cache (OpenAI's `prompt_cache_key`).
@@ -338,6 +347,9 @@ impl Controller {
             )?;
         }
         self.add(kinds::message(text, false), EventSource::User)?;
+        if let Some(context) = &self.context {
+            super::context::recall(context, &self.stream, text, &self.workspace)?;
+        }
         self.set_state(AgentState::Running, "")?;
         let task_start_cost = self.metrics.cost;
         self.auto_continues_left = self.config.auto_continue;
@@ -525,6 +537,7 @@ impl Controller {
             Parsed::Action(event) => *event,
         };
         event.meta_mut().llm_metrics = Some(self.llm_metrics());
+        super::risk::rate(&mut event, &self.workspace);
         let action = self.add(event, EventSource::Agent)?;
         let Some(a) = action.as_action() else {
             return Ok(None);
@@ -568,6 +581,7 @@ impl Controller {
                 AgentAction::System { .. }
                 | AgentAction::Condensation { .. }
                 | AgentAction::CondensationRequest
+                | AgentAction::Recall { .. }
                 | AgentAction::Unknown { .. } => {
                     let other = a.action.kind();
                     let obs = Event::Observation(Observation::error(format!(

@@ -37,6 +37,9 @@ pub enum AgentAction<'a> {
     /// `CondensationRequestAction`: the model, or the controller after a context-window error, asks for
     /// a condensation.
     CondensationRequest,
+    /// `RecallAction`: a user message asked for workspace context or skills (`recall_type`
+    /// `workspace_context` or `knowledge`).
+    Recall { recall_type: &'a str },
     /// Any other agent-side kind (one this agent does not run).
     Unknown {
         kind: &'a str,
@@ -59,6 +62,8 @@ pub enum AgentObservation<'a> {
     StateChanged { state: &'a str, reason: &'a str },
     /// `UserRejectObservation`: the user refused the action, so it did not run.
     UserRejected { content: &'a str },
+    /// `RecallObservation`: the workspace context, instructions and skills a recall brought in.
+    Recall { extras: &'a Map<String, Value> },
     /// `NullObservation`: nothing to say.
     Null,
     /// Any other agent-side kind.
@@ -105,6 +110,9 @@ impl<'a> AgentAction<'a> {
                 task_list: args.get("task_list"),
                 thought: str_of(args, "thought"),
             },
+            "recall" => AgentAction::Recall {
+                recall_type: str_of(args, "recall_type"),
+            },
             "condensation" => AgentAction::Condensation { args },
             "condensation_request" => AgentAction::CondensationRequest,
             other => AgentAction::Unknown { kind: other, args },
@@ -135,6 +143,7 @@ impl<'a> AgentObservation<'a> {
             super::kinds::USER_REJECTED => AgentObservation::UserRejected {
                 content: &obs.content,
             },
+            "recall" => AgentObservation::Recall { extras },
             "null" => AgentObservation::Null,
             other => AgentObservation::Unknown { kind: other },
         })

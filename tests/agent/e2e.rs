@@ -37,6 +37,7 @@ async fn setup() -> Setup {
             plugins: Vec::new(),
             enable_browser: false,
             withheld: Vec::new(),
+            env: Vec::new(),
         },
     )
     .await
