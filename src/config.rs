@@ -58,6 +58,15 @@ struct RawAgent {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawCondenser {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    keep_first: Option<usize>,
+    max_size: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawRuntime {
     kind: Option<RuntimeKind>,
     url: Option<String>,
@@ -176,7 +185,17 @@ struct RawStorage {
 
 /// Sections we read; others known to later features are accepted and ignored.
 const KNOWN_SECTIONS: &[&str] = &[
-    "llm", "agent", "runtime", "storage", "sandbox", "lsp", "security", "mcp", "docker", "secrets",
+    "llm",
+    "agent",
+    "runtime",
+    "storage",
+    "sandbox",
+    "lsp",
+    "security",
+    "mcp",
+    "docker",
+    "condenser",
+    "secrets",
 ];
 
 /// Runtime settings after resolution.
@@ -389,6 +408,30 @@ fn read_secrets(
     Ok(())
 }
 
+/// Lays one file's `[condenser]` over `c`, checking the result.
+fn condenser_settings(
+    c: &mut crate::agent::condenser::CondenserConfig,
+    raw: RawCondenser,
+    path: &Path,
+) -> Result<(), ConfigError> {
+    let invalid = |message: String| ConfigError::Invalid {
+        path: path.to_owned(),
+        message,
+    };
+    if let Some(kind) = raw.kind {
+        c.kind = kind
+            .parse()
+            .map_err(|e: String| invalid(format!("[condenser]: {e}")))?;
+    }
+    if let Some(v) = raw.keep_first {
+        c.keep_first = v;
+    }
+    if let Some(v) = raw.max_size {
+        c.max_size = v;
+    }
+    c.validate().map_err(invalid)
+}
+
 /// Resolves the settings for a task in `workspace`.
 pub fn resolve(
     workspace: &Path,
@@ -419,6 +462,11 @@ pub fn resolve(
         if let Some(v) = a.auto_continue {
             auto_continue = v;
         }
+        condenser_settings(
+            &mut agent.condenser,
+            section(table, "condenser", path)?,
+            path,
+        )?;
         let r: RawRuntime = section(table, "runtime", path)?;
         runtime.kind = r.kind.or(runtime.kind);
         runtime.url = r.url.or(runtime.url);

@@ -18,6 +18,9 @@ use crate::storage::{
     ConversationId, ConversationLog, ConversationMeta, INTERRUPTED, ProcessOwner, Storage,
 };
 
+mod runtime;
+pub use runtime::{docker_options, start_runtime};
+
 /// Longest title, in characters.
 const TITLE_CHARS: usize = 80;
 
@@ -125,7 +128,7 @@ impl Prepared {
         wrap: impl FnOnce(Arc<dyn Runtime>) -> Arc<dyn Runtime>,
     ) -> Result<Session, SessionError> {
         let llm = self.llm;
-        let inner = match crate::runtime::start_runtime(settings, workspace, &self.meta.id).await {
+        let inner = match start_runtime(settings, workspace, &self.meta.id).await {
             Ok(r) => r,
             Err(e) => {
                 // Not left `loading`: the conversation did not start, and says so.
@@ -148,7 +151,8 @@ impl Prepared {
         let controller =
             Controller::new(stream.clone(), llm, runtime.clone(), settings.agent.clone())
                 .with_metrics(self.metrics)
-                .with_context(self.context);
+                .with_context(self.context)
+                .with_cache_key(self.meta.id.to_string());
         Ok(Session {
             meta: self.meta,
             storage: self.storage,
@@ -188,6 +192,7 @@ impl Session {
         let llm = Llm::new(settings.llm.clone()).map_err(|e| SessionError::Usage(e.to_string()))?;
         let storage = Storage::open(settings.data_dir.clone())
             .map_err(|e| SessionError::Usage(e.to_string()))?;
+        crate::llm::remember_refusals_in(storage.root().join("tools-refused.txt"));
         let secrets = settings.secrets();
         // Skills are loaded once; what cannot be used is said with the conversation's other warnings.
         let user_skills =

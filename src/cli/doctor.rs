@@ -145,6 +145,7 @@ async fn llm_checks(s: &config::Settings) -> Vec<Check> {
                 .fix("set LLM_API_KEY (VS Code: \"OpenHands: Set API key\")"),
         ),
     }
+    out.push(condenser_check(s));
     out.push(
         match crate::llm::probe(llm, Duration::from_secs(10)).await {
             Ok(status @ (401 | 403)) => check(
@@ -167,6 +168,33 @@ async fn llm_checks(s: &config::Settings) -> Vec<Check> {
         },
     );
     out
+}
+
+/// `[condenser]` and the context window it keeps prompts under.
+fn condenser_check(s: &config::Settings) -> Check {
+    use crate::agent::condenser::CondenserKind;
+    let c = &s.agent.condenser;
+    let window = match (s.llm.max_input_tokens, s.llm.context_window()) {
+        (Some(n), _) => format!("context window {n} tokens ([llm] max_input_tokens)"),
+        (None, Some(n)) => format!("context window {n} tokens (built in for this model)"),
+        (None, None) => "context window unknown: condensing by event count and on the server's             context-length errors"
+            .to_owned(),
+    };
+    let kind = match c.kind {
+        CondenserKind::Llm => "llm",
+        CondenserKind::ObservationMasking => "observation_masking",
+        CondenserKind::None => "none",
+    };
+    let detail = format!(
+        "type = \"{kind}\", keep_first = {}, max_size = {}; {window}",
+        c.keep_first, c.max_size
+    );
+    if c.kind == CondenserKind::None {
+        check(Verdict::Warn, "condenser", detail)
+            .fix("a long task will fail once it outgrows the context window: set [condenser] type = \"llm\"")
+    } else {
+        check(Verdict::Ok, "condenser", detail)
+    }
 }
 
 async fn runtime_checks(s: &config::Settings) -> Vec<Check> {
@@ -232,7 +260,7 @@ async fn sandbox_image_check(s: &config::Settings) -> Check {
         jupyter: s.runtime.jupyter,
         browser: s.runtime.browser,
     };
-    let opts = crate::runtime::docker_options(&s.docker, None, plugins);
+    let opts = crate::session::docker_options(&s.docker, None, plugins);
     match check_image(&opts).await {
         Ok(ImageCheck::Ready { tag, plugins }) => check(
             Verdict::Ok,

@@ -1,5 +1,6 @@
 //! Approvals: a policy decides first; otherwise the user is asked with `window/showMessageRequest`, or, for
-//! editors without it or silent for too long, through code actions and `openhands.approval.respond`.
+//! editors without it or silent for too long, through code actions and `openhands.approval.respond`. The
+//! policy itself is `crate::approval`, shared with ACP.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -11,31 +12,7 @@ use tower_lsp_server::ls_types::{MessageActionItem, MessageType};
 
 use super::bridge::Link;
 use super::rich::Rich;
-
-/// When the user is asked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Policy {
-    /// Never ask: everything runs.
-    Never,
-    /// Ask before every action that changes something.
-    Always,
-    /// Ask for risky actions only (the default).
-    Risky,
-}
-
-impl std::str::FromStr for Policy {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "never" => Ok(Policy::Never),
-            "always" => Ok(Policy::Always),
-            "risky" => Ok(Policy::Risky),
-            other => Err(format!(
-                "`{other}` is not an approval policy: use \"never\", \"always\" or \"risky\""
-            )),
-        }
-    }
-}
+pub use crate::approval::{Decision, Policy, rejection, summarize};
 
 /// The approval settings of the session.
 #[derive(Debug, Clone)]
@@ -60,28 +37,6 @@ impl Default for ApprovalSettings {
     }
 }
 
-/// The user's answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    AllowOnce,
-    AllowAlways,
-    Reject,
-}
-
-impl std::str::FromStr for Decision {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "allow_once" => Ok(Decision::AllowOnce),
-            "allow_always" => Ok(Decision::AllowAlways),
-            "reject" => Ok(Decision::Reject),
-            other => Err(format!(
-                "`{other}` is not an answer: use \"allow_once\", \"allow_always\" or \"reject\""
-            )),
-        }
-    }
-}
-
 const ALLOW_ONCE: &str = "Allow once";
 const ALLOW_ALWAYS: &str = "Allow for this conversation";
 const REJECT: &str = "Reject";
@@ -99,24 +54,6 @@ impl Pending {
     pub fn answer(&mut self, d: Decision) -> bool {
         self.answer.take().is_some_and(|tx| tx.send(d).is_ok())
     }
-}
-
-/// Why the risky policy asks before `action`, if it does: what the core's risk rules find (medium or
-/// high), or the model's own high rating where nothing contains the action.
-pub fn risk(action: &Action, sandboxed: bool, sandbox_workspace: &Path) -> Option<&'static str> {
-    if matches!(action, Action::Run(run) if run.is_input) {
-        return None;
-    }
-    use crate::agent::risk;
-    risk::rules(action, sandbox_workspace)
-        .map(|found| found.reason)
-        .or((!sandboxed && risk::level(action) >= risk::HIGH)
-            .then_some("the model rated it high risk"))
-}
-
-/// OpenHands' rejection observation.
-pub fn rejection(why: &str) -> Observation {
-    crate::events::kinds::user_rejected(why)
 }
 
 /// Asks, per the policy, before each action of one task.
@@ -156,18 +93,9 @@ impl Gate {
     /// Why the policy asks before `action` (`None`: it may run without asking).
     pub fn needs(&self, action: &Action) -> Option<&'static str> {
         let settings = self.link.state.lock().ok()?.approval.clone();
-        let why = match settings.policy {
-            Policy::Never => return None,
-            Policy::Risky => risk(action, self.sandboxed, &self.sandbox_workspace)?,
-            Policy::Always => match action {
-                Action::Run(_)
-                | Action::RunIpython(_)
-                | Action::Write(_)
-                | Action::Edit(_)
-                | Action::BrowseInteractive(_) => "every action is confirmed (approvals: always)",
-                _ => return None,
-            },
-        };
+        let why = settings
+            .policy
+            .asks(action, self.sandboxed, &self.sandbox_workspace)?;
         let category = format!("{}\u{0}{why}", self.link.task.conversation_id);
         (!self.link.state.lock().ok()?.allowed.contains(&category)).then_some(why)
     }
@@ -379,27 +307,5 @@ fn append_transcript(path: &Path, text: &str) {
     use std::io::Write as _;
     if let Ok(mut f) = std::fs::OpenOptions::new().append(true).open(path) {
         let _ = f.write_all(text.as_bytes());
-    }
-}
-
-/// One line saying what the action does.
-pub fn summarize(action: &Action) -> String {
-    let short = |s: &str| {
-        let line = s.lines().next().unwrap_or("");
-        let mut out: String = line.chars().take(120).collect();
-        if line.chars().count() > 120 || s.lines().count() > 1 {
-            out.push('…');
-        }
-        out
-    };
-    match action {
-        Action::Run(r) => format!("$ {}", short(&r.command)),
-        Action::RunIpython(c) => format!("python: {}", short(&c.code)),
-        Action::Write(w) => format!("write {}", w.path),
-        Action::Edit(e) => format!("{} {}", e.command, e.path),
-        Action::Read(r) => format!("read {}", r.path),
-        Action::Browse(b) => format!("browse {}", b.url),
-        Action::BrowseInteractive(b) => format!("browser: {}", short(&b.browser_actions)),
-        Action::Other { kind, .. } => kind.clone(),
     }
 }

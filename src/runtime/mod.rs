@@ -7,7 +7,6 @@ pub mod docker;
 mod local;
 mod process;
 mod remote;
-mod select;
 
 use std::path::{Path, PathBuf};
 
@@ -75,5 +74,3 @@ pub struct LocalOptions {
     /// Variables set on top of the inherited environment (the user's named secrets).
     pub env: Vec<(String, String)>,
 }
-
-pub use select::{docker_options, start_runtime};

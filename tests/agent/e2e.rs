@@ -14,7 +14,9 @@ use openhands_runtime_api::ObservationKind;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
+mod condensation;
 mod requests;
+mod vision;
 
 use super::common::runtime_binary;
 use super::scripted_llm::{Reply, ScriptedLlm, Wire};
