@@ -382,30 +382,6 @@ pub fn docker_settings(files: &[(PathBuf, toml::Table)]) -> Result<DockerSetting
     Ok(docker)
 }
 
-/// Lays one file's `[condenser]` over `c`, checking the result.
-fn condenser_settings(
-    c: &mut crate::agent::condenser::CondenserConfig,
-    raw: RawCondenser,
-    path: &Path,
-) -> Result<(), ConfigError> {
-    let invalid = |message: String| ConfigError::Invalid {
-        path: path.to_owned(),
-        message,
-    };
-    if let Some(kind) = raw.kind {
-        c.kind = kind
-            .parse()
-            .map_err(|e: String| invalid(format!("[condenser]: {e}")))?;
-    }
-    if let Some(v) = raw.keep_first {
-        c.keep_first = v;
-    }
-    if let Some(v) = raw.max_size {
-        c.max_size = v;
-    }
-    c.validate().map_err(invalid)
-}
-
 /// Adds the `[secrets]` of one config file: `NAME = "value"`, each checked (the error names the file and
 /// the secret, never the value).
 fn read_secrets(
@@ -430,6 +406,30 @@ fn read_secrets(
         secrets.set(name, value).map_err(invalid)?;
     }
     Ok(())
+}
+
+/// Lays one file's `[condenser]` over `c`, checking the result.
+fn condenser_settings(
+    c: &mut crate::agent::condenser::CondenserConfig,
+    raw: RawCondenser,
+    path: &Path,
+) -> Result<(), ConfigError> {
+    let invalid = |message: String| ConfigError::Invalid {
+        path: path.to_owned(),
+        message,
+    };
+    if let Some(kind) = raw.kind {
+        c.kind = kind
+            .parse()
+            .map_err(|e: String| invalid(format!("[condenser]: {e}")))?;
+    }
+    if let Some(v) = raw.keep_first {
+        c.keep_first = v;
+    }
+    if let Some(v) = raw.max_size {
+        c.max_size = v;
+    }
+    c.validate().map_err(invalid)
 }
 
 /// Resolves the settings for a task in `workspace`.

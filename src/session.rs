@@ -151,8 +151,8 @@ impl Prepared {
         let controller =
             Controller::new(stream.clone(), llm, runtime.clone(), settings.agent.clone())
                 .with_metrics(self.metrics)
-                .with_cache_key(self.meta.id.to_string())
-                .with_context(self.context);
+                .with_context(self.context)
+                .with_cache_key(self.meta.id.to_string());
         Ok(Session {
             meta: self.meta,
             storage: self.storage,

@@ -44,8 +44,8 @@ pub fn render(event: &Event) -> Option<String> {
                     }
                     AgentAction::Condensation { .. } => Some(condensation_line(a)),
                     AgentAction::CondensationRequest => Some("[condensation requested]".to_owned()),
-                    AgentAction::Unknown { kind, .. } => Some(format!("[{kind}]")),
                     AgentAction::Recall { .. } => None,
+                    AgentAction::Unknown { kind, .. } => Some(format!("[{kind}]")),
                 };
             }
             let thought = match &a.action {
@@ -104,7 +104,7 @@ pub fn render(event: &Event) -> Option<String> {
                     Some(format!("  [not run] {content}"))
                 }
                 AgentObservation::TaskTracking { content, .. } => Some(indent(content)),
-                AgentObservation::Recall { extras } => crate::agent::context::describe(extras),
+                AgentObservation::Recall { extras, .. } => crate::agent::context::describe(extras),
                 _ => None,
             },
             _ => (!o.content.is_empty()).then(|| indent(&o.content)),

@@ -208,14 +208,14 @@ pub struct Controller {
     auto_continues_left: u32,
     /// The loop warning given in the running task, if any: a second loop stops the task.
     loop_warning: Option<i64>,
+    /// Workspace context, repository instructions and skills, recalled with user messages.
+    context: Option<super::context::Context>,
     condenser: Condenser,
     /// Context-window errors since the last answer: each asks for a condensation, a few in a row end
     /// the task.
     context_errors: u32,
     /// The provider's prompt-cache key (`prompt_cache_key`): one per conversation.
     cache_key: Option<String>,
-    /// Workspace context, repository instructions and skills, recalled with user messages.
-    context: Option<super::context::Context>,
 }
 
 /// Context-window errors in a row that condensation could not cure before the task fails.
@@ -252,22 +252,22 @@ impl Controller {
             tasks: json!([]),
             auto_continues_left: 0,
             loop_warning: None,
+            context: None,
             condenser,
             context_errors: 0,
             cache_key: None,
-            context: None,
         }
-    }
-
-    /// Recalls workspace context, instructions and skills with each user message.
-    pub fn with_context(mut self, context: super::context::Context) -> Self {
-        self.context = Some(context);
-        self
     }
 
     /// Names the conversation to the provider's prompt cache (OpenAI's `prompt_cache_key`).
     pub fn with_cache_key(mut self, key: impl Into<String>) -> Self {
         self.cache_key = Some(key.into());
+        self
+    }
+
+    /// Recalls workspace context, instructions and skills with each user message.
+    pub fn with_context(mut self, context: super::context::Context) -> Self {
+        self.context = Some(context);
         self
     }
 

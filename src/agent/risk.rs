@@ -706,6 +706,70 @@ mod tests {
         }
     }
 
+    /// The rules read what the model writes: no command line, however mangled, makes them panic.
+    #[test]
+    fn any_command_line_is_rated_without_panicking() {
+        const ALPHABET: &[&str] = &[
+            "rm",
+            " ",
+            "-rf",
+            "/",
+            "~",
+            "'",
+            "\"",
+            "\\",
+            ";",
+            "&",
+            "|",
+            "(",
+            ")",
+            "`",
+            "$(",
+            "${",
+            "}",
+            ">",
+            ">>",
+            "<",
+            "2>&1",
+            "\n",
+            "sudo",
+            "-u",
+            "bash",
+            "-c",
+            "eval",
+            "curl",
+            "sh",
+            "git",
+            "push",
+            "-f",
+            "+m",
+            "dd",
+            "of=/dev/x",
+            "chmod",
+            "-R",
+            "777",
+            "é",
+            "=",
+            "env",
+            "timeout",
+            ":(){",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..20_000 {
+            let mut line = String::new();
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            for _ in 0..(state % 12) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                line.push_str(ALPHABET[(state % ALPHABET.len() as u64) as usize]);
+            }
+            let _ = command(&line, Path::new(WS));
+        }
+    }
+
     #[test]
     fn typed_input_to_a_running_program_is_not_a_command() {
         let mut run = CmdRunAction::new("rm -rf /");

@@ -37,9 +37,12 @@ pub enum AgentAction<'a> {
     /// `CondensationRequestAction`: the model, or the controller after a context-window error, asks for
     /// a condensation.
     CondensationRequest,
-    /// `RecallAction`: a user message asked for workspace context or skills (`recall_type`
-    /// `workspace_context` or `knowledge`).
-    Recall { recall_type: &'a str },
+    /// `RecallAction`: a user message asks what the workspace and the skills have to say
+    /// (`recall_type` is `workspace_context` or `knowledge`).
+    Recall {
+        recall_type: &'a str,
+        query: &'a str,
+    },
     /// Any other agent-side kind (one this agent does not run).
     Unknown {
         kind: &'a str,
@@ -62,10 +65,14 @@ pub enum AgentObservation<'a> {
     StateChanged { state: &'a str, reason: &'a str },
     /// `UserRejectObservation`: the user refused the action, so it did not run.
     UserRejected { content: &'a str },
-    /// `RecallObservation`: the workspace context, instructions and skills a recall brought in.
-    Recall { extras: &'a Map<String, Value> },
     /// `NullObservation`: nothing to say.
     Null,
+    /// `RecallObservation`: the workspace context, instructions and skills a user message brought in,
+    /// rendered in `content` (what the model reads), described by `extras`.
+    Recall {
+        content: &'a str,
+        extras: &'a Map<String, Value>,
+    },
     /// Any other agent-side kind.
     Unknown { kind: &'a str },
 }
@@ -110,11 +117,12 @@ impl<'a> AgentAction<'a> {
                 task_list: args.get("task_list"),
                 thought: str_of(args, "thought"),
             },
-            "recall" => AgentAction::Recall {
-                recall_type: str_of(args, "recall_type"),
-            },
             "condensation" => AgentAction::Condensation { args },
             "condensation_request" => AgentAction::CondensationRequest,
+            "recall" => AgentAction::Recall {
+                recall_type: str_of(args, "recall_type"),
+                query: str_of(args, "query"),
+            },
             other => AgentAction::Unknown { kind: other, args },
         })
     }
@@ -143,8 +151,11 @@ impl<'a> AgentObservation<'a> {
             super::kinds::USER_REJECTED => AgentObservation::UserRejected {
                 content: &obs.content,
             },
-            "recall" => AgentObservation::Recall { extras },
             "null" => AgentObservation::Null,
+            "recall" => AgentObservation::Recall {
+                content: &obs.content,
+                extras,
+            },
             other => AgentObservation::Unknown { kind: other },
         })
     }

@@ -14,10 +14,9 @@ mod skills;
 
 use std::path::{Path, PathBuf};
 
-use openhands_runtime_api::{Action, ActionEvent, Observation, ObservationKind};
 use serde_json::{Map, Value, json};
 
-use crate::events::{AgentObservation, Event, EventSource, EventStream, StreamError};
+use crate::events::{AgentObservation, Event, EventSource, EventStream, StreamError, kinds};
 
 pub use files::Limits;
 pub use skills::Skill;
@@ -144,7 +143,7 @@ fn already_recalled(events: &[std::sync::Arc<Event>]) -> (bool, Vec<String>) {
     let mut workspace = false;
     let mut names = Vec::new();
     for e in events {
-        let Some(AgentObservation::Recall { extras }) =
+        let Some(AgentObservation::Recall { extras, .. }) =
             e.as_observation().and_then(AgentObservation::of)
         else {
             continue;
@@ -180,12 +179,8 @@ pub fn recall(
         return Ok(());
     }
     let recall_type = if first { WORKSPACE_CONTEXT } else { KNOWLEDGE };
-    let mut action = ActionEvent::new(Action::Other {
-        kind: "recall".into(),
-        args: json_map(json!({"recall_type": recall_type, "query": text, "thought": ""})),
-    });
-    action.message = format!("Retrieving content for: {}", first_line(text));
-    let action = stream.add(Event::Action(action), EventSource::User)?;
+    let message = format!("Retrieving content for: {}", first_line(text));
+    let action = stream.add(kinds::recall(recall_type, text, message), EventSource::User)?;
 
     let mut extras = json!({"recall_type": recall_type});
     let mut parts: Vec<String> = Vec::new();
@@ -276,19 +271,11 @@ pub fn recall(
         extras["warnings"] = json!(warnings);
     }
     let content = parts.join("\n\n");
-    let mut obs = Event::Observation(Observation {
-        meta: Default::default(),
-        message: if first {
-            "Added workspace context".into()
-        } else {
-            "Added microagent knowledge".into()
-        },
-        content,
-        kind: ObservationKind::Other {
-            kind: "recall".into(),
-            extras: json_map(extras),
-        },
-    });
+    let message = match first {
+        true => "Added workspace context",
+        false => "Added microagent knowledge",
+    };
+    let mut obs = kinds::recall_observation(content, extras, message.to_owned());
     obs.meta_mut().cause = Some(action.id());
     stream.add(obs, EventSource::Environment)?;
     Ok(())
@@ -305,13 +292,6 @@ fn first_line(text: &str) -> String {
         out.push('…');
     }
     out
-}
-
-fn json_map(v: Value) -> Map<String, Value> {
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
 }
 
 /// The instruction files that apply to the first message, then the always-on skills, each cut to its
@@ -415,8 +395,8 @@ mod tests {
         stream
             .events()
             .iter()
-            .filter_map(|e| match &e.as_observation()?.kind {
-                ObservationKind::Other { kind, extras } if kind == "recall" => Some(extras.clone()),
+            .filter_map(|e| match AgentObservation::of(e.as_observation()?)? {
+                AgentObservation::Recall { extras, .. } => Some(extras.clone()),
                 _ => None,
             })
             .collect()

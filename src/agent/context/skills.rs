@@ -237,6 +237,29 @@ mod tests {
         assert_eq!(s.matches("ship it"), None);
     }
 
+    /// Skill files come from repositories: no text, however mangled, makes the parser panic.
+    #[test]
+    fn any_text_parses_or_fails_without_panicking() {
+        const ALPHABET: &[&str] = &[
+            "---", "\n", "\r\n", "triggers", ":", " ", "[", "]", ",", "\"", "'", "- ", "  ",
+            "name", "é", "#", "\u{feff}",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            for _ in 0..(state % 16) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.push_str(ALPHABET[(state % ALPHABET.len() as u64) as usize]);
+            }
+            let _ = parse_skill(&text, "n", "s");
+        }
+    }
+
     #[test]
     fn malformed_front_matter_is_explained() {
         for (text, why) in [
