@@ -222,11 +222,11 @@ impl ClientRuntime {
         let before = self.sandbox_text(&sandbox_path).await;
         // A file the sandbox does not have as text is left alone: no file is created behind the user's back.
         let on_disk = before.as_deref()?;
-        if on_disk != client {
-            if let Err(e) = self.put(&sandbox_path, &client).await {
-                tracing::warn!("could not show the client's text of {path} to the agent: {e}");
-                return None;
-            }
+        if on_disk != client
+            && let Err(e) = self.put(&sandbox_path, &client).await
+        {
+            tracing::warn!("could not show the client's text of {path} to the agent: {e}");
+            return None;
         }
         Some(Overlay {
             sandbox_path,
@@ -346,10 +346,10 @@ impl ClientRuntime {
         if self.sandboxed {
             return;
         }
-        if let Some(before) = &o.before {
-            if *before != o.client {
-                let _ = self.put(&o.sandbox_path, before).await;
-            }
+        if let Some(before) = &o.before
+            && *before != o.client
+        {
+            let _ = self.put(&o.sandbox_path, before).await;
         }
     }
 }

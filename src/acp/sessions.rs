@@ -57,10 +57,10 @@ impl Slot {
         if let Ok(c) = self.cancel.lock() {
             c.cancel();
         }
-        if let Ok(c) = self.control.lock() {
-            if let Some(h) = c.as_ref() {
-                h.stop();
-            }
+        if let Ok(c) = self.control.lock()
+            && let Some(h) = c.as_ref()
+        {
+            h.stop();
         }
     }
 }
