@@ -428,3 +428,37 @@ fn malformed_lines_get_parse_errors_and_the_agent_lives_on() {
 pub fn agent_bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_openhands-lsp"))
 }
+
+/// The editor set-ups (Zed, JetBrains, agent-shell, CodeCompanion) cannot run here: their files are checked
+/// for format, and for starting exactly the command this binary serves ACP with.
+#[test]
+fn the_editor_setups_start_openhands_lsp_acp() {
+    let editors = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("editors");
+    for (file, typed) in [("zed/settings.json", true), ("jetbrains/acp.json", false)] {
+        let text = std::fs::read_to_string(editors.join(file)).unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let server = &v["agent_servers"]["OpenHands"];
+        assert_eq!(server["command"], "openhands-lsp", "{file}");
+        assert_eq!(server["args"], json!(["acp"]), "{file}");
+        assert!(server["env"].is_object(), "{file}");
+        if typed {
+            assert_eq!(server["type"], "custom", "{file}: Zed needs `type: custom`");
+        }
+    }
+    let el = std::fs::read_to_string(editors.join("acp/openhands-agent-shell.el")).unwrap();
+    assert!(el.contains("'(\"openhands-lsp\" \"acp\")"));
+    assert_eq!(
+        el.matches('(').count(),
+        el.matches(')').count(),
+        "unbalanced elisp"
+    );
+    let lua = std::fs::read_to_string(editors.join("acp/codecompanion.lua")).unwrap();
+    assert!(lua.contains("{ \"openhands-lsp\", \"acp\" }"));
+    // The subcommand they start exists.
+    let help = Command::new(env!("CARGO_BIN_EXE_openhands-lsp"))
+        .args(["acp", "--help"])
+        .output()
+        .unwrap();
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("Agent Client Protocol"));
+}
