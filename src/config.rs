@@ -217,6 +217,9 @@ pub struct Settings {
     pub auto_continue: u32,
     pub runtime: RuntimeSettings,
     pub docker: DockerSettings,
+    /// `[mcp]`: the MCP servers and the tool-call timeout. A front end with servers of its own (ACP's
+    /// `session/new`) appends them to `mcp.servers` before the session starts.
+    pub mcp: crate::mcp::McpSettings,
     pub data_dir: PathBuf,
     /// The files that were read, in order.
     pub files: Vec<PathBuf>,
@@ -229,6 +232,7 @@ impl Settings {
         [self.llm.api_key.clone(), self.runtime.api_key.clone()]
             .into_iter()
             .flatten()
+            .chain(self.mcp.servers.iter().flat_map(|s| s.secrets()))
             .collect()
     }
 }
@@ -371,6 +375,7 @@ pub fn resolve(
     let mut runtime = RawRuntime::default();
     let mut data_dir: Option<PathBuf> = None;
     let docker = docker_settings(&files)?;
+    let mcp = crate::mcp::config::mcp_settings(&files)?;
     for (path, table) in &files {
         let a: RawAgent = section(table, "agent", path)?;
         if let Some(v) = a.max_iterations {
@@ -464,6 +469,7 @@ pub fn resolve(
             browser,
         },
         docker,
+        mcp,
         data_dir,
         files: files.into_iter().map(|(p, _)| p).collect(),
     })

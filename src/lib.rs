@@ -9,6 +9,7 @@ pub mod events;
 pub mod fuzzing;
 pub mod llm;
 pub mod lsp;
+pub mod mcp;
 pub mod runtime;
 pub mod session;
 pub mod storage;

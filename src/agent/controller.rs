@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::messages::{ToolCallMeta, build_messages};
-use super::parse::{Parsed, response_to_events};
+use super::parse::{Parsed, response_to_events_with};
 use super::{prompt, stuck, tools};
 use crate::events::{Event, EventSource, EventStream, StreamError, kinds};
 use crate::llm::{Llm, LlmError, Request, StreamEvent, ToolSpec};
@@ -204,6 +204,8 @@ pub struct Controller {
     auto_continues_left: u32,
     /// The loop warning given in the running task, if any: a second loop stops the task.
     loop_warning: Option<i64>,
+    /// The MCP servers' tools (`call_tool_mcp`).
+    mcp: Option<Arc<crate::mcp::McpTools>>,
 }
 
 impl Controller {
@@ -233,7 +235,18 @@ impl Controller {
             tasks: json!([]),
             auto_continues_left: 0,
             loop_warning: None,
+            mcp: None,
         }
+    }
+
+    /// Offers the MCP servers' tools after the agent's own; a tool named like one of those is refused (one
+    /// warning each, returned).
+    pub fn with_mcp(&mut self, mut mcp: crate::mcp::McpTools) -> Vec<String> {
+        let own: Vec<String> = self.tools.iter().map(|t| t.name.clone()).collect();
+        let refused = mcp.refuse(&own);
+        self.tools.extend(mcp.specs());
+        self.mcp = Some(Arc::new(mcp));
+        refused
     }
 
     /// Starts from totals stored with a resumed conversation.
@@ -422,7 +435,10 @@ impl Controller {
         self.metrics.completion_tokens += response.usage.completion_tokens;
         self.metrics.cache_read_tokens += response.usage.cache_read_tokens;
         self.metrics.cache_write_tokens += response.usage.cache_write_tokens;
-        self.pending.extend(response_to_events(&response));
+        let mcp = self.mcp.clone();
+        let is_mcp = move |name: &str| mcp.as_ref().is_some_and(|m| m.has(name));
+        self.pending
+            .extend(response_to_events_with(&response, &is_mcp));
         Ok(())
     }
 
@@ -511,6 +527,9 @@ impl Controller {
                     let obs = kinds::task_tracking_observation(text, command, self.tasks.clone());
                     self.answer(&action, obs)?;
                 }
+                "call_tool_mcp" => {
+                    return self.call_mcp(&action, args.clone(), cancel).await;
+                }
                 other => {
                     let obs = Event::Observation(Observation::error(format!(
                         "Action {other} is not supported by this agent."
@@ -580,6 +599,38 @@ impl Controller {
                 }
                 Ok(None)
             }
+        }
+    }
+
+    /// Runs a `call_tool_mcp` action: its `mcp` observation (an error result when the call failed).
+    async fn call_mcp(
+        &mut self,
+        action: &Arc<Event>,
+        args: serde_json::Map<String, Value>,
+        cancel: &CancellationToken,
+    ) -> Result<Option<Outcome>, StreamError> {
+        let Some(mcp) = self.mcp.clone() else {
+            let obs = Observation::error("No MCP server is connected in this session.");
+            self.answer(action, Event::Observation(obs))?;
+            return Ok(None);
+        };
+        let name = args.get("name").and_then(Value::as_str).unwrap_or_default();
+        let arguments = match args.get("arguments") {
+            Some(Value::Object(m)) => m.clone(),
+            _ => serde_json::Map::new(),
+        };
+        let started = Instant::now();
+        let result = tokio::select! {
+            obs = mcp.call(name, arguments) => Some(obs),
+            _ = cancel.cancelled() => None,
+        };
+        self.metrics.runtime_time += started.elapsed();
+        match result {
+            Some(obs) => {
+                self.answer(action, Event::Observation(obs))?;
+                Ok(None)
+            }
+            None => self.interrupted(Some((action, None))).await.map(Some),
         }
     }
 
