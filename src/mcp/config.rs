@@ -72,16 +72,33 @@ impl McpServer {
         }
     }
 
-    /// Values that must be masked wherever the conversation is shown (header values, env values).
+    /// Values that must be masked wherever the conversation is shown: every header value (they carry
+    /// credentials), and env values whose names say they are credentials (`*_KEY`, `*TOKEN*`, ...).
     pub fn secrets(&self) -> Vec<String> {
+        let long = |v: &&String| v.len() >= 4;
         match self {
-            McpServer::Stdio(s) => s.env.values().filter(|v| v.len() >= 8).cloned().collect(),
-            McpServer::Http(h) => h
-                .headers
-                .values()
-                .filter(|v| v.len() >= 8)
+            McpServer::Stdio(s) => s
+                .env
+                .iter()
+                .filter(|(k, _)| {
+                    let k = k.to_ascii_uppercase();
+                    [
+                        "KEY",
+                        "TOKEN",
+                        "SECRET",
+                        "PASSWORD",
+                        "PASSWD",
+                        "AUTH",
+                        "CREDENTIAL",
+                    ]
+                    .iter()
+                    .any(|w| k.contains(w))
+                })
+                .map(|(_, v)| v)
+                .filter(long)
                 .cloned()
                 .collect(),
+            McpServer::Http(h) => h.headers.values().filter(long).cloned().collect(),
         }
     }
 }
@@ -207,6 +224,20 @@ timeout = 5
             ]
         );
         assert_eq!(parse("").unwrap(), McpSettings::default());
+        assert_eq!(s.servers[0].secrets(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn credential_values_are_secrets() {
+        let s = parse(
+            r#"[mcp]
+stdio_servers = [{ name = "gh", command = "x", env = { GITHUB_TOKEN = "ghp_abcdef", ROOT = "/workspace", API_KEY = "k-123456" } }]
+http_servers = [{ name = "d", url = "https://x/mcp", headers = { Authorization = "Bearer abcdef" } }]
+"#,
+        )
+        .unwrap();
+        assert_eq!(s.servers[0].secrets(), ["k-123456", "ghp_abcdef"]);
+        assert_eq!(s.servers[1].secrets(), ["Bearer abcdef"]);
     }
 
     #[test]

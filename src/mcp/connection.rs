@@ -48,7 +48,7 @@ pub struct Connection {
     reconnects_left: Mutex<u32>,
 }
 
-/// The rustls provider reqwest needs (ring, which the crate graph builds already), installed once.
+/// The rustls provider rmcp's HTTP client needs (ring, which the crate graph builds already), installed once.
 fn tls_provider() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
@@ -100,10 +100,12 @@ impl Connection {
             .await
             .map_err(|_| {
                 format!(
-                    "{url} did not answer the MCP handshake and tool list within {} s",
+                    "did not answer the MCP handshake and tool list within {} s",
                     CONNECT_TIMEOUT.as_secs()
                 )
-            })??;
+            })
+            .and_then(|r| r)
+            .map_err(|e| format!("MCP server {} ({url}): {e}", self.label))?;
         let tools = service.1;
         *self.service.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(service.0));
         Ok((tools, failed))
@@ -242,10 +244,30 @@ async fn open_session(
     let service = ()
         .serve(transport)
         .await
-        .map_err(|e| format!("the MCP handshake with {url} failed: {e}"))?;
+        .map_err(|e| format!("the MCP handshake failed: {}", init_error(&e)))?;
     let tools = service
         .list_all_tools()
         .await
-        .map_err(|e| format!("listing the tools of {url} failed: {e}"))?;
+        .map_err(|e| format!("listing its tools failed: {}", root_cause(&e)))?;
     Ok((service, tools))
+}
+
+/// What failed in the handshake, without the transport's type names.
+fn init_error(e: &rmcp::service::ClientInitializeError) -> String {
+    match e {
+        rmcp::service::ClientInitializeError::TransportError { error, .. } => {
+            root_cause(&*error.error)
+        }
+        other => root_cause(other),
+    }
+}
+
+/// The innermost error of a chain (`Connection refused (os error 111)`), which says what went wrong
+/// without the transport's type names.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
 }

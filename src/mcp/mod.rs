@@ -32,6 +32,8 @@ const SANDBOX: &str = "sandbox";
 struct McpTool {
     spec: ToolSpec,
     conn: usize,
+    /// The server's name (`sandbox` for the runtime's stdio servers), for messages.
+    server: String,
 }
 
 /// The MCP sessions of a conversation and the tools they serve.
@@ -124,6 +126,7 @@ impl McpTools {
                                 parameters: Value::Object((*tool.input_schema).clone()),
                             },
                             conn: index,
+                            server: conn.label.clone(),
                         });
                     }
                     out.conns.push(conn);
@@ -140,13 +143,12 @@ impl McpTools {
     /// Drops the tools whose names the agent's own tools use; one warning per refused tool.
     pub fn refuse(&mut self, reserved: &[String]) -> Vec<String> {
         let mut warnings = Vec::new();
-        let conns = &self.conns;
         self.tools.retain(|t| {
             let clash = reserved.contains(&t.spec.name);
             if clash {
                 warnings.push(format!(
                     "MCP tool {} of {} is refused: the agent has a tool of that name",
-                    t.spec.name, conns[t.conn].label
+                    t.spec.name, t.server
                 ));
             }
             !clash
@@ -193,5 +195,52 @@ impl McpTools {
         for c in &self.conns {
             c.close();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tool(name: &str, server: &str) -> McpTool {
+        McpTool {
+            spec: ToolSpec {
+                name: name.into(),
+                description: String::new(),
+                parameters: json!({"type": "object"}),
+            },
+            conn: 0,
+            server: server.into(),
+        }
+    }
+
+    #[test]
+    fn tools_named_like_ours_are_refused_with_a_warning() {
+        let mut tools = McpTools {
+            tools: vec![
+                tool("execute_bash", "docs"),
+                tool("echo", "docs"),
+                tool("finish", "sandbox"),
+            ],
+            ..McpTools::default()
+        };
+        let warnings = tools.refuse(&["execute_bash".into(), "finish".into(), "think".into()]);
+        assert_eq!(
+            warnings,
+            [
+                "MCP tool execute_bash of docs is refused: the agent has a tool of that name",
+                "MCP tool finish of sandbox is refused: the agent has a tool of that name",
+            ]
+        );
+        let names: Vec<String> = tools.specs().into_iter().map(|s| s.name).collect();
+        assert_eq!(names, ["echo"]);
+        assert!(tools.has("echo") && !tools.has("finish"));
+    }
+
+    #[test]
+    fn only_names_every_provider_takes_are_usable() {
+        assert!(usable_name("get-env") && usable_name("a_b9"));
+        assert!(!usable_name("") && !usable_name("files/read") && !usable_name("a.b"));
+        assert!(!usable_name(&"x".repeat(65)));
     }
 }
