@@ -345,3 +345,45 @@ fn a_stdio_server_killed_mid_task_is_restarted_once() {
     );
     assert!(started.elapsed() < Duration::from_secs(60));
 }
+
+/// `openhands-lsp doctor` shows each `[mcp]` server (no env or header values) and warns about a stdio
+/// command the local runtime cannot find; a bad entry is a configuration error naming it.
+#[test]
+fn doctor_shows_the_mcp_servers_and_bad_entries_are_named() {
+    let env = CliEnv::new();
+    write_config(
+        &env,
+        "[mcp]\ntimeout = 30\nstdio_servers = [{ name = \"everything\", command = \"node\", args = [\"x.js\", \"stdio\"], env = { API_TOKEN = \"tok-very-secret\" } }, { name = \"missing\", command = \"no-such-mcp-binary\" }]\nhttp_servers = [{ name = \"docs\", url = \"http://127.0.0.1:8931/mcp\", headers = { Authorization = \"Bearer hdr-very-secret\" } }]\n",
+    );
+    let out = env
+        .cmd("http://127.0.0.1:9/v1")
+        .arg("doctor")
+        .arg("--workspace")
+        .arg(env.ws())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    for line in [
+        "ok   mcp: everything: stdio `node x.js stdio` with env API_TOKEN, run by the local runtime inside its sandbox; tool timeout 30 s",
+        "warn mcp: missing: stdio `no-such-mcp-binary`, run by the local runtime inside its sandbox; tool timeout 30 s; `no-such-mcp-binary` is not on PATH, so the server will be skipped",
+        "ok   mcp: docs: streamable HTTP http://127.0.0.1:8931/mcp with headers Authorization; tool timeout 30 s",
+    ] {
+        assert!(stdout.contains(line), "{line}\nin:\n{stdout}");
+    }
+    assert!(!stdout.contains("very-secret"), "{stdout}");
+
+    write_config(
+        &env,
+        "[mcp]\nstdio_servers = [{ name = \"bad name\", command = \"node\" }]\n",
+    );
+    let llm = ScriptedLlm::start(Wire::OpenAi, vec![Reply::Text("unused".into())]);
+    let (code, stderr) = run(&env, &llm, "x");
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(
+            "config.toml: [mcp]: MCP server name \"bad name\" must be letters, digits, '_' or '-'"
+        ),
+        "{stderr}"
+    );
+    assert!(llm.requests().is_empty());
+}
