@@ -40,6 +40,13 @@ pub fn render(event: &Event) -> Option<String> {
                     "think" => Some(format!("(thinking) {}", text("thought"))),
                     "finish" => Some(format!("finished: {}", text("final_thought"))),
                     "task_tracking" => None,
+                    "call_tool_mcp" => Some(format!(
+                        "[mcp] {} {}",
+                        text("name"),
+                        args.get("arguments")
+                            .map(Value::to_string)
+                            .unwrap_or_default()
+                    )),
                     other => Some(format!("[{other}]")),
                 };
             }
@@ -102,6 +109,9 @@ pub fn render(event: &Event) -> Option<String> {
             }
             ObservationKind::Other { kind, .. } if kind == "task_tracking" => {
                 Some(indent(&o.content))
+            }
+            ObservationKind::Other { kind, .. } if kind == "mcp" => {
+                Some(indent(&crate::mcp::result_text(&o.content)))
             }
             ObservationKind::Other { .. } => None,
             _ => (!o.content.is_empty()).then(|| indent(&o.content)),

@@ -28,6 +28,38 @@ use crate::runtime::Runtime;
 /// The label of the runtime's endpoint in messages.
 const SANDBOX: &str = "sandbox";
 
+/// What a person reads of an `mcp` observation's content: the text blocks of the result (other blocks by
+/// type), or the error; the raw content when it is not a result.
+pub fn result_text(content: &str) -> String {
+    let Ok(v) = serde_json::from_str::<Value>(content) else {
+        return content.to_owned();
+    };
+    let mut lines: Vec<String> = Vec::new();
+    if let Some(e) = v.get("error").and_then(Value::as_str) {
+        lines.push(format!("error: {e}"));
+    }
+    for block in v
+        .get("content")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        match block.get("type").and_then(Value::as_str) {
+            Some("text") => lines.push(block["text"].as_str().unwrap_or_default().to_owned()),
+            Some(other) => lines.push(format!("[{other}]")),
+            None => {}
+        }
+    }
+    if v.get("isError") == Some(&Value::Bool(true)) && v.get("error").is_none() {
+        lines.insert(0, "error:".to_owned());
+    }
+    if lines.is_empty() {
+        content.to_owned()
+    } else {
+        lines.join("\n")
+    }
+}
+
 /// One tool offered to the model and the session that serves it.
 struct McpTool {
     spec: ToolSpec,
@@ -235,6 +267,25 @@ mod tests {
         let names: Vec<String> = tools.specs().into_iter().map(|s| s.name).collect();
         assert_eq!(names, ["echo"]);
         assert!(tools.has("echo") && !tools.has("finish"));
+    }
+
+    #[test]
+    fn results_read_as_their_text() {
+        assert_eq!(
+            result_text(
+                r#"{"content":[{"type":"text","text":"Echo: hi"},{"type":"image","data":"x"}]}"#
+            ),
+            "Echo: hi\n[image]"
+        );
+        assert_eq!(
+            result_text(r#"{"isError":true,"error":"timed out","content":[]}"#),
+            "error: timed out"
+        );
+        assert_eq!(
+            result_text(r#"{"isError":true,"content":[{"type":"text","text":"bad a"}]}"#),
+            "error:\nbad a"
+        );
+        assert_eq!(result_text("not json"), "not json");
     }
 
     #[test]

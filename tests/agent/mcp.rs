@@ -103,6 +103,14 @@ fn stdio_tools_run_in_the_sandbox_and_their_results_reach_the_model() {
             && stderr.contains("not installed in the sandbox"),
         "{stderr}"
     );
+    // The transcript shows each call and what it returned.
+    for line in [
+        "[mcp] echo {\"message\":\"through the sandbox\"}",
+        "  Echo: through the sandbox",
+        "  error: the MCP tool did not answer within 2 s",
+    ] {
+        assert!(stderr.contains(line), "{line} in:\n{stderr}");
+    }
     let requests = llm.requests();
     assert_eq!(requests.len(), 6);
     // The tools are offered after ours with their schemas, as the server declares them.
