@@ -3,7 +3,7 @@
 use openhands_runtime_api::{Action, ObservationKind};
 use serde_json::Value;
 
-use crate::events::{Event, EventSource, kinds};
+use crate::events::{AgentAction, AgentObservation, Event, EventSource};
 
 /// Command output shown per observation before it is cut (the model still gets its own full view).
 const MAX_OUTPUT_LINES: usize = 40;
@@ -29,25 +29,29 @@ fn indent(text: &str) -> String {
 pub fn render(event: &Event) -> Option<String> {
     match event {
         Event::Action(a) => {
-            if let Some((kind, args)) = kinds::other_args(a) {
-                let text = |k: &str| args.get(k).and_then(Value::as_str).unwrap_or_default();
-                return match kind {
-                    "system" => None,
-                    "message" if event.source() == Some(EventSource::User) => {
-                        Some(format!("> {}", text("content")))
+            if let Some(agent) = AgentAction::of(a) {
+                return match agent {
+                    AgentAction::System { .. } | AgentAction::TaskTracking { .. } => None,
+                    AgentAction::Message { content, .. }
+                        if event.source() == Some(EventSource::User) =>
+                    {
+                        Some(format!("> {content}"))
                     }
-                    "message" => Some(format!("agent: {}", text("content"))),
-                    "think" => Some(format!("(thinking) {}", text("thought"))),
-                    "finish" => Some(format!("finished: {}", text("final_thought"))),
-                    "task_tracking" => None,
-                    "call_tool_mcp" => Some(format!(
-                        "[mcp] {} {}",
-                        text("name"),
-                        args.get("arguments")
-                            .map(Value::to_string)
+                    AgentAction::Message { content, .. } => Some(format!("agent: {content}")),
+                    AgentAction::Think { thought } => Some(format!("(thinking) {thought}")),
+                    AgentAction::Finish { final_thought, .. } => {
+                        Some(format!("finished: {final_thought}"))
+                    }
+                    AgentAction::Condensation { .. } => Some(condensation_line(a)),
+                    AgentAction::CondensationRequest => Some("[condensation requested]".to_owned()),
+                    AgentAction::Recall { .. } => None,
+                    AgentAction::McpCall { name, arguments } => Some(format!(
+                        "[mcp] {name} {}",
+                        arguments
+                            .map(|a| Value::Object(a.clone()).to_string())
                             .unwrap_or_default()
                     )),
-                    other => Some(format!("[{other}]")),
+                    AgentAction::Unknown { kind, .. } => Some(format!("[{kind}]")),
                 };
             }
             let thought = match &a.action {
@@ -72,6 +76,10 @@ pub fn render(event: &Event) -> Option<String> {
                 Action::BrowseInteractive(b) => format!("[browser] {}", b.browser_actions),
                 Action::Other { kind, .. } => format!("[{kind}]"),
             });
+            // The risk recorded on the action (the model's or the rules', the higher): high is flagged.
+            if crate::agent::risk::level(&a.action) >= crate::agent::risk::HIGH {
+                out.push_str("  [risk: high]");
+            }
             Some(out)
         }
         Event::Observation(o) => match &o.kind {
@@ -92,29 +100,54 @@ pub fn render(event: &Event) -> Option<String> {
                 o.content.starts_with("ERROR:").then(|| indent(&o.content))
             }
             ObservationKind::Error { .. } => Some(format!("  error: {}", o.content)),
-            ObservationKind::Other { kind, extras } if kind == "agent_state_changed" => {
-                let state = extras
-                    .get("agent_state")
-                    .and_then(Value::as_str)
-                    .unwrap_or("?");
-                let reason = extras.get("reason").and_then(Value::as_str).unwrap_or("");
-                match state {
+            ObservationKind::Other { .. } => match AgentObservation::of(o)? {
+                AgentObservation::StateChanged { state, reason } => match state {
                     "running" | "loading" => None,
                     _ if reason.is_empty() => Some(format!("[state: {state}]")),
                     _ => Some(format!("[state: {state}] {reason}")),
+                },
+                AgentObservation::UserRejected { content } => {
+                    Some(format!("  [not run] {content}"))
                 }
-            }
-            _ if crate::events::kinds::is_user_rejected(o) => {
-                Some(format!("  [not run] {}", o.content))
-            }
-            ObservationKind::Other { kind, .. } if kind == "task_tracking" => {
-                Some(indent(&o.content))
-            }
-            ObservationKind::Other { kind, .. } if kind == "mcp" => {
-                Some(indent(&crate::mcp::result_text(&o.content)))
-            }
-            ObservationKind::Other { .. } => None,
+                AgentObservation::TaskTracking { content, .. } => Some(indent(content)),
+                AgentObservation::Recall { extras, .. } => crate::agent::context::describe(extras),
+                AgentObservation::Mcp { content, .. } => {
+                    Some(indent(&crate::mcp::result_text(content)))
+                }
+                _ => None,
+            },
             _ => (!o.content.is_empty()).then(|| indent(&o.content)),
         },
     }
+}
+
+/// A condensation: what was forgotten and what the condenser's own LLM call cost.
+fn condensation_line(a: &openhands_runtime_api::ActionEvent) -> String {
+    let mut line = format!("[condensed] {}", a.message);
+    if let Some(m) = &a.meta.llm_metrics {
+        let tokens = |k: &str| {
+            m.pointer(&format!("/accumulated_token_usage/{k}"))
+                .and_then(Value::as_u64)
+                .unwrap_or(0)
+        };
+        let cost = m
+            .get("accumulated_cost")
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0);
+        line.push_str(&format!(
+            " (summariser: {} tokens in, {} out, ${cost:.4})",
+            tokens("prompt_tokens"),
+            tokens("completion_tokens")
+        ));
+    }
+    line
+}
+
+/// The totals line after a task: tokens in (of which read from and written to the provider's prompt
+/// cache, billed at their own prices), tokens out and cost.
+pub fn usage_line(m: &crate::agent::Metrics) -> String {
+    format!(
+        "tokens: {} in ({} cached, {} written to cache), {} out; cost ${:.4}",
+        m.prompt_tokens, m.cache_read_tokens, m.cache_write_tokens, m.completion_tokens, m.cost
+    )
 }

@@ -2,6 +2,7 @@
 
 mod cli;
 mod common;
+mod context;
 mod docker;
 mod e2e;
 mod editors;
@@ -11,6 +12,7 @@ mod llm;
 mod lsp;
 mod lsp_frames;
 mod mcp;
+mod risk;
 mod runtime;
 mod scripted_llm;
 mod secrets;
