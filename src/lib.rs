@@ -11,6 +11,7 @@ pub mod events;
 pub mod fuzzing;
 pub mod llm;
 pub mod lsp;
+pub mod mcp;
 pub mod runtime;
 pub mod secrets;
 pub mod session;

@@ -12,6 +12,7 @@ mod layout;
 mod llm;
 mod lsp;
 mod lsp_frames;
+mod mcp;
 mod risk;
 mod runtime;
 mod scripted_llm;
