@@ -306,6 +306,11 @@ impl Session {
         &self.runtime
     }
 
+    /// The conversation's token and cost totals so far.
+    pub fn metrics(&self) -> &Metrics {
+        self.controller.metrics()
+    }
+
     pub fn controller_mut(&mut self) -> &mut Controller {
         &mut self.controller
     }

@@ -1,5 +1,6 @@
 //! Integration tests of the agent core: scripted LLM servers on loopback and real `openhands-runtime`s.
 
+mod acp;
 mod cli;
 mod common;
 mod context;
