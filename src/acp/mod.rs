@@ -67,7 +67,7 @@ impl State {
             "agentCapabilities": {
                 "loadSession": true,
                 "promptCapabilities": {"image": false, "audio": false, "embeddedContext": true},
-                "mcpCapabilities": {"http": false, "sse": false},
+                "mcpCapabilities": {"http": true, "sse": false},
                 "sessionCapabilities": {"list": {}},
             },
             "agentInfo": {"name": "openhands-lsp", "title": "OpenHands", "version": env!("CARGO_PKG_VERSION")},

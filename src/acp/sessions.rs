@@ -1,6 +1,6 @@
 //! The ACP sessions of one connection: each is a conversation of `crate::session` (created on its first
 //! prompt, or resumed after `session/load`), with its mode, what the user allowed, the MCP servers the
-//! client passed (kept for when MCP lands) and the handle that cancels its running turn.
+//! client passed (connected when its conversation opens, `crate::mcp::config::from_acp`) and the handle that cancels its running turn.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -18,7 +18,7 @@ use crate::session::Session;
 pub struct Slot {
     pub id: String,
     pub cwd: PathBuf,
-    /// The `mcpServers` of `session/new` / `session/load`, as sent: read when MCP lands.
+    /// The `mcpServers` of `session/new` / `session/load`, as sent: added to `[mcp]` when the conversation opens.
     #[allow(dead_code)]
     pub mcp_servers: Vec<Value>,
     pub mode: Arc<Mutex<Mode>>,

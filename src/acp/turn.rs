@@ -93,7 +93,16 @@ impl Turn {
 
     /// Opens the slot's conversation with its LLM and runtime.
     async fn open(&self, slot: &Slot, first_message: &str) -> Result<Session, Error> {
-        let settings = settings_for(&slot.cwd)?;
+        let mut settings = settings_for(&slot.cwd)?;
+        // The client's MCP servers join the configured ones (a client's server replaces one of its name).
+        let (servers, refused) = crate::mcp::config::from_acp(&slot.mcp_servers);
+        for w in refused {
+            tracing::warn!("{w}");
+        }
+        for s in servers {
+            settings.mcp.servers.retain(|o| o.name() != s.name());
+            settings.mcp.servers.push(s);
+        }
         let stored = slot.stored.lock().map(|s| *s).unwrap_or(false);
         let open = if stored {
             Open::Resume(&slot.id)

@@ -187,6 +187,66 @@ pub fn mcp_settings(files: &[(PathBuf, toml::Table)]) -> Result<McpSettings, Con
     Ok(out)
 }
 
+/// ACP's `mcpServers` of `session/new` (stdio: `{name, command, args, env: [{name, value}]}`; HTTP:
+/// `{type: "http", name, url, headers: [{name, value}]}`) as servers; an entry that cannot be used (SSE, a
+/// bad name or URL) is left out with a sentence saying why.
+pub fn from_acp(servers: &[serde_json::Value]) -> (Vec<McpServer>, Vec<String>) {
+    use serde_json::Value;
+    let pairs = |v: Option<&Value>| -> BTreeMap<String, String> {
+        v.and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|p| {
+                Some((
+                    p.get("name")?.as_str()?.to_owned(),
+                    p.get("value")?.as_str()?.to_owned(),
+                ))
+            })
+            .collect()
+    };
+    let text = |v: &Value, k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let mut out = Vec::new();
+    let mut refused = Vec::new();
+    for v in servers {
+        let server = match v.get("type").and_then(Value::as_str) {
+            None | Some("stdio") => McpServer::Stdio(McpStdioServerConfig {
+                name: text(v, "name"),
+                command: text(v, "command"),
+                args: v
+                    .get("args")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|a| a.as_str().map(str::to_owned))
+                    .collect(),
+                env: pairs(v.get("env")),
+            }),
+            Some("http") => McpServer::Http(McpHttpServer {
+                name: text(v, "name"),
+                url: text(v, "url"),
+                headers: pairs(v.get("headers")),
+            }),
+            Some(other) => {
+                refused.push(format!(
+                    "MCP server {}: transport {other:?} is not supported (stdio and http are)",
+                    text(v, "name")
+                ));
+                continue;
+            }
+        };
+        match server.validate() {
+            Ok(()) => out.push(server),
+            Err(e) => refused.push(e),
+        }
+    }
+    (out, refused)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,6 +285,35 @@ timeout = 5
         );
         assert_eq!(parse("").unwrap(), McpSettings::default());
         assert_eq!(s.servers[0].secrets(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn acp_servers_become_servers() {
+        let (servers, refused) = from_acp(&[
+            serde_json::json!({"name": "fs", "command": "npx", "args": ["-y", "x"], "env": [{"name": "A", "value": "1"}]}),
+            serde_json::json!({"type": "http", "name": "docs", "url": "http://h/mcp", "headers": [{"name": "Authorization", "value": "Bearer t"}]}),
+            serde_json::json!({"type": "sse", "name": "old", "url": "http://h/sse"}),
+            serde_json::json!({"name": "bad name", "command": "x"}),
+        ]);
+        assert_eq!(
+            servers,
+            vec![
+                McpServer::Stdio(McpStdioServerConfig {
+                    name: "fs".into(),
+                    command: "npx".into(),
+                    args: vec!["-y".into(), "x".into()],
+                    env: [("A".to_owned(), "1".to_owned())].into(),
+                }),
+                McpServer::Http(McpHttpServer {
+                    name: "docs".into(),
+                    url: "http://h/mcp".into(),
+                    headers: [("Authorization".to_owned(), "Bearer t".to_owned())].into(),
+                }),
+            ]
+        );
+        assert_eq!(refused.len(), 2, "{refused:?}");
+        assert!(refused[0].contains("transport \"sse\" is not supported"));
+        assert!(refused[1].contains("letters, digits"));
     }
 
     #[test]
