@@ -110,6 +110,7 @@ pub struct Prepared {
     /// The resumed conversation had been interrupted: its process ended while a task ran.
     pub was_interrupted: bool,
     secrets: Vec<String>,
+    context: crate::agent::context::Context,
 }
 
 impl Prepared {
@@ -141,16 +142,40 @@ impl Prepared {
                 return Err(SessionError::Usage(e));
             }
         };
+        let mut mcp = None;
+        if !settings.mcp.servers.is_empty() {
+            mcp = Some(
+                crate::mcp::McpTools::connect(
+                    &settings.mcp.servers,
+                    inner.clone(),
+                    settings.mcp.timeout,
+                )
+                .await,
+            );
+        }
         let runtime = wrap(inner);
         let stream = Arc::new(EventStream::new(self.history, Some(Box::new(self.log))));
-        for s in self.secrets.into_iter().chain(runtime.secrets()) {
-            stream.add_secret(s);
+        let secrets: Vec<String> = self.secrets.into_iter().chain(runtime.secrets()).collect();
+        for s in &secrets {
+            stream.add_secret(s.clone());
         }
         answer_dangling_calls(&stream).map_err(|e| SessionError::Failed(e.to_string()))?;
-        let controller =
+        let mut controller =
             Controller::new(stream.clone(), llm, runtime.clone(), settings.agent.clone())
-                .with_metrics(self.metrics);
+                .with_metrics(self.metrics)
+                .with_context(self.context)
+                .with_cache_key(self.meta.id.to_string());
+        let mut warnings = Vec::new();
+        if let Some((tools, failed)) = mcp {
+            warnings = failed;
+            warnings.extend(controller.with_mcp(tools));
+            warnings = warnings
+                .iter()
+                .map(|w| mask_secrets_in(w, &secrets))
+                .collect();
+        }
         Ok(Session {
+            warnings,
             meta: self.meta,
             storage: self.storage,
             stream,
@@ -167,6 +192,9 @@ pub struct Session {
     stream: Arc<EventStream>,
     controller: Controller,
     runtime: Arc<dyn Runtime>,
+    /// What went wrong while starting that did not stop the session (MCP servers skipped), one sentence
+    /// each, for the front end to show.
+    pub warnings: Vec<String>,
 }
 
 /// How a session ended: its stored metadata and totals.
@@ -189,7 +217,19 @@ impl Session {
         let llm = Llm::new(settings.llm.clone()).map_err(|e| SessionError::Usage(e.to_string()))?;
         let storage = Storage::open(settings.data_dir.clone())
             .map_err(|e| SessionError::Usage(e.to_string()))?;
+        crate::llm::remember_refusals_in(storage.root().join("tools-refused.txt"));
         let secrets = settings.secrets();
+        // Skills are loaded once; what cannot be used is said with the conversation's other warnings.
+        let user_skills =
+            crate::config::user_config_path().and_then(|p| Some(p.parent()?.join("skills")));
+        let names = settings
+            .named_secrets
+            .names()
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        let (context, mut context_warnings) =
+            crate::agent::context::Context::load(workspace, user_skills.as_deref(), names);
         match open {
             Open::New { id, first_message } => {
                 let meta = ConversationMeta {
@@ -208,9 +248,10 @@ impl Session {
                     history: Vec::new(),
                     log,
                     metrics: Metrics::default(),
-                    warnings: Vec::new(),
+                    warnings: context_warnings,
                     was_interrupted: false,
                     secrets,
+                    context,
                 })
             }
             Open::Resume(id) => {
@@ -240,9 +281,14 @@ impl Session {
                     storage,
                     history: loaded.events,
                     log,
-                    warnings: loaded.warnings,
+                    warnings: {
+                        let mut w = loaded.warnings;
+                        w.append(&mut context_warnings);
+                        w
+                    },
                     was_interrupted,
                     secrets,
+                    context,
                 })
             }
         }

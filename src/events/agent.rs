@@ -13,6 +13,8 @@ pub enum AgentAction<'a> {
     Message {
         content: &'a str,
         wait_for_response: bool,
+        /// Images the user attached (data URLs, as JSON strings).
+        image_urls: &'a [Value],
     },
     /// `SystemMessageAction`: the system prompt sent to the model.
     System { content: &'a str },
@@ -28,6 +30,23 @@ pub enum AgentAction<'a> {
         command: &'a str,
         task_list: Option<&'a Value>,
         thought: &'a str,
+    },
+    /// `CondensationAction`: what the model no longer sees, and the summary that replaces it (the
+    /// condenser reads its arguments).
+    Condensation { args: &'a Map<String, Value> },
+    /// `CondensationRequestAction`: the model, or the controller after a context-window error, asks for
+    /// a condensation.
+    CondensationRequest,
+    /// `RecallAction`: a user message asks what the workspace and the skills have to say
+    /// (`recall_type` is `workspace_context` or `knowledge`).
+    Recall {
+        recall_type: &'a str,
+        query: &'a str,
+    },
+    /// `MCPAction` (`call_tool_mcp`): a call of an MCP server's tool, with the model's arguments.
+    McpCall {
+        name: &'a str,
+        arguments: Option<&'a Map<String, Value>>,
     },
     /// Any other agent-side kind (one this agent does not run).
     Unknown {
@@ -53,6 +72,14 @@ pub enum AgentObservation<'a> {
     UserRejected { content: &'a str },
     /// `NullObservation`: nothing to say.
     Null,
+    /// `RecallObservation`: the workspace context, instructions and skills a user message brought in,
+    /// rendered in `content` (what the model reads), described by `extras`.
+    Recall {
+        content: &'a str,
+        extras: &'a Map<String, Value>,
+    },
+    /// `MCPObservation` (`mcp`): the JSON of the tool's result, or of its error.
+    Mcp { content: &'a str, name: &'a str },
     /// Any other agent-side kind.
     Unknown { kind: &'a str },
 }
@@ -74,6 +101,10 @@ impl<'a> AgentAction<'a> {
                     .get("wait_for_response")
                     .and_then(Value::as_bool)
                     .unwrap_or(false),
+                image_urls: args
+                    .get("image_urls")
+                    .and_then(Value::as_array)
+                    .map_or(&[], Vec::as_slice),
             },
             "system" => AgentAction::System {
                 content: str_of(args, "content"),
@@ -92,6 +123,16 @@ impl<'a> AgentAction<'a> {
                     .unwrap_or("view"),
                 task_list: args.get("task_list"),
                 thought: str_of(args, "thought"),
+            },
+            "condensation" => AgentAction::Condensation { args },
+            "condensation_request" => AgentAction::CondensationRequest,
+            "recall" => AgentAction::Recall {
+                recall_type: str_of(args, "recall_type"),
+                query: str_of(args, "query"),
+            },
+            "call_tool_mcp" => AgentAction::McpCall {
+                name: str_of(args, "name"),
+                arguments: args.get("arguments").and_then(Value::as_object),
             },
             other => AgentAction::Unknown { kind: other, args },
         })
@@ -122,6 +163,14 @@ impl<'a> AgentObservation<'a> {
                 content: &obs.content,
             },
             "null" => AgentObservation::Null,
+            "recall" => AgentObservation::Recall {
+                content: &obs.content,
+                extras,
+            },
+            "mcp" => AgentObservation::Mcp {
+                content: &obs.content,
+                name: str_of(extras, "name"),
+            },
             other => AgentObservation::Unknown { kind: other },
         })
     }
@@ -141,6 +190,30 @@ mod tests {
         AgentObservation::of(e.as_observation().unwrap()).unwrap()
     }
 
+    /// OpenHands' MCP action and observation (built by the wire crate) read back as their variants.
+    #[test]
+    fn mcp_calls_and_results_read_back_as_their_variants() {
+        use openhands_runtime_api::mcp::{mcp_action, mcp_observation};
+        let mut args = Map::new();
+        args.insert("message".into(), json!("hi"));
+        let call = Event::Action(mcp_action("echo", args.clone(), "", -1));
+        assert_eq!(
+            action(&call),
+            AgentAction::McpCall {
+                name: "echo",
+                arguments: Some(&args)
+            }
+        );
+        let result = Event::Observation(mcp_observation("{}".into(), "echo", json!({})));
+        assert_eq!(
+            observation(&result),
+            AgentObservation::Mcp {
+                content: "{}",
+                name: "echo"
+            }
+        );
+    }
+
     /// Every constructor in `kinds` reads back as its variant: the kind strings agree in both directions.
     #[test]
     fn constructors_read_back_as_their_variants() {
@@ -148,7 +221,8 @@ mod tests {
             action(&kinds::message("hi", true)),
             AgentAction::Message {
                 content: "hi",
-                wait_for_response: true
+                wait_for_response: true,
+                image_urls: &[],
             }
         );
         assert_eq!(

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::retry::{Failure, classify_inline_error};
 use super::transport::{Draft, DraftCall};
-use super::{LlmConfig, Prepared, Role, Usage, features};
+use super::{LlmConfig, Prepared, Role, Usage, features, images};
 
 fn cache_control() -> Value {
     json!({ "type": "ephemeral" })
@@ -22,10 +22,19 @@ pub(crate) fn body(config: &LlmConfig, prepared: &Prepared, temperature: Option<
     for m in &prepared.messages {
         let (role, mut blocks) = match m.role {
             Role::System => continue,
-            Role::User => ("user", text_block(&m.content)),
+            Role::User => {
+                let mut blocks = text_block(&m.content);
+                blocks.extend(m.images.iter().map(|u| images::anthropic_block(u)));
+                ("user", blocks)
+            }
             Role::Tool => {
                 let mut block = json!({ "type": "tool_result", "tool_use_id": m.tool_call_id.clone().unwrap_or_default() });
-                if !m.content.is_empty() {
+                if !m.images.is_empty() {
+                    // A result with images is a list of blocks: its text, then the images.
+                    let mut content = text_block(&m.content);
+                    content.extend(m.images.iter().map(|u| images::anthropic_block(u)));
+                    block["content"] = Value::Array(content);
+                } else if !m.content.is_empty() {
                     block["content"] = json!(m.content);
                 }
                 ("user", vec![block])
@@ -42,12 +51,16 @@ pub(crate) fn body(config: &LlmConfig, prepared: &Prepared, temperature: Option<
             turns.push((role, blocks));
         }
     }
-    // The moving cache breakpoint: the last block of the last user turn (tool results included).
-    if let Some(block) = turns
+    // Four breakpoints at most (Anthropic's limit): the tools, the system prompt, and the moving end: the
+    // last block of the last user turn (tool results included) and of the one before, so the prefix the
+    // previous request wrote is read back even when more than 20 blocks were added since.
+    let breakpoints = if prepared.cache { 2 } else { 0 };
+    for block in turns
         .iter_mut()
         .rev()
-        .find(|(role, _)| *role == "user")
-        .and_then(|(_, blocks)| blocks.last_mut())
+        .filter(|(role, _)| *role == "user")
+        .filter_map(|(_, blocks)| blocks.last_mut())
+        .take(breakpoints)
     {
         block["cache_control"] = cache_control();
     }
@@ -64,8 +77,10 @@ pub(crate) fn body(config: &LlmConfig, prepared: &Prepared, temperature: Option<
     });
     let system = system.join("\n\n");
     if !system.is_empty() {
-        body["system"] =
-            json!([{ "type": "text", "text": system, "cache_control": cache_control() }]);
+        body["system"] = json!([{ "type": "text", "text": system }]);
+        if prepared.cache {
+            body["system"][0]["cache_control"] = cache_control();
+        }
     }
     if !prepared.tools.is_empty() {
         let tools: Vec<Value> = prepared
@@ -73,6 +88,10 @@ pub(crate) fn body(config: &LlmConfig, prepared: &Prepared, temperature: Option<
             .iter()
             .map(|t| json!({ "name": t.name, "description": t.description, "input_schema": t.parameters }))
             .collect();
+        let mut tools = tools;
+        if let Some(last) = tools.last_mut() {
+            last["cache_control"] = cache_control();
+        }
         body["tools"] = Value::Array(tools);
     }
     if config.stream {

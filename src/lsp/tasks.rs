@@ -290,6 +290,11 @@ async fn drive(
         })
         .await
         .map_err(|e| e.to_string())?;
+    for w in &session.warnings {
+        client
+            .log_message(MessageType::WARNING, format!("[{}] {w}", info.task_id))
+            .await;
+    }
     let mut events = session.stream().subscribe();
     if let Ok(mut c) = info.control.lock() {
         *c = Some(session.handle());
@@ -392,7 +397,8 @@ async fn drive(
     let closed = session.close().await;
     let m = &closed.metrics;
     let update = json!({"sessionUpdate": "usage_update", "promptTokens": m.prompt_tokens,
-        "completionTokens": m.completion_tokens, "cost": {"amount": m.cost, "currency": "USD"}});
+        "completionTokens": m.completion_tokens, "cacheReadTokens": m.cache_read_tokens,
+        "cacheWriteTokens": m.cache_write_tokens, "cost": {"amount": m.cost, "currency": "USD"}});
     // Numbered with the task's last event (the next task's first event gets the next number).
     info.outbox.send(Rich::Update(super::rich::params(
         &meta.id,

@@ -58,6 +58,11 @@ pub trait Runtime: Send + Sync {
     fn secrets(&self) -> Vec<String> {
         Vec::new()
     }
+    /// The current server's REST client (its URL and key), for the routes beside actions (MCP); `None`
+    /// for a runtime that is not an `openhands-runtime` server.
+    fn client(&self) -> Option<RuntimeClient> {
+        None
+    }
 }
 
 /// Options of the local runtime.
@@ -71,4 +76,6 @@ pub struct LocalOptions {
     /// Values no variable of the sandbox's environment may carry (the LLM key, whatever its variable's
     /// name); credential variables of ours and of LLM providers are left out by name as well.
     pub withheld: Vec<String>,
+    /// Variables set on top of the inherited environment (the user's named secrets).
+    pub env: Vec<(String, String)>,
 }

@@ -14,7 +14,9 @@ use openhands_runtime_api::ObservationKind;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
+mod condensation;
 mod requests;
+mod vision;
 
 use super::common::runtime_binary;
 use super::scripted_llm::{Reply, ScriptedLlm, Wire};
@@ -35,6 +37,7 @@ async fn setup() -> Setup {
             plugins: Vec::new(),
             enable_browser: false,
             withheld: Vec::new(),
+            env: Vec::new(),
         },
     )
     .await

@@ -67,6 +67,16 @@ fn each_outside_crate_is_imported_by_its_one_module() {
         offenders("chat/completions", &["src/llm/"]),
         Vec::<String>::new()
     );
+    // MCP: the agent's MCP module and the runtime server's own are the only users of the SDK.
+    assert_eq!(offenders("rmcp", &["src/mcp/"]), Vec::<String>::new());
+    let runtime_users: Vec<String> = files_under("runtime-server/src")
+        .into_iter()
+        .filter(|(path, text)| {
+            !path.starts_with("runtime-server/src/mcp/") && text.contains("rmcp")
+        })
+        .map(|(path, _)| path)
+        .collect();
+    assert_eq!(runtime_users, Vec::<String>::new());
 }
 
 #[test]

@@ -3,6 +3,7 @@
 mod acp;
 mod cli;
 mod common;
+mod context;
 mod docker;
 mod e2e;
 mod editors;
@@ -11,6 +12,8 @@ mod layout;
 mod llm;
 mod lsp;
 mod lsp_frames;
+mod mcp;
+mod risk;
 mod runtime;
 mod scripted_llm;
 mod secrets;
