@@ -1,6 +1,7 @@
 //! `cargo bench -p openhands-lsp --bench acp`: the ACP front end's overhead, each figure beside a baseline
 //! from the same run: `session/prompt` to its first `session/update` with the scripted LLM answering at once
-//! (beside a bare request round trip), the idle RSS of `openhands-lsp acp` (beside the LSP server's), and a
+//! (beside the scripted LLM's own answer to the same request, timed by the bench, and a bare request round
+//! trip: the difference is the agent's overhead), the idle RSS of `openhands-lsp acp` (beside the LSP server's), and a
 //! 2,000-update `session/load` (beside reading the same conversation from storage in-process).
 
 #[path = "../tests/agent/scripted_llm.rs"]
@@ -144,7 +145,8 @@ fn stored_conversation(data: &Path, ws: &Path, n: usize) -> String {
 }
 
 fn main() {
-    let script = (0..=PROMPTS)
+    // One answer per prompt, and one per direct request of the LLM-alone baseline.
+    let script = (0..=2 * PROMPTS)
         .map(|_| tool("finish", json!({"message": "done"})))
         .collect();
     let llm = ScriptedLlm::start(Wire::OpenAi, script);
@@ -201,7 +203,31 @@ fn main() {
     a.response(id);
     let mut first = Vec::new();
     let mut round_trip = Vec::new();
+    let mut llm_alone = Vec::new();
+    let addr = llm
+        .base_url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let body = json!({"model": "scripted-model", "stream": true,
+                      "messages": [{"role": "user", "content": "go"}]})
+    .to_string();
     for _ in 0..PROMPTS {
+        // The scripted LLM's own answer, start to end of stream, as the agent's client would read it.
+        let t = Instant::now();
+        let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+        write!(
+            conn,
+            "POST /v1/chat/completions HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut sink = Vec::new();
+        std::io::Read::read_to_end(&mut conn, &mut sink).unwrap();
+        llm_alone.push(t.elapsed());
+
         let t = Instant::now();
         let id = prompt(&mut a);
         loop {
@@ -249,11 +275,17 @@ fn main() {
 
     let (f50, f99) = stats(first);
     let (r50, r99) = stats(round_trip);
+    let (a50, a99) = stats(llm_alone);
     let (l50, l99) = stats(loads);
     let (s50, _) = stats(reads);
     println!("openhands-lsp acp benchmark ({PROMPTS} prompts)");
     println!(
         "session/prompt to first session/update: median {f50:.3} ms, p99 {f99:.3} ms (target p99 < 5 ms); baseline session/set_mode round trip: median {r50:.3} ms, p99 {r99:.3} ms"
+    );
+    println!(
+        "  the scripted LLM alone (its answer streamed in pieces 2 ms apart): median {a50:.3} ms, p99 {a99:.3} ms; agent overhead (first update minus the LLM alone): median {:.3} ms, p99 {:.3} ms",
+        f50 - a50,
+        f99 - a99
     );
     println!(
         "RSS of openhands-lsp acp, idle: {idle:.1} MiB (target < 15 MiB); baseline the LSP server idle: {lsp_idle:.1} MiB"

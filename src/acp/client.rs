@@ -38,16 +38,19 @@ pub struct Peer {
 }
 
 impl Peer {
-    /// Sends one `session/update`; a closed connection only loses it.
+    /// Sends one `session/update`; a closed connection only loses it. Debug builds (the tests) check each
+    /// against the crate's `SessionNotification`; release builds send the JSON as it is, saving a decode and an
+    /// encode per update (a `session/load` sends thousands).
     pub fn update(&self, session_id: &str, update: Value) {
         let note = json!({"sessionId": session_id, "update": update});
-        match wire::<acp::SessionNotification>(note) {
-            Ok(n) => {
-                if let Err(e) = self.cx.send_notification(n) {
-                    tracing::debug!("session/update not sent: {e}");
-                }
-            }
-            Err(e) => tracing::warn!("session/update not sent: {e:?}"),
+        let sent = if cfg!(debug_assertions) {
+            wire::<acp::SessionNotification>(note).and_then(|n| self.cx.send_notification(n))
+        } else {
+            agent_client_protocol::UntypedMessage::new("session/update", note)
+                .and_then(|n| self.cx.send_notification(n))
+        };
+        if let Err(e) = sent {
+            tracing::debug!("session/update not sent: {e:?}");
         }
     }
 

@@ -36,6 +36,62 @@ fn no_lsp_message_carries_a_secret() {
     ed.shutdown();
 }
 
+/// The CLI and the LSP server title a conversation alike (one session layer): the first non-empty line of the
+/// prompt, trimmed, its secrets masked.
+#[test]
+fn the_cli_and_the_lsp_server_title_a_conversation_alike() {
+    let prompt = "\n   fix it with sk-test-secret   \nthen tell me";
+    let finish = || {
+        super::super::scripted_llm::ScriptedLlm::start(
+            super::super::scripted_llm::Wire::OpenAi,
+            vec![super::super::scripted_llm::tool(
+                "finish",
+                json!({"message": "ok"}),
+            )],
+        )
+    };
+    let llm = finish();
+    let env = super::super::common::CliEnv::new();
+    let out = env.run_cmd(&llm.base_url, &[prompt]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let conversations = env.data().join("conversations");
+    let dir = std::fs::read_dir(&conversations)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("meta.json")).unwrap()).unwrap();
+    let cli_title = meta["title"].clone();
+
+    let llm = finish();
+    let mut ed = Editor::start(&llm);
+    ed.initialize(false);
+    let r = ed.request(
+        "workspace/executeCommand",
+        json!({"command": "openhands.task.start", "arguments": [prompt]}),
+    );
+    assert!(r.get("error").is_none(), "{r}");
+    ed.wait_for("the end of the task", |m| {
+        m["method"] == "window/showMessage"
+            && m["params"]["message"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("OpenHands finished"))
+    });
+    let list = ed.request(
+        "workspace/executeCommand",
+        json!({"command": "openhands.conversation.list", "arguments": []}),
+    );
+    assert_eq!(cli_title, json!("fix it with <secret_hidden>"));
+    assert_eq!(list["result"][0]["title"], cli_title, "{list}");
+    ed.shutdown();
+}
+
 #[test]
 fn named_secrets_are_usable_and_no_lsp_message_carries_them() {
     use super::super::secrets::{DEPLOY_TOKEN, FROM_ENV, secrets_llm, write_secrets_config};
