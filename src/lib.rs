@@ -2,6 +2,7 @@
 //! agent, runtimes) knows nothing of the front end that drives it: the headless CLI today, LSP next.
 
 pub mod agent;
+pub mod checkpoint;
 pub mod cli;
 pub mod config;
 pub mod events;

@@ -107,9 +107,17 @@ pub struct Prepared {
     /// The resumed conversation had been interrupted: its process ended while a task ran.
     pub was_interrupted: bool,
     secrets: Vec<String>,
+    /// The front end's unsaved buffers, recorded in checkpoints instead of the disk's bytes.
+    buffers: Option<Arc<dyn crate::checkpoint::BufferSource>>,
 }
 
 impl Prepared {
+    /// Checkpoints record these texts (an editor's unsaved buffers) instead of what the disk holds.
+    pub fn with_buffers(mut self, buffers: Arc<dyn crate::checkpoint::BufferSource>) -> Self {
+        self.buffers = Some(buffers);
+        self
+    }
+
     /// The data directory the conversation lives in.
     pub fn storage_root(&self) -> &Path {
         self.storage.root()
@@ -139,6 +147,8 @@ impl Prepared {
             }
         };
         let runtime = wrap(inner);
+        let (runtime, checkpoints) =
+            crate::checkpoint::attach(settings, workspace, self.buffers, runtime);
         let stream = Arc::new(EventStream::new(self.history, Some(Box::new(self.log))));
         for s in self.secrets.into_iter().chain(runtime.secrets()) {
             stream.add_secret(s);
@@ -153,6 +163,7 @@ impl Prepared {
             stream,
             controller,
             runtime,
+            checkpoints,
         })
     }
 }
@@ -164,6 +175,7 @@ pub struct Session {
     stream: Arc<EventStream>,
     controller: Controller,
     runtime: Arc<dyn Runtime>,
+    checkpoints: Option<Arc<crate::checkpoint::Checkpoints>>,
 }
 
 /// How a session ended: its stored metadata and totals.
@@ -208,6 +220,7 @@ impl Session {
                     warnings: Vec::new(),
                     was_interrupted: false,
                     secrets,
+                    buffers: None,
                 })
             }
             Open::Resume(id) => {
@@ -240,6 +253,7 @@ impl Session {
                     warnings: loaded.warnings,
                     was_interrupted,
                     secrets,
+                    buffers: None,
                 })
             }
         }
@@ -275,7 +289,9 @@ impl Session {
         if let Err(e) = self.storage.save_meta(&self.meta) {
             tracing::warn!("cannot save the conversation's metadata: {e}");
         }
+        let run = crate::checkpoint::TaskRun::begin(&self.checkpoints, &self.stream).await;
         let outcome = self.controller.send_user_message(message).await;
+        run.end(&self.storage, &self.meta.id).await;
         self.save();
         outcome
     }
