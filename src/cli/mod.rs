@@ -2,6 +2,7 @@
 //! the final message on stdout; `openhands-lsp conversations` lists stored conversations.
 
 mod doctor;
+mod rewind;
 mod run;
 mod sandbox;
 
@@ -66,6 +67,8 @@ pub enum Command {
         #[arg(long)]
         runtime: Option<RuntimeKind>,
     },
+    /// List a conversation's checkpoints, or put its files and the conversation back before a step
+    Rewind(rewind::RewindArgs),
     /// List stored conversations, newest first
     Conversations {
         /// Where conversations are stored (default: $OPENHANDS_DATA_DIR or the XDG data dir)
@@ -154,6 +157,7 @@ pub async fn main(cli: Cli) -> ExitCode {
         }
         Some(Command::Run(args)) => run::run(args).await,
         Some(Command::Conversations { data_dir }) => run::conversations(data_dir),
+        Some(Command::Rewind(args)) => rewind::rewind(args),
         Some(Command::Doctor {
             workspace,
             llm_profile,

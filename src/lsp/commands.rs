@@ -174,10 +174,12 @@ pub fn execute(
             }
             Ok(json!({"uri": uri.as_str()}))
         }
-        other => Err(format!(
-            "unknown command `{other}`; this server knows: {}",
-            COMMANDS.join(", ")
-        )),
+        other => super::review::execute(backend, client, other, args).unwrap_or_else(|| {
+            Err(format!(
+                "unknown command `{other}`; this server knows: {}",
+                COMMANDS.join(", ")
+            ))
+        }),
     }
 }
 

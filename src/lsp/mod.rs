@@ -9,6 +9,7 @@ pub mod documents;
 pub mod edits;
 pub mod framing;
 mod options;
+mod review;
 mod rich;
 mod saved;
 mod tasks;
@@ -42,6 +43,12 @@ pub const COMMANDS: &[&str] = &[
     "openhands.conversation.list",
     "openhands.conversation.resume",
     "openhands.transcript.open",
+    "openhands.checkpoint.list",
+    "openhands.checkpoint.restore",
+    "openhands.task.changes",
+    "openhands.task.diff",
+    "openhands.task.keep",
+    "openhands.task.revert",
 ];
 
 /// What the client can do, detected at `initialize`.

@@ -44,6 +44,8 @@ pub struct TaskInfo {
     /// The id of the last event whose rich updates are in the outbox (an approval waits for its action's
     /// `tool_call` to be there first, so a panel never sees an approval for a call it does not know).
     pub forwarded: Arc<tokio::sync::watch::Sender<i64>>,
+    /// The id of the task's first event (`-1` until its conversation is open): its checkpoint record.
+    pub first_event: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl TaskInfo {
@@ -58,6 +60,7 @@ impl TaskInfo {
             max_iterations: Arc::new(AtomicU32::new(0)),
             outbox,
             forwarded: Arc::new(tokio::sync::watch::Sender::new(-1)),
+            first_event: Arc::new(std::sync::atomic::AtomicI64::new(-1)),
         }
     }
     pub fn state(&self) -> String {
@@ -285,12 +288,15 @@ async fn drive(
     };
     let sandboxed = settings.runtime.kind != crate::config::RuntimeKind::Local;
     let mut session = prepared
+        .with_buffers(Arc::new(super::review::Buffers::new(req.state.clone())))
         .start(settings, &req.workspace, |inner| {
             Arc::new(EditorRuntime::new(inner, link, sandboxed)) as Arc<dyn crate::runtime::Runtime>
         })
         .await
         .map_err(|e| e.to_string())?;
     let mut events = session.stream().subscribe();
+    let first = session.stream().events().last().map_or(0, |e| e.id() + 1);
+    info.first_event.store(first, Ordering::Relaxed);
     if let Ok(mut c) = info.control.lock() {
         *c = Some(session.handle());
     }
