@@ -10,6 +10,7 @@ mod layout;
 mod llm;
 mod lsp;
 mod lsp_frames;
+mod rewind;
 mod runtime;
 mod scripted_llm;
 mod secrets;
