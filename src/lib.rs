@@ -2,6 +2,7 @@
 //! agent, runtimes) knows nothing of the front end that drives it: the headless CLI today, LSP next.
 
 pub mod agent;
+pub mod approval;
 pub mod checkpoint;
 pub mod cli;
 pub mod config;
@@ -14,3 +15,4 @@ pub mod runtime;
 pub mod session;
 pub mod storage;
 pub mod transcript;
+pub mod updates;

@@ -18,6 +18,9 @@ use crate::storage::{
     ConversationId, ConversationLog, ConversationMeta, INTERRUPTED, ProcessOwner, Storage,
 };
 
+mod runtime;
+pub use runtime::{docker_options, start_runtime};
+
 /// Longest title, in characters.
 const TITLE_CHARS: usize = 80;
 
@@ -132,7 +135,7 @@ impl Prepared {
         wrap: impl FnOnce(Arc<dyn Runtime>) -> Arc<dyn Runtime>,
     ) -> Result<Session, SessionError> {
         let llm = self.llm;
-        let inner = match crate::runtime::start_runtime(settings, workspace, &self.meta.id).await {
+        let inner = match start_runtime(settings, workspace, &self.meta.id).await {
             Ok(r) => r,
             Err(e) => {
                 // Not left `loading`: the conversation did not start, and says so.
@@ -198,6 +201,7 @@ impl Session {
         let llm = Llm::new(settings.llm.clone()).map_err(|e| SessionError::Usage(e.to_string()))?;
         let storage = Storage::open(settings.data_dir.clone())
             .map_err(|e| SessionError::Usage(e.to_string()))?;
+        crate::llm::remember_refusals_in(storage.root().join("tools-refused.txt"));
         let secrets = settings.secrets();
         match open {
             Open::New { id, first_message } => {

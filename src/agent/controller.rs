@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::messages::{ToolCallMeta, build_messages};
 use super::parse::{Parsed, response_to_events};
 use super::{prompt, stuck, tools};
-use crate::events::{Event, EventSource, EventStream, StreamError, kinds};
+use crate::events::{AgentAction, Event, EventSource, EventStream, StreamError, kinds};
 use crate::llm::{Llm, LlmError, Request, StreamEvent, ToolSpec};
 use crate::runtime::Runtime;
 use crate::storage::ConversationMeta;
@@ -300,8 +300,8 @@ impl Controller {
     ) -> Result<Outcome, StreamError> {
         let has_system = self.stream.events().iter().any(|e| {
             e.as_action()
-                .and_then(kinds::other_args)
-                .is_some_and(|(k, _)| k == "system")
+                .and_then(AgentAction::of)
+                .is_some_and(|a| matches!(a, AgentAction::System { .. }))
         });
         if !has_system {
             let today = crate::events::now_iso()[..10].to_owned();
@@ -467,14 +467,10 @@ impl Controller {
         let Some(a) = action.as_action() else {
             return Ok(None);
         };
-        if let Some((kind, args)) = kinds::other_args(a) {
-            match kind {
-                "message" => {
-                    let text = args
-                        .get("content")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned();
+        if let Some(agent_action) = AgentAction::of(a) {
+            match agent_action {
+                AgentAction::Message { content, .. } => {
+                    let text = content.to_owned();
                     if self.auto_continues_left > 0 && !asks_a_question(&text) {
                         self.auto_continues_left -= 1;
                         self.add(kinds::message(AUTO_CONTINUE, false), EventSource::User)?;
@@ -483,12 +479,8 @@ impl Controller {
                     self.set_state(AgentState::AwaitingUserInput, "")?;
                     return Ok(Some(Outcome::AwaitingInput(text)));
                 }
-                "finish" => {
-                    let text = args
-                        .get("final_thought")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned();
+                AgentAction::Finish { final_thought, .. } => {
+                    let text = final_thought.to_owned();
                     // Calls after `finish` in the same response are never run; say so to keep pairs intact.
                     self.abandon_pending(
                         "The action has not been executed: the agent finished before it.",
@@ -496,22 +488,21 @@ impl Controller {
                     self.set_state(AgentState::Finished, "")?;
                     return Ok(Some(Outcome::Finished(text)));
                 }
-                "think" => {
+                AgentAction::Think { .. } => {
                     self.answer(&action, kinds::think_observation())?;
                 }
-                "task_tracking" => {
-                    let command = args
-                        .get("command")
-                        .and_then(Value::as_str)
-                        .unwrap_or("view");
+                AgentAction::TaskTracking {
+                    command, task_list, ..
+                } => {
                     if command == "plan" {
-                        self.tasks = args.get("task_list").cloned().unwrap_or(json!([]));
+                        self.tasks = task_list.cloned().unwrap_or(json!([]));
                     }
                     let text = render_tasks(command, &self.tasks);
                     let obs = kinds::task_tracking_observation(text, command, self.tasks.clone());
                     self.answer(&action, obs)?;
                 }
-                other => {
+                AgentAction::System { .. } | AgentAction::Unknown { .. } => {
+                    let other = a.action.kind();
                     let obs = Event::Observation(Observation::error(format!(
                         "Action {other} is not supported by this agent."
                     )));

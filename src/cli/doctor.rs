@@ -208,7 +208,7 @@ async fn sandbox_image_check(s: &config::Settings) -> Check {
         jupyter: s.runtime.jupyter,
         browser: s.runtime.browser,
     };
-    let opts = crate::runtime::docker_options(&s.docker, None, plugins);
+    let opts = crate::session::docker_options(&s.docker, None, plugins);
     match check_image(&opts).await {
         Ok(ImageCheck::Ready { tag, plugins }) => check(
             Verdict::Ok,

@@ -49,6 +49,8 @@ pub struct LlmConfig {
     pub output_cost_per_token: Option<f64>,
     /// Stream responses (SSE).
     pub stream: bool,
+    /// Send images (browser screenshots, images the agent reads); `None`: decided from the model's name.
+    pub vision: Option<bool>,
 }
 
 /// Written by hand so that the API key never reaches a log line.
@@ -62,6 +64,7 @@ impl fmt::Debug for LlmConfig {
             .field("native_tool_calling", &self.native_tool_calling)
             .field("temperature", &self.temperature)
             .field("reasoning_effort", &self.reasoning_effort)
+            .field("vision", &self.vision)
             .field("max_output_tokens", &self.max_output_tokens)
             .field("timeout", &self.timeout)
             .field("num_retries", &self.num_retries)
@@ -98,6 +101,7 @@ pub struct LlmSettings {
     pub input_cost_per_token: Option<f64>,
     pub output_cost_per_token: Option<f64>,
     pub stream: Option<bool>,
+    pub vision: Option<bool>,
 }
 
 impl fmt::Debug for LlmSettings {
@@ -133,7 +137,8 @@ impl LlmSettings {
             retry_multiplier,
             input_cost_per_token,
             output_cost_per_token,
-            stream
+            stream,
+            vision
         );
     }
 }
@@ -407,6 +412,7 @@ fn finish(s: LlmSettings, section: &str) -> Result<LlmConfig, LlmError> {
         input_cost_per_token: s.input_cost_per_token,
         output_cost_per_token: s.output_cost_per_token,
         stream: s.stream.unwrap_or(true),
+        vision: s.vision,
     })
 }
 

@@ -95,6 +95,7 @@ mod tests {
             input_cost_per_token: None,
             output_cost_per_token: None,
             stream: false,
+            vision: None,
         }
     }
 

@@ -7,7 +7,6 @@ pub mod docker;
 mod local;
 mod process;
 mod remote;
-mod select;
 
 use std::path::{Path, PathBuf};
 
@@ -73,5 +72,3 @@ pub struct LocalOptions {
     /// name); credential variables of ours and of LLM providers are left out by name as well.
     pub withheld: Vec<String>,
 }
-
-pub use select::{docker_options, start_runtime};

@@ -15,6 +15,7 @@ use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
 mod requests;
+mod vision;
 
 use super::common::runtime_binary;
 use super::scripted_llm::{Reply, ScriptedLlm, Wire};

@@ -149,6 +149,7 @@ impl ScriptedLlm {
             input_cost_per_token: None,
             output_cost_per_token: None,
             stream: true,
+            vision: None,
         }
     }
 }

@@ -57,6 +57,7 @@ fn defaults_from_a_minimal_section() {
         input_cost_per_token: None,
         output_cost_per_token: None,
         stream: true,
+        vision: None,
     };
     assert_eq!(config, expected);
 }

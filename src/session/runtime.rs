@@ -1,4 +1,5 @@
-//! Starting the runtime a task's settings ask for: local, remote, or Docker (with its opt-in fallback).
+//! Starting the runtime a task's settings ask for: local, remote, or Docker (with its opt-in fallback). It maps
+//! the front ends' `Settings` to the runtime's own options here, so `runtime/` knows nothing of `config`.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -38,7 +39,7 @@ pub async fn start_runtime(
             .map_err(|e| e.to_string())
         }
         RuntimeKind::Docker => {
-            let opts = crate::runtime::docker_options(
+            let opts = docker_options(
                 &settings.docker,
                 Some(conversation_id.to_owned()),
                 requested_plugins(settings),
