@@ -11,6 +11,7 @@ pub mod events;
 pub mod fuzzing;
 pub mod llm;
 pub mod lsp;
+pub mod plan_mode;
 pub mod runtime;
 pub mod session;
 pub mod storage;

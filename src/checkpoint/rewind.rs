@@ -34,14 +34,7 @@ pub fn steps(events: &[Event]) -> Vec<Step> {
             let checkpoint = obs.meta.checkpoint.clone()?;
             let cause = obs.meta.cause?;
             let action = events.iter().find(|a| a.id() == cause)?;
-            let summary = crate::transcript::render(action)
-                .map(|t| crate::session::one_line(&t, 100))
-                .unwrap_or_else(|| {
-                    action
-                        .as_action()
-                        .map(|a| a.action.kind().to_owned())
-                        .unwrap_or_default()
-                });
+            let summary = action.as_action().map(summary).unwrap_or_default();
             Some(Step {
                 event_id: cause,
                 checkpoint,
@@ -50,6 +43,23 @@ pub fn steps(events: &[Event]) -> Vec<Step> {
             })
         })
         .collect()
+}
+
+/// One line saying what an action did.
+fn summary(action: &openhands_runtime_api::ActionEvent) -> String {
+    use openhands_runtime_api::Action;
+    let text = match &action.action {
+        Action::Run(r) => format!("$ {}", r.command),
+        Action::RunIpython(c) => format!("python: {}", c.code),
+        Action::Edit(e) => format!("edit {} ({})", e.path, e.command),
+        Action::Write(w) => format!("write {}", w.path),
+        other => other.kind().to_owned(),
+    };
+    let line = text.lines().next().unwrap_or_default();
+    match line.char_indices().nth(100) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None => line.to_owned(),
+    }
 }
 
 /// One file to put back: its text or bytes, or `None` to remove it.

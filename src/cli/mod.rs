@@ -132,6 +132,10 @@ pub struct RunArgs {
     /// Continue a stored conversation with this task as the next message
     #[arg(long)]
     pub resume: Option<String>,
+    /// Plan mode: read-only tools (view, search, read-only commands); the agent ends with a plan. Act on it
+    /// with `--resume ID "go ahead"`
+    #[arg(long)]
+    pub plan: bool,
 }
 
 pub(super) fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {

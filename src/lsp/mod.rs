@@ -49,6 +49,7 @@ pub const COMMANDS: &[&str] = &[
     "openhands.task.diff",
     "openhands.task.keep",
     "openhands.task.revert",
+    "openhands.task.act",
 ];
 
 /// What the client can do, detected at `initialize`.

@@ -107,6 +107,8 @@ pub struct TaskRequest {
     pub overrides: Overrides,
     pub resume: bool,
     pub progress: bool,
+    /// Plan mode: read-only tools, a plan at the end.
+    pub plan: bool,
 }
 
 /// The Markdown transcript of a conversation, under `.openhands/` in the workspace.
@@ -290,7 +292,12 @@ async fn drive(
     let mut session = prepared
         .with_buffers(Arc::new(super::review::Buffers::new(req.state.clone())))
         .start(settings, &req.workspace, |inner| {
-            Arc::new(EditorRuntime::new(inner, link, sandboxed)) as Arc<dyn crate::runtime::Runtime>
+            let r = Arc::new(EditorRuntime::new(inner, link, sandboxed))
+                as Arc<dyn crate::runtime::Runtime>;
+            match req.plan {
+                true => Arc::new(crate::plan_mode::PlanRuntime::new(r)),
+                false => r,
+            }
         })
         .await
         .map_err(|e| e.to_string())?;
@@ -393,7 +400,14 @@ async fn drive(
             }
         }
     });
-    let outcome = session.run(&info.prompt).await;
+    let prompt = match req.plan {
+        true => crate::plan_mode::plan_prompt(&info.prompt),
+        false => info.prompt.clone(),
+    };
+    let outcome = session.run(&prompt).await;
+    if req.plan {
+        super::review::report_plan(client, info, &session.stream().events()).await;
+    }
     let events_seen = session.stream().len() as i64;
     let closed = session.close().await;
     let m = &closed.metrics;

@@ -329,3 +329,75 @@ fn a_deleted_checkpoint_store_and_bad_arguments_are_clear_errors_that_change_not
     assert_eq!(list["result"]["steps"].as_array().unwrap().len(), 1);
     ed.shutdown();
 }
+
+#[test]
+fn a_plan_mode_task_is_refused_writes_ends_with_a_plan_and_act_continues_with_all_tools() {
+    let create = tool(
+        "str_replace_editor",
+        json!({"command": "create", "path": "new.txt", "file_text": "made\n"}),
+    );
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![
+            create.clone(),
+            tool("execute_bash", json!({"command": "rm keep.txt"})),
+            tool("execute_bash", json!({"command": "ls && cat keep.txt"})),
+            tool(
+                "task_tracker",
+                json!({"command": "plan", "task_list": [
+                    {"id": "1", "title": "create new.txt", "status": "todo"},
+                    {"id": "2", "title": "keep keep.txt", "status": "todo"}]}),
+            ),
+            finish("the plan is ready"),
+            create,
+            finish("acted"),
+        ],
+    );
+    let mut ed = Editor::start(&llm);
+    std::fs::write(ed.ws.join("keep.txt"), "precious\n").unwrap();
+    ed.initialize(false);
+    let r = command(
+        &mut ed,
+        "openhands.task.start",
+        json!({"prompt": "plan the change", "mode": "plan"}),
+    );
+    assert_eq!(r["result"]["mode"], "plan", "{r}");
+    let task = r["result"]["taskId"].as_str().unwrap().to_owned();
+    wait_finished(&mut ed, "the plan is ready");
+    assert!(!ed.ws.join("new.txt").exists(), "plan mode wrote a file");
+    assert_eq!(read(&ed, "keep.txt").as_deref(), Some("precious\n"));
+    let seen = llm.requests()[4].to_string();
+    assert!(seen.contains("[Plan mode]"), "{seen}");
+    assert_eq!(seen.matches("Refused in plan mode").count(), 2, "{seen}");
+    assert!(
+        seen.contains("precious"),
+        "the read-only command ran: {seen}"
+    );
+    ed.seen_or_wait_for("the plan", |m| {
+        says(m, "window/logMessage", "OpenHands plan")
+            && m["params"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("1. create new.txt\n2. keep keep.txt")
+    });
+    let bad = command(
+        &mut ed,
+        "openhands.task.start",
+        json!({"prompt": "x", "mode": "yolo"}),
+    );
+    assert!(
+        bad["error"]["message"].as_str().unwrap().contains("`mode`"),
+        "{bad}"
+    );
+    // Act: the same conversation, every tool back.
+    let r = command(&mut ed, "openhands.task.act", json!({"taskId": task}));
+    assert_eq!(r["result"]["mode"], "act", "{r}");
+    wait_finished(&mut ed, "acted");
+    assert_eq!(read(&ed, "new.txt").as_deref(), Some("made\n"));
+    let last = llm.requests().last().unwrap().to_string();
+    assert!(
+        last.contains("[Act]") && last.contains("plan the change"),
+        "{last}"
+    );
+    ed.shutdown();
+}
