@@ -123,11 +123,7 @@ pub fn not_read_only(command: &str) -> Option<String> {
         let name = first.rsplit('/').next().unwrap_or(first);
         let args = &words[1..];
         let ok = match name {
-            "git" => {
-                let sub = args.iter().find(|a| !a.starts_with('-'));
-                sub.is_some_and(|s| GIT_READ_ONLY.contains(s))
-                    && !args.iter().any(|a| a.starts_with("--output") || *a == "-o")
-            }
+            "git" => git_reads_only(args),
             "find" => !args.iter().any(|a| {
                 matches!(
                     *a,
@@ -152,6 +148,25 @@ pub fn not_read_only(command: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// A git command line whose subcommand only reads (`-C DIR` allowed; `-c` could configure a program to run).
+fn git_reads_only(args: &[&str]) -> bool {
+    let mut rest = args.iter();
+    let sub = loop {
+        match rest.next() {
+            Some(&"-C") => {
+                rest.next();
+            }
+            Some(a) if a.starts_with("-c") || a.starts_with("--exec-path") => return false,
+            Some(a) if a.starts_with('-') => {}
+            other => break other,
+        }
+    };
+    sub.is_some_and(|s| GIT_READ_ONLY.contains(s))
+        && !args
+            .iter()
+            .any(|a| a.starts_with("--output") || *a == "-o" || a.starts_with("--ext-diff"))
 }
 
 /// Why `action` is refused in plan mode, or `None` when it may run.
@@ -266,6 +281,7 @@ mod tests {
             "find . -delete",
             "find . -exec rm {} ;",
             "git commit -am x",
+            "git -c core.pager=sh log",
             "git diff --output=f",
             "cat $(which ls)",
             "sleep 10 &",
