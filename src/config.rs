@@ -176,7 +176,7 @@ struct RawStorage {
 
 /// Sections we read; others known to later features are accepted and ignored.
 const KNOWN_SECTIONS: &[&str] = &[
-    "llm", "agent", "runtime", "storage", "sandbox", "lsp", "security", "mcp", "docker",
+    "llm", "agent", "runtime", "storage", "sandbox", "lsp", "security", "mcp", "docker", "checkers",
 ];
 
 /// Runtime settings after resolution.

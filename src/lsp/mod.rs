@@ -5,6 +5,7 @@ mod approvals;
 mod bridge;
 mod code_actions;
 mod commands;
+mod diagnostics;
 pub mod documents;
 pub mod edits;
 pub mod framing;
@@ -84,6 +85,8 @@ pub(crate) struct State {
     pub outbox: rich::Outbox,
     /// How long the editor has to apply an agent edit.
     pub edit_timeout: std::time::Duration,
+    /// The diagnostics the editor sends (`openhands/diagnostics`), for agent edits.
+    pub diagnostics: Arc<diagnostics::DiagStore>,
 }
 
 pub struct Backend {
@@ -127,6 +130,7 @@ impl State {
             allowed: HashSet::new(),
             outbox: rich::Outbox::default(),
             edit_timeout: options::EDIT_TIMEOUT,
+            diagnostics: Arc::default(),
         }
     }
 }
@@ -143,6 +147,14 @@ impl Backend {
         };
         if let Some(task) = self.lock().tasks.iter().find(|t| t.task_id == task_id) {
             task.stop();
+        }
+    }
+
+    /// `openhands/diagnostics {uri, diagnostics}`: the editor's problems of a file, for agent edits.
+    async fn diagnostics(&self, params: Value) {
+        let store = self.lock().diagnostics.clone();
+        if let Err(e) = store.take(&params) {
+            self.client.log_message(MessageType::WARNING, e).await;
         }
     }
 
@@ -199,6 +211,7 @@ pub async fn serve_stdio() -> bool {
             )
             .custom_method("window/workDoneProgress/cancel", Backend::progress_cancel)
             .custom_method("openhands/sessionHistory", Backend::session_history)
+            .custom_method("openhands/diagnostics", Backend::diagnostics)
             .finish();
     Server::new(
         framing::guard(tokio::io::stdin()),

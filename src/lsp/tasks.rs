@@ -294,6 +294,7 @@ async fn drive(
         .start(settings, &req.workspace, |inner| {
             let r = Arc::new(EditorRuntime::new(inner, link, sandboxed))
                 as Arc<dyn crate::runtime::Runtime>;
+            let r = super::diagnostics::wrap(r, &req.state, &req.workspace, &settings.files);
             match req.plan {
                 true => Arc::new(crate::plan_mode::PlanRuntime::new(r)),
                 false => r,

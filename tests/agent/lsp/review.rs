@@ -401,3 +401,89 @@ fn a_plan_mode_task_is_refused_writes_ends_with_a_plan_and_act_continues_with_al
     );
     ed.shutdown();
 }
+
+#[test]
+fn an_edit_that_breaks_a_file_hears_the_editors_new_diagnostics() {
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![
+            str_replace("app.rs", "let x: i32 = 1;", "let x: i32 = \"one\";"),
+            finish("edited"),
+        ],
+    );
+    let mut ed = Editor::start(&llm);
+    let text = "fn main() {\n    let x: i32 = 1;\n}\n";
+    std::fs::write(ed.ws.join("app.rs"), text).unwrap();
+    ed.initialize(false);
+    let uri = ed.open("app.rs", text);
+    let diagnostic = |line: u32, severity: u32, message: &str| {
+        json!({"range": {"start": {"line": line, "character": 8}, "end": {"line": line, "character": 9}},
+               "severity": severity, "source": "rustc", "message": message})
+    };
+    let unused = diagnostic(1, 2, "unused variable: `x`");
+    ed.notify(
+        "openhands/diagnostics",
+        json!({"uri": uri, "diagnostics": [unused.clone()]}),
+    );
+    start(&mut ed, json!("make x a string"));
+    ed.wait_for("the edit", |m| m["method"] == "workspace/applyEdit");
+    // The language server first reports the stale list, then the new one.
+    ed.notify(
+        "openhands/diagnostics",
+        json!({"uri": uri, "diagnostics": [unused.clone()]}),
+    );
+    ed.notify(
+        "openhands/diagnostics",
+        json!({"uri": uri, "diagnostics": [unused, diagnostic(1, 1, "mismatched types: expected `i32`, found `&str`")]}),
+    );
+    wait_finished(&mut ed, "edited");
+    let seen = llm.requests()[1].to_string();
+    assert!(
+        seen.contains("The editor reports new problems in app.rs after this edit:\\n  line 2: error: mismatched types: expected `i32`, found `&str` [rustc]"),
+        "{seen}"
+    );
+    assert!(
+        !seen.contains("unused variable"),
+        "an old warning is not new: {seen}"
+    );
+    ed.shutdown();
+}
+
+#[test]
+fn without_editor_diagnostics_the_configured_checker_reports_what_an_edit_broke() {
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![
+            str_replace("run.sh", "echo ok\n", "if true; then\n  echo ok\n"),
+            str_replace("run.sh", "echo start\n", "echo begin\n"),
+            finish("edited"),
+        ],
+    );
+    let mut ed = Editor::start(&llm);
+    std::fs::create_dir_all(ed.ws.join(".openhands")).unwrap();
+    std::fs::write(
+        ed.ws.join(".openhands/config.toml"),
+        "[checkers]\nshell = \"bash -n {file}\"\n",
+    )
+    .unwrap();
+    std::fs::write(ed.ws.join("run.sh"), "echo start\necho ok\n").unwrap();
+    ed.initialize(false);
+    start(&mut ed, json!("wrap it"));
+    wait_finished(&mut ed, "edited");
+    let first = llm.requests()[1].to_string();
+    assert!(
+        first.contains(
+            "The checker (`bash -n {file}`) reports new problems in run.sh after this edit:"
+        ),
+        "{first}"
+    );
+    assert!(first.contains("syntax error"), "{first}");
+    // The same error after the next edit is not new.
+    let second = llm.requests()[2].to_string();
+    assert_eq!(
+        second.matches("reports new problems").count(),
+        1,
+        "{second}"
+    );
+    ed.shutdown();
+}
