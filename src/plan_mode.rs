@@ -230,6 +230,9 @@ impl Runtime for PlanRuntime {
     fn secrets(&self) -> Vec<String> {
         self.inner.secrets()
     }
+    fn before_finish(&self) -> BoxFuture<'_, Option<String>> {
+        self.inner.before_finish()
+    }
 }
 
 /// The last plan the agent recorded with the task tracker in `events`, as numbered lines.

@@ -65,4 +65,7 @@ impl Runtime for CheckpointRuntime {
     fn secrets(&self) -> Vec<String> {
         self.inner.secrets()
     }
+    fn before_finish(&self) -> BoxFuture<'_, Option<String>> {
+        self.inner.before_finish()
+    }
 }

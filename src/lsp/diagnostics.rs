@@ -196,6 +196,11 @@ pub struct DiagnosticsRuntime {
     checkers: HashMap<String, String>,
     /// The checker's lines about each file at its last run: the baseline for "new".
     baselines: Mutex<HashMap<PathBuf, Vec<String>>>,
+    /// Each file the agent changed, with its sandbox path and the problems before the task's first edit
+    /// of it (the editor's, and the checker's): what the finish is compared with.
+    touched: Mutex<HashMap<PathBuf, (String, Vec<Problem>, Option<Vec<String>>)>>,
+    /// The finish was held back once already.
+    held: std::sync::atomic::AtomicBool,
 }
 
 impl DiagnosticsRuntime {
@@ -213,6 +218,8 @@ impl DiagnosticsRuntime {
             workspace,
             checkers,
             baselines: Mutex::new(HashMap::new()),
+            touched: Mutex::new(HashMap::new()),
+            held: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -283,6 +290,70 @@ impl DiagnosticsRuntime {
             .collect())
     }
 
+    fn lock_touched(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<PathBuf, (String, Vec<Problem>, Option<Vec<String>>)>>
+    {
+        self.touched.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// New errors in the files the agent changed, compared with before its first edit of each: the finish
+    /// is held back once with them.
+    async fn finish_check(&self) -> Option<String> {
+        if self.held.load(std::sync::atomic::Ordering::Relaxed) {
+            return None;
+        }
+        let touched: Vec<_> = self
+            .lock_touched()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let fed = self.store.fed.load(std::sync::atomic::Ordering::Relaxed);
+        let mut found = Vec::new();
+        for (host, (sandbox_path, editor_before, checker_before)) in touched {
+            let shown = host
+                .strip_prefix(&self.workspace)
+                .map(|r| r.display().to_string())
+                .unwrap_or_else(|_| sandbox_path.clone());
+            if fed && self.is_open(&host) {
+                let (_, now) = self.store.get(&host);
+                for p in new_problems(&editor_before, &now)
+                    .iter()
+                    .filter(|p| p.severity == "error")
+                {
+                    found.push(format!("  {shown} line {}: {}", p.line + 1, p.message));
+                }
+            } else if let (Some(cmd), Some(before)) =
+                (checker_for(&self.checkers, &host), checker_before)
+                && let Ok(now) = self.check(cmd, &sandbox_path, &host).await
+            {
+                let strip = |l: &str| {
+                    l.chars()
+                        .filter(|c| !c.is_ascii_digit())
+                        .collect::<String>()
+                };
+                let mut left: Vec<String> = before.iter().map(|l| strip(l)).collect();
+                for l in now {
+                    match left.iter().position(|o| *o == strip(&l)) {
+                        Some(i) => {
+                            left.remove(i);
+                        }
+                        None => found.push(format!("  {shown}: {l}")),
+                    }
+                }
+            }
+        }
+        if found.is_empty() {
+            return None;
+        }
+        self.held.store(true, std::sync::atomic::Ordering::Relaxed);
+        found.truncate(MAX_TOLD);
+        Some(format!(
+            "Not finished yet: the files you changed have new errors since your first edit of them:\n{}\nFix them, or call finish again if they are expected.",
+            found.join("\n")
+        ))
+    }
+
     async fn run(&self, action: &ActionEvent) -> Result<Observation, RuntimeError> {
         let Some((sandbox_path, host)) = self.edited(&action.action) else {
             return self.inner.execute(action).await;
@@ -308,6 +379,18 @@ impl DiagnosticsRuntime {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(host.clone(), lines);
+        }
+        if !self.lock_touched().contains_key(&host) {
+            let first_checker = self
+                .baselines
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&host)
+                .cloned();
+            self.lock_touched().insert(
+                host.clone(),
+                (sandbox_path.clone(), before.clone(), first_checker),
+            );
         }
         let mut obs = self.inner.execute(action).await?;
         if matches!(obs.kind, ObservationKind::Error { .. }) {
@@ -439,6 +522,9 @@ impl Runtime for DiagnosticsRuntime {
     }
     fn secrets(&self) -> Vec<String> {
         self.inner.secrets()
+    }
+    fn before_finish(&self) -> BoxFuture<'_, Option<String>> {
+        self.finish_check().boxed()
     }
 }
 

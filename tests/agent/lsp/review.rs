@@ -409,6 +409,7 @@ fn an_edit_that_breaks_a_file_hears_the_editors_new_diagnostics() {
         vec![
             str_replace("app.rs", "let x: i32 = 1;", "let x: i32 = \"one\";"),
             finish("edited"),
+            finish("edited"),
         ],
     );
     let mut ed = Editor::start(&llm);
@@ -446,6 +447,13 @@ fn an_edit_that_breaks_a_file_hears_the_editors_new_diagnostics() {
         !seen.contains("unused variable"),
         "an old warning is not new: {seen}"
     );
+    // The finish is held back once: the error is still there.
+    let held = llm.requests()[2].to_string();
+    assert!(
+        held.contains("Not finished yet: the files you changed have new errors since your first edit of them:\\n  app.rs line 2: mismatched types"),
+        "{held}"
+    );
+    assert_eq!(llm.requests().len(), 3, "held once only");
     ed.shutdown();
 }
 
@@ -457,6 +465,8 @@ fn without_editor_diagnostics_the_configured_checker_reports_what_an_edit_broke(
             str_replace("run.sh", "echo ok\n", "if true; then\n  echo ok\n"),
             str_replace("run.sh", "echo start\n", "echo begin\n"),
             finish("edited"),
+            str_replace("run.sh", "  echo ok\n", "  echo ok\nfi\n"),
+            finish("fixed"),
         ],
     );
     let mut ed = Editor::start(&llm);
@@ -469,7 +479,7 @@ fn without_editor_diagnostics_the_configured_checker_reports_what_an_edit_broke(
     std::fs::write(ed.ws.join("run.sh"), "echo start\necho ok\n").unwrap();
     ed.initialize(false);
     start(&mut ed, json!("wrap it"));
-    wait_finished(&mut ed, "edited");
+    wait_finished(&mut ed, "fixed");
     let first = llm.requests()[1].to_string();
     assert!(
         first.contains(
@@ -484,6 +494,18 @@ fn without_editor_diagnostics_the_configured_checker_reports_what_an_edit_broke(
         second.matches("reports new problems").count(),
         1,
         "{second}"
+    );
+    // The finish is held back with the checker's error; the agent fixes it and finishes.
+    let held = llm.requests()[3].to_string();
+    assert!(
+        held.contains("Not finished yet") && held.contains("run.sh: "),
+        "{held}"
+    );
+    let last = llm.requests()[4].to_string();
+    assert_eq!(
+        last.matches("reports new problems").count(),
+        1,
+        "the fix reports nothing new"
     );
     ed.shutdown();
 }
