@@ -98,6 +98,8 @@ impl Shadow {
             }
             // A work tree is given with every command; the repository itself has none of its own.
             self.run(&["config", "core.bare", "false"], None)?;
+            // The untracked cache spares `add --all` a walk of every directory at each step.
+            self.run(&["update-index", "--untracked-cache"], None)?;
             let _ = std::fs::write(
                 self.git_dir.join("workspace"),
                 self.workspace.to_string_lossy().as_bytes(),
@@ -141,6 +143,8 @@ impl Shadow {
                 "core.fsmonitor=false",
                 "-c",
                 "core.untrackedCache=true",
+                "-c",
+                "index.skipHash=true",
                 "-c",
                 "core.quotepath=off",
                 "-c",
