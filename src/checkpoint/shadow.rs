@@ -212,6 +212,11 @@ impl Shadow {
                 tracing::debug!("checkpoint: {e}");
                 Ok::<_, CheckpointError>(Vec::new())
             })?;
+        let ignored = self.ignored(overlay.iter().map(|(rel, _)| rel.as_str()))?;
+        let overlay: Vec<&(String, String)> = overlay
+            .iter()
+            .filter(|(rel, _)| !ignored.contains(rel))
+            .collect();
         if !overlay.is_empty() {
             let mut info = Vec::new();
             for (rel, text) in overlay {
@@ -229,6 +234,40 @@ impl Shadow {
             self.run(&["update-index", "-z", "--index-info"], Some(&info))?;
         }
         self.text(&["write-tree"])
+    }
+
+    /// Which of `paths` the user's ignore rules name: an unsaved buffer of an ignored file stays out of the
+    /// snapshot, as its file does.
+    fn ignored<'a>(
+        &self,
+        paths: impl Iterator<Item = &'a str>,
+    ) -> Result<std::collections::HashSet<String>, CheckpointError> {
+        let input: Vec<u8> = paths.flat_map(|p| p.bytes().chain([0])).collect();
+        if input.is_empty() {
+            return Ok(Default::default());
+        }
+        let mut cmd = self.git();
+        cmd.args(["check-ignore", "-z", "--stdin", "--no-index"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| CheckpointError::Failed(format!("cannot run git: {e}")))?;
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        std::thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+        let out = child
+            .wait_with_output()
+            .map_err(|e| CheckpointError::Failed(format!("git check-ignore failed: {e}")))?;
+        // Exit 1: none is ignored.
+        Ok(out
+            .stdout
+            .split(|b| *b == 0)
+            .filter(|p| !p.is_empty())
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect())
     }
 
     /// Whether the store still holds `tree`.
@@ -451,7 +490,10 @@ mod tests {
         let first = shadow.snapshot(&[]).unwrap();
         std::fs::write(ws.path().join("a.txt"), "two\n").unwrap();
         let second = shadow
-            .snapshot(&[("b.txt".into(), "unsaved\n".into())])
+            .snapshot(&[
+                ("b.txt".into(), "unsaved\n".into()),
+                ("big.bin".into(), "an open ignored file".into()),
+            ])
             .unwrap();
         let changes = shadow.changes(&first, &second, None).unwrap();
         let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();

@@ -751,3 +751,100 @@ pub async fn report_plan(
     };
     client.log_message(MessageType::INFO, text).await;
 }
+
+/// The changed files of the last finished task, by its checkpoints (one git call per new pair).
+static CHANGED: Mutex<Option<((String, String), Vec<String>)>> = Mutex::new(None);
+
+/// Keep, revert and diff of this file when the last finished task of this server changed it and the user
+/// has not settled it: the review for editors without a panel.
+pub fn code_actions(backend: &Backend, uri: &Uri) -> Vec<(String, &'static str, Vec<Value>)> {
+    let Some(path) = uri_path(uri) else {
+        return Vec::new();
+    };
+    let Some((task_id, conversation, first)) = backend
+        .lock()
+        .tasks
+        .iter()
+        .rev()
+        .find(|t| {
+            matches!(
+                t.state().as_str(),
+                "finished" | "awaiting_user_input" | "stopped"
+            )
+        })
+        .map(|t| {
+            (
+                t.task_id.clone(),
+                t.conversation_id.clone(),
+                t.first_event.load(std::sync::atomic::Ordering::Relaxed),
+            )
+        })
+    else {
+        return Vec::new();
+    };
+    let Ok(ctx) = ctx(backend) else {
+        return Vec::new();
+    };
+    let Some(rel) = path
+        .strip_prefix(&ctx.workspace)
+        .ok()
+        .map(|r| r.to_string_lossy().into_owned())
+    else {
+        return Vec::new();
+    };
+    let Some(record) = TaskRecords::open(&ctx.storage, &conversation)
+        .and_then(|r| r.load())
+        .ok()
+        .and_then(|all| all.into_iter().find(|r| r.first_event == first))
+    else {
+        return Vec::new();
+    };
+    if record.settled.contains_key(&rel) {
+        return Vec::new();
+    }
+    let key = (record.base.clone(), record.end.clone());
+    let cached = CHANGED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .filter(|(k, _)| *k == key)
+        .map(|(_, files)| files.clone());
+    let files = match cached {
+        Some(f) => f,
+        None => {
+            let Ok(checkpoints) = ctx.checkpoints(backend) else {
+                return Vec::new();
+            };
+            let Ok(changes) = checkpoints
+                .shadow()
+                .changes(&record.base, &record.end, None)
+            else {
+                return Vec::new();
+            };
+            let files: Vec<String> = changes.into_iter().map(|c| c.path).collect();
+            *CHANGED.lock().unwrap_or_else(|p| p.into_inner()) = Some((key, files.clone()));
+            files
+        }
+    };
+    if !files.contains(&rel) {
+        return Vec::new();
+    }
+    let args = vec![json!({"taskId": task_id, "file": rel})];
+    vec![
+        (
+            format!("OpenHands: keep task {task_id}'s changes to {rel}"),
+            "openhands.task.keep",
+            args.clone(),
+        ),
+        (
+            format!("OpenHands: revert task {task_id}'s changes to {rel}"),
+            "openhands.task.revert",
+            args.clone(),
+        ),
+        (
+            format!("OpenHands: show task {task_id}'s diff of {rel}"),
+            "openhands.task.diff",
+            args,
+        ),
+    ]
+}

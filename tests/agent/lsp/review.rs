@@ -183,6 +183,31 @@ fn one_file_of_a_finished_task_is_reverted_while_the_user_typed_in_another() {
         ]),
         "{changes}"
     );
+    // Editors without a panel get the review as code actions on a changed file.
+    let titles = |ed: &mut Editor, uri: &str| -> Vec<String> {
+        let r = ed.request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": uri},
+                   "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}},
+                   "context": {"diagnostics": []}}),
+        );
+        r["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|a| a["title"].as_str())
+            .filter(|t| t.contains("changes to") || t.contains("diff of"))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(
+        titles(&mut ed, &a),
+        [
+            format!("OpenHands: keep task {task}'s changes to a.txt"),
+            format!("OpenHands: revert task {task}'s changes to a.txt"),
+            format!("OpenHands: show task {task}'s diff of a.txt"),
+        ]
+    );
     // The user types in a.txt after the task; reverting b.txt leaves that alone.
     ed.type_text(&a, "one\nTWO\nthree\nmine\n".into());
     let r = command(
@@ -207,6 +232,10 @@ fn one_file_of_a_finished_task_is_reverted_while_the_user_typed_in_another() {
             && m["params"]["message"].as_str().unwrap().contains("a.txt")
     });
     assert_eq!(ed.buffer(&a), "one\ntwo\nthree\nmine\n");
+    assert!(
+        titles(&mut ed, &a).is_empty(),
+        "a settled file offers no review"
+    );
     let changes = command(&mut ed, "openhands.task.changes", json!({"taskId": task}));
     let settled: Vec<&Value> = changes["result"]["files"]
         .as_array()
