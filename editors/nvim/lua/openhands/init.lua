@@ -135,7 +135,16 @@ local function handlers()
   }
 end
 
-local known = { cmd = true, env = true, root_dir = true, autostart = true, settings = true, panel = true, echo = true }
+local known = {
+  cmd = true,
+  env = true,
+  root_dir = true,
+  autostart = true,
+  settings = true,
+  panel = true,
+  echo = true,
+  diagnostics = true,
+}
 for k in pairs(option_keys) do
   known[k] = true
 end
