@@ -187,6 +187,10 @@ fn checker_for<'a>(checkers: &'a HashMap<String, String>, path: &Path) -> Option
     checkers.get(ext).or_else(|| checkers.get(language))
 }
 
+/// A file the agent changed: its sandbox path, the editor's problems and the checker's lines before the first
+/// edit.
+type Touched = (String, Vec<Problem>, Option<Vec<String>>);
+
 /// A runtime that tells the agent what its edits broke.
 pub struct DiagnosticsRuntime {
     inner: Arc<dyn Runtime>,
@@ -198,7 +202,7 @@ pub struct DiagnosticsRuntime {
     baselines: Mutex<HashMap<PathBuf, Vec<String>>>,
     /// Each file the agent changed, with its sandbox path and the problems before the task's first edit
     /// of it (the editor's, and the checker's): what the finish is compared with.
-    touched: Mutex<HashMap<PathBuf, (String, Vec<Problem>, Option<Vec<String>>)>>,
+    touched: Mutex<HashMap<PathBuf, Touched>>,
     /// The finish was held back once already.
     held: std::sync::atomic::AtomicBool,
 }
@@ -290,10 +294,7 @@ impl DiagnosticsRuntime {
             .collect())
     }
 
-    fn lock_touched(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<PathBuf, (String, Vec<Problem>, Option<Vec<String>>)>>
-    {
+    fn lock_touched(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Touched>> {
         self.touched.lock().unwrap_or_else(|p| p.into_inner())
     }
 

@@ -753,7 +753,10 @@ pub async fn report_plan(
 }
 
 /// The changed files of the last finished task, by its checkpoints (one git call per new pair).
-static CHANGED: Mutex<Option<((String, String), Vec<String>)>> = Mutex::new(None);
+static CHANGED: Mutex<Option<ChangedFiles>> = Mutex::new(None);
+
+/// `(base, end)` trees and the files that differ between them.
+type ChangedFiles = ((String, String), Vec<String>);
 
 /// Keep, revert and diff of this file when the last finished task of this server changed it and the user
 /// has not settled it: the review for editors without a panel.
