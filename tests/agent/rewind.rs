@@ -255,3 +255,37 @@ fn walk_size(dir: &std::path::Path) -> u64 {
         })
         .unwrap_or(0)
 }
+
+#[test]
+fn a_plan_mode_run_changes_nothing_and_says_why() {
+    let env = CliEnv::new();
+    let ws = env.ws();
+    std::fs::write(ws.join("keep.txt"), "precious\n").unwrap();
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![
+            tool("execute_bash", json!({"command": "echo gone > keep.txt"})),
+            tool("execute_bash", json!({"command": "cat keep.txt"})),
+            tool("finish", json!({"message": "planned"})),
+        ],
+    );
+    let out = env
+        .run_cmd(&llm.base_url, &["--plan", "plan it"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read_to_string(ws.join("keep.txt")).unwrap(),
+        "precious\n"
+    );
+    let last = llm.requests().last().unwrap().to_string();
+    assert!(last.contains("[Plan mode]"), "{last}");
+    assert!(
+        last.contains("Refused in plan mode: it contains `>`"),
+        "{last}"
+    );
+    assert!(
+        last.contains("precious"),
+        "the read-only command ran: {last}"
+    );
+}
