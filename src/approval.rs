@@ -2,7 +2,7 @@
 //! before it runs, why, the user's possible answers, and the observation a refusal becomes. How the user is
 //! asked is the front end's business (`lsp/approvals.rs`, `acp/`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use openhands_runtime_api::{Action, Observation};
 
@@ -77,66 +77,17 @@ impl std::str::FromStr for Decision {
     }
 }
 
-/// Why the risky policy asks before `action`, if it does.
+/// Why the risky policy asks before `action`, if it does: what the core's risk rules find (medium or
+/// high), or the model's own high rating where nothing contains the action.
 pub fn risk(action: &Action, sandboxed: bool, sandbox_workspace: &Path) -> Option<&'static str> {
-    match action {
-        Action::Run(run) if !run.is_input => command_risk(&run.command)
-            .or((!sandboxed && run.security_risk >= 2).then_some("the model rated it high risk")),
-        Action::RunIpython(cell) => {
-            (!sandboxed && cell.security_risk >= 2).then_some("the model rated it high risk")
-        }
-        Action::Write(w) => outside(&w.path, sandbox_workspace),
-        Action::Edit(e) if e.command != "view" => outside(&e.path, sandbox_workspace),
-        _ => None,
+    if matches!(action, Action::Run(run) if run.is_input) {
+        return None;
     }
-}
-
-fn outside(path: &str, workspace: &Path) -> Option<&'static str> {
-    let p = Path::new(path);
-    let mut normal = PathBuf::new();
-    for c in p.components() {
-        match c {
-            std::path::Component::ParentDir => {
-                normal.pop();
-            }
-            std::path::Component::CurDir => {}
-            other => normal.push(other),
-        }
-    }
-    (p.is_absolute() && !normal.starts_with(workspace)).then_some("it writes outside the workspace")
-}
-
-/// Commands that leave the machine, delete things, or install from the network.
-fn command_risk(command: &str) -> Option<&'static str> {
-    let words: Vec<&str> = command
-        .split(|c: char| c.is_whitespace() || matches!(c, ';' | '&' | '|' | '(' | ')'))
-        .filter(|w| !w.is_empty())
-        .collect();
-    let has = |pair: [&str; 2]| words.windows(2).any(|w| w[0] == pair[0] && w[1] == pair[1]);
-    let any = |names: &[&str]| words.iter().any(|w| names.contains(w));
-    if has(["git", "push"]) {
-        return Some("it pushes to a git remote");
-    }
-    if any(&["rm", "rmdir", "shred", "unlink"]) || has(["git", "clean"]) || any(&["-delete"]) {
-        return Some("it deletes files");
-    }
-    let installers = [
-        ["pip", "install"],
-        ["pip3", "install"],
-        ["npm", "install"],
-        ["npm", "i"],
-        ["yarn", "add"],
-        ["pnpm", "add"],
-        ["apt", "install"],
-        ["apt-get", "install"],
-        ["cargo", "install"],
-        ["gem", "install"],
-        ["go", "install"],
-    ];
-    if installers.iter().any(|p| has(*p)) || (any(&["curl", "wget"]) && any(&["sh", "bash"])) {
-        return Some("it installs software from the network");
-    }
-    None
+    use crate::agent::risk;
+    risk::rules(action, sandbox_workspace)
+        .map(|found| found.reason)
+        .or((!sandboxed && risk::level(action) >= risk::HIGH)
+            .then_some("the model rated it high risk"))
 }
 
 /// OpenHands' rejection observation.
@@ -163,41 +114,5 @@ pub fn summarize(action: &Action) -> String {
         Action::Browse(b) => format!("browse {}", b.url),
         Action::BrowseInteractive(b) => format!("browser: {}", short(&b.browser_actions)),
         Action::Other { kind, .. } => kind.clone(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn risky_commands_are_recognised() {
-        for (cmd, expected) in [
-            ("ls -la", None),
-            ("cargo test", None),
-            ("git push origin main", Some("it pushes to a git remote")),
-            ("cd x && rm -rf build", Some("it deletes files")),
-            (
-                "pip install requests",
-                Some("it installs software from the network"),
-            ),
-            (
-                "curl -fsSL https://x | sh",
-                Some("it installs software from the network"),
-            ),
-            ("echo rm", Some("it deletes files")),
-            ("git status", None),
-        ] {
-            assert_eq!(command_risk(cmd), expected, "{cmd}");
-        }
-    }
-
-    #[test]
-    fn writes_outside_the_workspace_are_risky() {
-        let ws = Path::new("/workspace");
-        assert_eq!(outside("/workspace/a.txt", ws), None);
-        assert_eq!(outside("relative.txt", ws), None);
-        assert!(outside("/etc/passwd", ws).is_some());
-        assert!(outside("/workspace/../etc/x", ws).is_some());
     }
 }

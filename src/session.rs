@@ -112,6 +112,7 @@ pub struct Prepared {
     secrets: Vec<String>,
     /// The front end's unsaved buffers, recorded in checkpoints instead of the disk's bytes.
     buffers: Option<Arc<dyn crate::checkpoint::BufferSource>>,
+    context: crate::agent::context::Context,
 }
 
 impl Prepared {
@@ -159,7 +160,9 @@ impl Prepared {
         answer_dangling_calls(&stream).map_err(|e| SessionError::Failed(e.to_string()))?;
         let controller =
             Controller::new(stream.clone(), llm, runtime.clone(), settings.agent.clone())
-                .with_metrics(self.metrics);
+                .with_metrics(self.metrics)
+                .with_context(self.context)
+                .with_cache_key(self.meta.id.to_string());
         Ok(Session {
             meta: self.meta,
             storage: self.storage,
@@ -203,6 +206,17 @@ impl Session {
             .map_err(|e| SessionError::Usage(e.to_string()))?;
         crate::llm::remember_refusals_in(storage.root().join("tools-refused.txt"));
         let secrets = settings.secrets();
+        // Skills are loaded once; what cannot be used is said with the conversation's other warnings.
+        let user_skills =
+            crate::config::user_config_path().and_then(|p| Some(p.parent()?.join("skills")));
+        let names = settings
+            .named_secrets
+            .names()
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        let (context, mut context_warnings) =
+            crate::agent::context::Context::load(workspace, user_skills.as_deref(), names);
         match open {
             Open::New { id, first_message } => {
                 let meta = ConversationMeta {
@@ -221,10 +235,11 @@ impl Session {
                     history: Vec::new(),
                     log,
                     metrics: Metrics::default(),
-                    warnings: Vec::new(),
+                    warnings: context_warnings,
                     was_interrupted: false,
                     secrets,
                     buffers: None,
+                    context,
                 })
             }
             Open::Resume(id) => {
@@ -254,10 +269,15 @@ impl Session {
                     storage,
                     history: loaded.events,
                     log,
-                    warnings: loaded.warnings,
+                    warnings: {
+                        let mut w = loaded.warnings;
+                        w.append(&mut context_warnings);
+                        w
+                    },
                     was_interrupted,
                     secrets,
                     buffers: None,
+                    context,
                 })
             }
         }
@@ -273,6 +293,11 @@ impl Session {
 
     pub fn runtime(&self) -> &Arc<dyn Runtime> {
         &self.runtime
+    }
+
+    /// The conversation's token and cost totals so far.
+    pub fn metrics(&self) -> &Metrics {
+        self.controller.metrics()
     }
 
     pub fn controller_mut(&mut self) -> &mut Controller {

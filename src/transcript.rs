@@ -1,6 +1,7 @@
 //! A readable, plain-text rendering of events for people: the CLI prints it, the LSP will log it.
 
 use openhands_runtime_api::{Action, ObservationKind};
+use serde_json::Value;
 
 use crate::events::{AgentAction, AgentObservation, Event, EventSource};
 
@@ -41,6 +42,9 @@ pub fn render(event: &Event) -> Option<String> {
                     AgentAction::Finish { final_thought, .. } => {
                         Some(format!("finished: {final_thought}"))
                     }
+                    AgentAction::Condensation { .. } => Some(condensation_line(a)),
+                    AgentAction::CondensationRequest => Some("[condensation requested]".to_owned()),
+                    AgentAction::Recall { .. } => None,
                     AgentAction::Unknown { kind, .. } => Some(format!("[{kind}]")),
                 };
             }
@@ -66,6 +70,10 @@ pub fn render(event: &Event) -> Option<String> {
                 Action::BrowseInteractive(b) => format!("[browser] {}", b.browser_actions),
                 Action::Other { kind, .. } => format!("[{kind}]"),
             });
+            // The risk recorded on the action (the model's or the rules', the higher): high is flagged.
+            if crate::agent::risk::level(&a.action) >= crate::agent::risk::HIGH {
+                out.push_str("  [risk: high]");
+            }
             Some(out)
         }
         Event::Observation(o) => match &o.kind {
@@ -96,9 +104,41 @@ pub fn render(event: &Event) -> Option<String> {
                     Some(format!("  [not run] {content}"))
                 }
                 AgentObservation::TaskTracking { content, .. } => Some(indent(content)),
+                AgentObservation::Recall { extras, .. } => crate::agent::context::describe(extras),
                 _ => None,
             },
             _ => (!o.content.is_empty()).then(|| indent(&o.content)),
         },
     }
+}
+
+/// A condensation: what was forgotten and what the condenser's own LLM call cost.
+fn condensation_line(a: &openhands_runtime_api::ActionEvent) -> String {
+    let mut line = format!("[condensed] {}", a.message);
+    if let Some(m) = &a.meta.llm_metrics {
+        let tokens = |k: &str| {
+            m.pointer(&format!("/accumulated_token_usage/{k}"))
+                .and_then(Value::as_u64)
+                .unwrap_or(0)
+        };
+        let cost = m
+            .get("accumulated_cost")
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0);
+        line.push_str(&format!(
+            " (summariser: {} tokens in, {} out, ${cost:.4})",
+            tokens("prompt_tokens"),
+            tokens("completion_tokens")
+        ));
+    }
+    line
+}
+
+/// The totals line after a task: tokens in (of which read from and written to the provider's prompt
+/// cache, billed at their own prices), tokens out and cost.
+pub fn usage_line(m: &crate::agent::Metrics) -> String {
+    format!(
+        "tokens: {} in ({} cached, {} written to cache), {} out; cost ${:.4}",
+        m.prompt_tokens, m.cache_read_tokens, m.cache_write_tokens, m.completion_tokens, m.cost
+    )
 }

@@ -43,6 +43,9 @@ pub fn updates(event: &Event) -> Vec<Value> {
                     Some(AgentAction::Think { thought }) => out.push(json!({
                         "sessionUpdate": "agent_thought_chunk", "content": text(thought),
                     })),
+                    Some(AgentAction::Condensation { .. }) => out.push(json!({
+                        "sessionUpdate": "agent_thought_chunk", "content": text(&a.message),
+                    })),
                     Some(AgentAction::Finish { .. }) => out.push(json!({
                         "sessionUpdate": "agent_message_chunk", "content": text(&a.message),
                     })),
@@ -84,6 +87,15 @@ pub fn updates(event: &Event) -> Vec<Value> {
                         Action::Write(w) => Some((w.path.clone(), None, Some(w.content.clone()))),
                         _ => None,
                     };
+                    let location = match action {
+                        Action::Read(r) => Some(json!({"path": r.path})),
+                        Action::Write(w) => Some(json!({"path": w.path})),
+                        Action::Edit(e) => Some(json!({"path": e.path})),
+                        _ => None,
+                    };
+                    if let Some(l) = location {
+                        call["locations"] = json!([l]);
+                    }
                     if let Some((path, old, new)) = diff {
                         call["content"] = json!([{"type": "diff", "path": path, "oldText": old,
                                                   "newText": new.unwrap_or_default()}]);
@@ -97,19 +109,19 @@ pub fn updates(event: &Event) -> Vec<Value> {
                 return out;
             };
             let (status, content, raw) = match &o.kind {
-                // No tool call was shown for a thought or the plan (they are a thought chunk and a plan
-                // update), so their results have no card to update.
                 ObservationKind::Other { .. } => match AgentObservation::of(o) {
                     Some(AgentObservation::UserRejected { content }) => {
                         ("failed", vec![block(content)], Value::Null)
                     }
-                    // No tool call was shown for a thought or the plan (they are a thought chunk and a plan
-                    // update), so their results have no card to update; state changes are not tool results.
+                    // No tool call was shown for a thought, the plan or a recall (a thought chunk, a plan
+                    // update, nothing), so their results have no card to update; state changes are not tool
+                    // results.
                     Some(
                         AgentObservation::StateChanged { .. }
                         | AgentObservation::Null
                         | AgentObservation::Think
-                        | AgentObservation::TaskTracking { .. },
+                        | AgentObservation::TaskTracking { .. }
+                        | AgentObservation::Recall { .. },
                     ) => return out,
                     _ => ("completed", vec![block(&o.content)], Value::Null),
                 },

@@ -11,6 +11,7 @@ use openhands_runtime_api::{Observation, ObservationKind};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+use super::condenser::{self, Condenser, CondenserConfig, View};
 use super::messages::{ToolCallMeta, build_messages};
 use super::parse::{Parsed, response_to_events};
 use super::{prompt, stuck, tools};
@@ -50,6 +51,8 @@ pub struct AgentConfig {
     pub tool_support: tools::ToolSupport,
     /// How long an interrupted action may take to report how it ended.
     pub interrupt_grace: Duration,
+    /// `[condenser]`: when and how a long history is condensed.
+    pub condenser: CondenserConfig,
 }
 
 impl Default for AgentConfig {
@@ -62,6 +65,7 @@ impl Default for AgentConfig {
             auto_continue: 0,
             tool_support: tools::ToolSupport::default(),
             interrupt_grace: Duration::from_secs(5),
+            condenser: CondenserConfig::default(),
         }
     }
 }
@@ -204,7 +208,18 @@ pub struct Controller {
     auto_continues_left: u32,
     /// The loop warning given in the running task, if any: a second loop stops the task.
     loop_warning: Option<i64>,
+    /// Workspace context, repository instructions and skills, recalled with user messages.
+    context: Option<super::context::Context>,
+    condenser: Condenser,
+    /// Context-window errors since the last answer: each asks for a condensation, a few in a row end
+    /// the task.
+    context_errors: u32,
+    /// The provider's prompt-cache key (`prompt_cache_key`): one per conversation.
+    cache_key: Option<String>,
 }
+
+/// Context-window errors in a row that condensation could not cure before the task fails.
+const MAX_CONTEXT_ERRORS: u32 = 3;
 
 impl Controller {
     pub fn new(
@@ -217,7 +232,11 @@ impl Controller {
             stream.add_secret(key.clone());
         }
         let workspace = runtime.workspace_dir().to_path_buf();
-        let tools = tools::tools_for(config.tool_support, &workspace);
+        let mut tools = tools::tools_for(config.tool_support, &workspace);
+        let condenser = Condenser::new(config.condenser.clone(), llm.context_window());
+        if condenser.enabled() {
+            tools.push(Condenser::tool());
+        }
         Self {
             stream,
             llm,
@@ -233,7 +252,23 @@ impl Controller {
             tasks: json!([]),
             auto_continues_left: 0,
             loop_warning: None,
+            context: None,
+            condenser,
+            context_errors: 0,
+            cache_key: None,
         }
+    }
+
+    /// Names the conversation to the provider's prompt cache (OpenAI's `prompt_cache_key`).
+    pub fn with_cache_key(mut self, key: impl Into<String>) -> Self {
+        self.cache_key = Some(key.into());
+        self
+    }
+
+    /// Recalls workspace context, instructions and skills with each user message.
+    pub fn with_context(mut self, context: super::context::Context) -> Self {
+        self.context = Some(context);
+        self
     }
 
     /// Starts from totals stored with a resumed conversation.
@@ -312,6 +347,9 @@ impl Controller {
             )?;
         }
         self.add(kinds::message(text, false), EventSource::User)?;
+        if let Some(context) = &self.context {
+            super::context::recall(context, &self.stream, text, &self.workspace)?;
+        }
         self.set_state(AgentState::Running, "")?;
         let task_start_cost = self.metrics.cost;
         self.auto_continues_left = self.config.auto_continue;
@@ -365,9 +403,17 @@ impl Controller {
             }
             let parsed = match self.pending.pop_front() {
                 Some(p) => p,
-                None => match self.ask_llm(&cancel).await {
+                None => match self.condense_then_ask(&cancel).await? {
                     Ok(()) => continue,
                     Err(LlmError::Cancelled) => return self.interrupted(None).await,
+                    // Condensed and retried, never a failed task, unless condensing cannot cure it.
+                    Err(LlmError::ContextWindowExceeded(_))
+                        if self.condenser.enabled() && self.context_errors < MAX_CONTEXT_ERRORS =>
+                    {
+                        self.context_errors += 1;
+                        self.add(condenser::events::request(), EventSource::Environment)?;
+                        continue;
+                    }
                     Err(e) => {
                         let reason = e.to_string();
                         self.set_state(AgentState::Error, &reason)?;
@@ -401,12 +447,44 @@ impl Controller {
         stuck::detect(&events, self.loop_warning)
     }
 
-    /// One LLM call; its tool calls are queued.
+    /// Condenses the history if it is due, then asks the model.
+    async fn condense_then_ask(
+        &mut self,
+        cancel: &CancellationToken,
+    ) -> Result<Result<(), LlmError>, StreamError> {
+        let condensed = self
+            .condenser
+            .condense_if_due(
+                &self.stream,
+                &self.llm,
+                &self.tools,
+                self.config.max_message_chars,
+                cancel,
+            )
+            .await?;
+        for response in &condensed.calls {
+            self.count(response);
+        }
+        Ok(self.ask_llm(cancel).await)
+    }
+
+    fn count(&mut self, response: &crate::llm::Response) {
+        self.metrics.llm_calls += 1;
+        self.metrics.cost += response.cost;
+        self.metrics.prompt_tokens += response.usage.prompt_tokens;
+        self.metrics.completion_tokens += response.usage.completion_tokens;
+        self.metrics.cache_read_tokens += response.usage.cache_read_tokens;
+        self.metrics.cache_write_tokens += response.usage.cache_write_tokens;
+    }
+
+    /// One LLM call over the view (the history as condensed); its tool calls are queued.
     async fn ask_llm(&mut self, cancel: &CancellationToken) -> Result<(), LlmError> {
-        let messages = build_messages(&self.stream.events(), self.config.max_message_chars);
+        let view = View::from_events(&self.stream.events());
+        let messages = build_messages(&view.events, self.config.max_message_chars);
         let request = Request {
             messages,
             tools: self.tools.clone(),
+            cache_key: self.cache_key.clone(),
         };
         let listener = self.on_llm_event.clone();
         let started = Instant::now();
@@ -416,12 +494,8 @@ impl Controller {
             .await;
         self.metrics.llm_time += started.elapsed();
         let response = result?;
-        self.metrics.llm_calls += 1;
-        self.metrics.cost += response.cost;
-        self.metrics.prompt_tokens += response.usage.prompt_tokens;
-        self.metrics.completion_tokens += response.usage.completion_tokens;
-        self.metrics.cache_read_tokens += response.usage.cache_read_tokens;
-        self.metrics.cache_write_tokens += response.usage.cache_write_tokens;
+        self.context_errors = 0;
+        self.count(&response);
         self.pending.extend(response_to_events(&response));
         Ok(())
     }
@@ -463,6 +537,7 @@ impl Controller {
             Parsed::Action(event) => *event,
         };
         event.meta_mut().llm_metrics = Some(self.llm_metrics());
+        super::risk::rate(&mut event, &self.workspace);
         let action = self.add(event, EventSource::Agent)?;
         let Some(a) = action.as_action() else {
             return Ok(None);
@@ -496,6 +571,8 @@ impl Controller {
                 AgentAction::Think { .. } => {
                     self.answer(&action, kinds::think_observation())?;
                 }
+                // The next step condenses first (the view sees the request); the call needs no result.
+                AgentAction::CondensationRequest if self.condenser.enabled() => {}
                 AgentAction::TaskTracking {
                     command, task_list, ..
                 } => {
@@ -506,7 +583,11 @@ impl Controller {
                     let obs = kinds::task_tracking_observation(text, command, self.tasks.clone());
                     self.answer(&action, obs)?;
                 }
-                AgentAction::System { .. } | AgentAction::Unknown { .. } => {
+                AgentAction::System { .. }
+                | AgentAction::Condensation { .. }
+                | AgentAction::CondensationRequest
+                | AgentAction::Recall { .. }
+                | AgentAction::Unknown { .. } => {
                     let other = a.action.kind();
                     let obs = Event::Observation(Observation::error(format!(
                         "Action {other} is not supported by this agent."

@@ -151,6 +151,7 @@ fn call_to_event(call: &ToolCall, thought: &str) -> Result<Event, String> {
             .with_timeout(DEFAULT_COMMAND_TIMEOUT),
         ),
         tools::THINK => kinds::think(&required(&args, "thought", name)?),
+        super::condenser::REQUEST_TOOL => super::condenser::events::request(),
         tools::FINISH => kinds::finish(&arg_string(&args, "message")?.unwrap_or_default(), thought),
         tools::TASK_TRACKER => {
             let command = required(&args, "command", name)?;

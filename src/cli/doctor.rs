@@ -71,6 +71,7 @@ pub(super) async fn doctor(workspace: Option<PathBuf>, overrides: Overrides) -> 
             ));
             checks.extend(llm_checks(s).await);
             checks.extend(runtime_checks(s).await);
+            checks.extend(context_checks(&workspace, s));
         }
         Err(e) => checks.push(
             check(Verdict::Fail, "settings", e.to_string())
@@ -101,6 +102,29 @@ pub(super) async fn doctor(workspace: Option<PathBuf>, overrides: Overrides) -> 
     }
 }
 
+/// The named secrets (names only) and what the agent will read of the workspace: instruction files and
+/// skills, with every skill file that cannot be used.
+fn context_checks(workspace: &Path, s: &config::Settings) -> Vec<Check> {
+    let names = s.named_secrets.names();
+    let secrets = match names.is_empty() {
+        true => "none ([secrets] in a config file, or OPENHANDS_SECRET_<NAME>)".to_owned(),
+        false => format!("{} (exported into the sandbox's shell)", names.join(", ")),
+    };
+    let user_skills = config::user_config_path().and_then(|p| Some(p.parent()?.join("skills")));
+    let (context, warnings) =
+        crate::agent::context::Context::load(workspace, user_skills.as_deref(), Vec::new());
+    let mut skills = check(Verdict::Ok, "context", context.summary());
+    if !warnings.is_empty() {
+        skills = check(
+            Verdict::Warn,
+            "context",
+            format!("{}; {}", context.summary(), warnings.join("; ")),
+        )
+        .fix("fix or remove the files named (see docs/configuration.md, skills)");
+    }
+    vec![check(Verdict::Ok, "secrets", secrets), skills]
+}
+
 async fn llm_checks(s: &config::Settings) -> Vec<Check> {
     let llm = &s.llm;
     let mut out = vec![check(
@@ -121,6 +145,7 @@ async fn llm_checks(s: &config::Settings) -> Vec<Check> {
                 .fix("set LLM_API_KEY (VS Code: \"OpenHands: Set API key\")"),
         ),
     }
+    out.push(condenser_check(s));
     out.push(
         match crate::llm::probe(llm, Duration::from_secs(10)).await {
             Ok(status @ (401 | 403)) => check(
@@ -143,6 +168,33 @@ async fn llm_checks(s: &config::Settings) -> Vec<Check> {
         },
     );
     out
+}
+
+/// `[condenser]` and the context window it keeps prompts under.
+fn condenser_check(s: &config::Settings) -> Check {
+    use crate::agent::condenser::CondenserKind;
+    let c = &s.agent.condenser;
+    let window = match (s.llm.max_input_tokens, s.llm.context_window()) {
+        (Some(n), _) => format!("context window {n} tokens ([llm] max_input_tokens)"),
+        (None, Some(n)) => format!("context window {n} tokens (built in for this model)"),
+        (None, None) => "context window unknown: condensing by event count and on the server's             context-length errors"
+            .to_owned(),
+    };
+    let kind = match c.kind {
+        CondenserKind::Llm => "llm",
+        CondenserKind::ObservationMasking => "observation_masking",
+        CondenserKind::None => "none",
+    };
+    let detail = format!(
+        "type = \"{kind}\", keep_first = {}, max_size = {}; {window}",
+        c.keep_first, c.max_size
+    );
+    if c.kind == CondenserKind::None {
+        check(Verdict::Warn, "condenser", detail)
+            .fix("a long task will fail once it outgrows the context window: set [condenser] type = \"llm\"")
+    } else {
+        check(Verdict::Ok, "condenser", detail)
+    }
 }
 
 async fn runtime_checks(s: &config::Settings) -> Vec<Check> {

@@ -161,8 +161,9 @@ pub(super) async fn run(args: RunArgs) -> ExitCode {
     let _ = printing.await;
     let (m, meta) = (closed.metrics, closed.meta);
     eprintln!(
-        "tokens: {} in, {} out; cost ${:.4}; conversation {}",
-        m.prompt_tokens, m.completion_tokens, m.cost, meta.id
+        "{}; conversation {}",
+        crate::transcript::usage_line(&m),
+        meta.id
     );
     match outcome {
         Outcome::Finished(text) => {

@@ -31,6 +31,18 @@ pub enum AgentAction<'a> {
         task_list: Option<&'a Value>,
         thought: &'a str,
     },
+    /// `CondensationAction`: what the model no longer sees, and the summary that replaces it (the
+    /// condenser reads its arguments).
+    Condensation { args: &'a Map<String, Value> },
+    /// `CondensationRequestAction`: the model, or the controller after a context-window error, asks for
+    /// a condensation.
+    CondensationRequest,
+    /// `RecallAction`: a user message asks what the workspace and the skills have to say
+    /// (`recall_type` is `workspace_context` or `knowledge`).
+    Recall {
+        recall_type: &'a str,
+        query: &'a str,
+    },
     /// Any other agent-side kind (one this agent does not run).
     Unknown {
         kind: &'a str,
@@ -55,6 +67,12 @@ pub enum AgentObservation<'a> {
     UserRejected { content: &'a str },
     /// `NullObservation`: nothing to say.
     Null,
+    /// `RecallObservation`: the workspace context, instructions and skills a user message brought in,
+    /// rendered in `content` (what the model reads), described by `extras`.
+    Recall {
+        content: &'a str,
+        extras: &'a Map<String, Value>,
+    },
     /// Any other agent-side kind.
     Unknown { kind: &'a str },
 }
@@ -99,6 +117,12 @@ impl<'a> AgentAction<'a> {
                 task_list: args.get("task_list"),
                 thought: str_of(args, "thought"),
             },
+            "condensation" => AgentAction::Condensation { args },
+            "condensation_request" => AgentAction::CondensationRequest,
+            "recall" => AgentAction::Recall {
+                recall_type: str_of(args, "recall_type"),
+                query: str_of(args, "query"),
+            },
             other => AgentAction::Unknown { kind: other, args },
         })
     }
@@ -128,6 +152,10 @@ impl<'a> AgentObservation<'a> {
                 content: &obs.content,
             },
             "null" => AgentObservation::Null,
+            "recall" => AgentObservation::Recall {
+                content: &obs.content,
+                extras,
+            },
             other => AgentObservation::Unknown { kind: other },
         })
     }

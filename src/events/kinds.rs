@@ -87,6 +87,20 @@ pub fn task_tracking(command: &str, task_list: Value, thought: &str) -> Event {
     )
 }
 
+/// `RecallAction`: what a user message asks the workspace and the skills for.
+pub fn recall(recall_type: &str, query: &str, message: String) -> Event {
+    other_action(
+        "recall",
+        json!({"recall_type": recall_type, "query": query, "thought": ""}),
+        message,
+    )
+}
+
+/// `RecallObservation`: `content` is what the model reads; `extras` describe it (OpenHands' fields).
+pub fn recall_observation(content: String, extras: Value, message: String) -> Event {
+    other_observation("recall", content, extras, message)
+}
+
 /// `AgentThinkObservation`.
 pub fn think_observation() -> Event {
     let text = "Your thought has been logged.".to_owned();

@@ -51,12 +51,16 @@ pub(crate) fn body(config: &LlmConfig, prepared: &Prepared, temperature: Option<
             turns.push((role, blocks));
         }
     }
-    // The moving cache breakpoint: the last block of the last user turn (tool results included).
-    if let Some(block) = turns
+    // Four breakpoints at most (Anthropic's limit): the tools, the system prompt, and the moving end: the
+    // last block of the last user turn (tool results included) and of the one before, so the prefix the
+    // previous request wrote is read back even when more than 20 blocks were added since.
+    let breakpoints = if prepared.cache { 2 } else { 0 };
+    for block in turns
         .iter_mut()
         .rev()
-        .find(|(role, _)| *role == "user")
-        .and_then(|(_, blocks)| blocks.last_mut())
+        .filter(|(role, _)| *role == "user")
+        .filter_map(|(_, blocks)| blocks.last_mut())
+        .take(breakpoints)
     {
         block["cache_control"] = cache_control();
     }
@@ -73,8 +77,10 @@ pub(crate) fn body(config: &LlmConfig, prepared: &Prepared, temperature: Option<
     });
     let system = system.join("\n\n");
     if !system.is_empty() {
-        body["system"] =
-            json!([{ "type": "text", "text": system, "cache_control": cache_control() }]);
+        body["system"] = json!([{ "type": "text", "text": system }]);
+        if prepared.cache {
+            body["system"][0]["cache_control"] = cache_control();
+        }
     }
     if !prepared.tools.is_empty() {
         let tools: Vec<Value> = prepared
@@ -82,6 +88,10 @@ pub(crate) fn body(config: &LlmConfig, prepared: &Prepared, temperature: Option<
             .iter()
             .map(|t| json!({ "name": t.name, "description": t.description, "input_schema": t.parameters }))
             .collect();
+        let mut tools = tools;
+        if let Some(last) = tools.last_mut() {
+            last["cache_control"] = cache_control();
+        }
         body["tools"] = Value::Array(tools);
     }
     if config.stream {

@@ -47,10 +47,25 @@ pub struct LlmConfig {
     /// USD per token; `None`: the built-in price table, else 0.
     pub input_cost_per_token: Option<f64>,
     pub output_cost_per_token: Option<f64>,
+    /// USD per cached input token read, and per token written to the cache, with the overrides above;
+    /// `None`: as `input_cost_per_token`.
+    pub cache_read_cost_per_token: Option<f64>,
+    pub cache_write_cost_per_token: Option<f64>,
+    /// The model's context window in tokens; `None`: the built-in size of a known model, if any.
+    pub max_input_tokens: Option<u64>,
     /// Stream responses (SSE).
     pub stream: bool,
     /// Send images (browser screenshots, images the agent reads); `None`: decided from the model's name.
     pub vision: Option<bool>,
+}
+
+impl LlmConfig {
+    /// The model's context window in tokens: `max_input_tokens` if configured, else the built-in size of
+    /// a known model.
+    pub fn context_window(&self) -> Option<u64> {
+        self.max_input_tokens
+            .or_else(|| super::features::context_window(&self.model))
+    }
 }
 
 /// Written by hand so that the API key never reaches a log line.
@@ -73,6 +88,12 @@ impl fmt::Debug for LlmConfig {
             .field("retry_multiplier", &self.retry_multiplier)
             .field("input_cost_per_token", &self.input_cost_per_token)
             .field("output_cost_per_token", &self.output_cost_per_token)
+            .field("cache_read_cost_per_token", &self.cache_read_cost_per_token)
+            .field(
+                "cache_write_cost_per_token",
+                &self.cache_write_cost_per_token,
+            )
+            .field("max_input_tokens", &self.max_input_tokens)
             .field("stream", &self.stream)
             .finish()
     }
@@ -100,6 +121,9 @@ pub struct LlmSettings {
     pub retry_multiplier: Option<f64>,
     pub input_cost_per_token: Option<f64>,
     pub output_cost_per_token: Option<f64>,
+    pub cache_read_cost_per_token: Option<f64>,
+    pub cache_write_cost_per_token: Option<f64>,
+    pub max_input_tokens: Option<u64>,
     pub stream: Option<bool>,
     pub vision: Option<bool>,
 }
@@ -137,6 +161,9 @@ impl LlmSettings {
             retry_multiplier,
             input_cost_per_token,
             output_cost_per_token,
+            cache_read_cost_per_token,
+            cache_write_cost_per_token,
+            max_input_tokens,
             stream,
             vision
         );
@@ -388,12 +415,20 @@ fn finish(s: LlmSettings, section: &str) -> Result<LlmConfig, LlmError> {
     for (key, price) in [
         ("input_cost_per_token", s.input_cost_per_token),
         ("output_cost_per_token", s.output_cost_per_token),
+        ("cache_read_cost_per_token", s.cache_read_cost_per_token),
+        ("cache_write_cost_per_token", s.cache_write_cost_per_token),
     ] {
         if price.is_some_and(|p| !(p.is_finite() && p >= 0.0)) {
             return Err(LlmError::Config(format!(
                 "`{key}` must be a non-negative number"
             )));
         }
+    }
+    if s.max_input_tokens.is_some_and(|n| n < 1000) {
+        return Err(LlmError::Config(format!(
+            "`max_input_tokens` in {section} must be at least 1000 tokens (the system prompt and tools alone take more), got {}",
+            s.max_input_tokens.unwrap_or_default()
+        )));
     }
     Ok(LlmConfig {
         model,
@@ -411,6 +446,9 @@ fn finish(s: LlmSettings, section: &str) -> Result<LlmConfig, LlmError> {
         retry_multiplier,
         input_cost_per_token: s.input_cost_per_token,
         output_cost_per_token: s.output_cost_per_token,
+        cache_read_cost_per_token: s.cache_read_cost_per_token,
+        cache_write_cost_per_token: s.cache_write_cost_per_token,
+        max_input_tokens: s.max_input_tokens,
         stream: s.stream.unwrap_or(true),
         vision: s.vision,
     })

@@ -74,6 +74,39 @@ pub(crate) fn default_max_output_tokens(model: &str) -> u64 {
         .map_or(8192, |(_, n)| *n)
 }
 
+/// The context window (input tokens) of known model families, longest prefix first where names nest; the
+/// condenser keeps prompts under it. `[llm] max_input_tokens` overrides it and covers every other model.
+pub(crate) fn context_window(model: &str) -> Option<u64> {
+    const WINDOWS: &[(&str, u64)] = &[
+        ("claude-sonnet-4*", 200_000),
+        ("claude-opus-4*", 200_000),
+        ("claude-haiku-4*", 200_000),
+        ("claude-3-7-sonnet*", 200_000),
+        ("claude-3-5-*", 200_000),
+        ("claude-3-*", 200_000),
+        ("gpt-4o*", 128_000),
+        ("gpt-4.1*", 1_047_576),
+        ("gpt-5*", 272_000),
+        ("o1*", 200_000),
+        ("o3*", 200_000),
+        ("o4-mini*", 200_000),
+        ("gpt-4-turbo*", 128_000),
+        ("gpt-3.5-turbo*", 16_385),
+        ("gemini-2.5-*", 1_048_576),
+        ("deepseek-chat*", 128_000),
+        ("deepseek-reasoner*", 128_000),
+        ("kimi-k2*", 131_072),
+        ("qwen3-coder*", 262_144),
+        ("devstral*", 131_072),
+        ("grok-code-fast-1*", 256_000),
+    ];
+    let name = normalize(model);
+    WINDOWS
+        .iter()
+        .find(|(p, _)| glob(p, &name))
+        .map(|(_, n)| *n)
+}
+
 /// Lowercase; the part after the last `/`; without an Ollama `:tag` or a `-gguf` suffix.
 pub(crate) fn normalize(model: &str) -> String {
     let lower = model.trim().to_ascii_lowercase();
@@ -163,6 +196,12 @@ mod tests {
         assert!(supports_vision("qwen2.5-vl-7b-instruct") && supports_vision("llava:13b"));
         assert!(!supports_vision("qwen2.5-coder:7b") && !supports_vision("o1-mini"));
         assert!(!supports_vision("deepseek-chat") && !supports_vision("gpt-3.5-turbo"));
+        assert_eq!(
+            context_window("anthropic/claude-sonnet-4-5-20250929"),
+            Some(200_000)
+        );
+        assert_eq!(context_window("gpt-4o-mini"), Some(128_000));
+        assert_eq!(context_window("ollama/qwen2.5-coder:7b"), None);
         assert!(glob("a*b*c", "axxbyyc") && !glob("a*b*c", "axxbyy") && glob("*", ""));
     }
 }

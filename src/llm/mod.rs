@@ -100,6 +100,9 @@ pub struct ToolSpec {
 pub struct Request {
     pub messages: Vec<Message>,
     pub tools: Vec<ToolSpec>,
+    /// Groups requests that share a prefix for the provider's prompt cache (OpenAI's `prompt_cache_key`):
+    /// one per conversation.
+    pub cache_key: Option<String>,
 }
 
 /// Tokens of one call.
@@ -173,6 +176,10 @@ pub(crate) struct Prepared {
     pub messages: Vec<Message>,
     pub tools: Vec<ToolSpec>,
     pub stop: Vec<String>,
+    pub cache_key: Option<String>,
+    /// Whether the prompt is worth caching: a request without tools (the condenser's summariser) is
+    /// read once, so writing it to the cache would only cost more.
+    pub cache: bool,
 }
 
 /// A configured client for one model.
@@ -284,6 +291,17 @@ impl Llm {
                 prepared = self.prepare(request, native);
                 continue;
             }
+            // A server that rejects `prompt_cache_key` (a strict OpenAI-compatible one) gets requests
+            // without it from now on.
+            if prepared.cache_key.is_some()
+                && let Failure::Fatal(LlmError::BadRequest { message, .. }) = &failure
+                && message.contains("prompt_cache_key")
+            {
+                tracing::info!(model = %self.config.model, %message, "the server refuses prompt_cache_key: sending none");
+                remember(&CACHE_KEY_REFUSED, &self.config);
+                prepared.cache_key = None;
+                continue;
+            }
             if !failure.heals() || retries >= self.config.num_retries {
                 return Err(retry::redact(
                     failure.into_error(&self.config, retries + 1),
@@ -335,6 +353,8 @@ impl Llm {
                 messages: request.messages.clone(),
                 tools: request.tools.clone(),
                 stop: Vec::new(),
+                cache_key: self.cache_key(request),
+                cache: !request.tools.is_empty(),
             };
         }
         let stop = if !request.tools.is_empty() && features::supports_stop_words(&self.config.model)
@@ -347,7 +367,23 @@ impl Llm {
             messages: emulation::to_text_messages(&request.messages, &request.tools),
             tools: Vec::new(),
             stop,
+            cache_key: self.cache_key(request),
+            cache: !request.tools.is_empty(),
         }
+    }
+
+    /// The request's cache key, unless this server refused one earlier in this process.
+    fn cache_key(&self, request: &Request) -> Option<String> {
+        request
+            .cache_key
+            .clone()
+            .filter(|_| !refused(&CACHE_KEY_REFUSED, &self.config))
+    }
+
+    /// The model's context window in tokens: `max_input_tokens` if configured, else the built-in size
+    /// of a known model.
+    pub fn context_window(&self) -> Option<u64> {
+        self.config.context_window()
     }
 
     fn finish(
@@ -433,6 +469,21 @@ pub async fn probe(config: &LlmConfig, timeout: Duration) -> Result<u16, String>
 static TOOLS_REFUSED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 /// Where refusals are kept between processes, once a front end named the place.
 static REFUSALS_FILE: std::sync::Mutex<Option<std::path::PathBuf>> = std::sync::Mutex::new(None);
+/// Servers and models that refused `prompt_cache_key` in this process.
+static CACHE_KEY_REFUSED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+fn refused(list: &std::sync::Mutex<Vec<String>>, config: &LlmConfig) -> bool {
+    let key = tools_key(config);
+    list.lock().map(|l| l.contains(&key)).unwrap_or(false)
+}
+
+fn remember(list: &std::sync::Mutex<Vec<String>>, config: &LlmConfig) {
+    if let Ok(mut l) = list.lock()
+        && !l.contains(&tools_key(config))
+    {
+        l.push(tools_key(config));
+    }
+}
 
 /// The base URL without any `user:password@`, and the model.
 fn tools_key(config: &LlmConfig) -> String {

@@ -52,6 +52,9 @@ pub(crate) fn body(config: &LlmConfig, prepared: &Prepared, temperature: Option<
     if !prepared.stop.is_empty() {
         body["stop"] = json!(prepared.stop);
     }
+    if let Some(key) = &prepared.cache_key {
+        body["prompt_cache_key"] = json!(key);
+    }
     body
 }
 

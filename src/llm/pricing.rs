@@ -45,13 +45,20 @@ const TABLE: &[(&str, Price)] = &[
     ("claude-3-5-haiku", p(0.8, 0.08, 1.0, 4.0)),
 ];
 
-/// USD for one call. A user override prices every input token (cached or not) at
-/// `input_cost_per_token`; the table knows cache discounts; local servers and unknown models cost 0.
+/// USD for one call. A user override prices fresh input at `input_cost_per_token` and cached input at
+/// `cache_read_cost_per_token`/`cache_write_cost_per_token` (default: the input price); the table knows
+/// each model's cache prices; local servers and unknown models cost 0.
 pub(crate) fn cost(config: &LlmConfig, usage: &Usage) -> f64 {
     let prompt = usage.prompt_tokens as f64;
     let completion = usage.completion_tokens as f64;
+    let read = usage.cache_read_tokens as f64;
+    let write = usage.cache_write_tokens as f64;
+    let fresh = (prompt - read - write).max(0.0);
     if config.input_cost_per_token.is_some() || config.output_cost_per_token.is_some() {
-        return prompt * config.input_cost_per_token.unwrap_or(0.0)
+        let input = config.input_cost_per_token.unwrap_or(0.0);
+        return fresh * input
+            + read * config.cache_read_cost_per_token.unwrap_or(input)
+            + write * config.cache_write_cost_per_token.unwrap_or(input)
             + completion * config.output_cost_per_token.unwrap_or(0.0);
     }
     if is_local(&config.base_url) {
@@ -61,9 +68,6 @@ pub(crate) fn cost(config: &LlmConfig, usage: &Usage) -> f64 {
     let Some((_, price)) = TABLE.iter().find(|(prefix, _)| name.starts_with(prefix)) else {
         return 0.0;
     };
-    let read = usage.cache_read_tokens as f64;
-    let write = usage.cache_write_tokens as f64;
-    let fresh = (prompt - read - write).max(0.0);
     (fresh * price.input
         + read * price.cache_read
         + write * price.cache_write
@@ -94,6 +98,9 @@ mod tests {
             retry_multiplier: 2.0,
             input_cost_per_token: None,
             output_cost_per_token: None,
+            cache_read_cost_per_token: None,
+            cache_write_cost_per_token: None,
+            max_input_tokens: None,
             stream: false,
             vision: None,
         }
@@ -126,5 +133,8 @@ mod tests {
         custom.input_cost_per_token = Some(1e-6);
         custom.output_cost_per_token = Some(2e-6);
         assert!((cost(&custom, &usage) - 1.2).abs() < 1e-9);
+        // Cached input at its own price: 500k fresh at $1/M, 500k read at $0.1/M, 100k out at $2/M.
+        custom.cache_read_cost_per_token = Some(1e-7);
+        assert!((cost(&custom, &usage) - (0.5 + 0.05 + 0.2)).abs() < 1e-9);
     }
 }

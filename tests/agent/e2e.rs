@@ -14,6 +14,7 @@ use openhands_runtime_api::ObservationKind;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
+mod condensation;
 mod requests;
 mod vision;
 
@@ -36,6 +37,7 @@ async fn setup() -> Setup {
             plugins: Vec::new(),
             enable_browser: false,
             withheld: Vec::new(),
+            env: Vec::new(),
         },
     )
     .await

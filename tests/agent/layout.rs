@@ -53,6 +53,10 @@ fn each_outside_crate_is_imported_by_its_one_module() {
         offenders("tower_lsp_server", &["src/lsp/"]),
         Vec::<String>::new()
     );
+    assert_eq!(
+        offenders("agent_client_protocol", &["src/acp/"]),
+        Vec::<String>::new()
+    );
     // Provider HTTP: only the LLM module builds requests to a provider; the runtime's client speaks to our
     // own server.
     assert_eq!(

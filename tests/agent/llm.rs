@@ -39,6 +39,7 @@ pub(crate) fn request() -> Request {
             Message::new(Role::User, "List the files."),
         ],
         tools: vec![bash_tool()],
+        cache_key: None,
     }
 }
 
@@ -338,7 +339,8 @@ async fn anthropic_request_shape() {
         "model": "scripted-model",
         "max_tokens": 8192,
         "messages": [
-            { "role": "user", "content": [{ "type": "text", "text": "List the files." }] },
+            // Breakpoints: the tools, the system prompt, and the last two user turns (the moving end).
+            { "role": "user", "content": [{ "type": "text", "text": "List the files.", "cache_control": ephemeral }] },
             { "role": "assistant", "content": [
                 { "type": "text", "text": "Let me look." },
                 { "type": "tool_use", "id": "call_1", "name": "execute_bash", "input": { "command": "pwd" } },
@@ -348,7 +350,7 @@ async fn anthropic_request_shape() {
             ] },
         ],
         "system": [{ "type": "text", "text": "You are a helpful agent.", "cache_control": ephemeral }],
-        "tools": [{ "name": "execute_bash", "description": "Run a bash command.", "input_schema": bash_tool().parameters }],
+        "tools": [{ "name": "execute_bash", "description": "Run a bash command.", "input_schema": bash_tool().parameters, "cache_control": ephemeral }],
     });
     assert_eq!(server.requests(), vec![expected]);
     let headers = &server.request_headers()[0];

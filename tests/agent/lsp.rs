@@ -15,6 +15,7 @@ mod framing;
 pub(crate) mod helix;
 mod panel;
 mod review;
+mod risk;
 mod secrets;
 
 /// How the test editor answers `workspace/applyEdit`.

@@ -1,7 +1,9 @@
 //! Integration tests of the agent core: scripted LLM servers on loopback and real `openhands-runtime`s.
 
+mod acp;
 mod cli;
 mod common;
+mod context;
 mod docker;
 mod e2e;
 mod editors;
@@ -11,6 +13,7 @@ mod llm;
 mod lsp;
 mod lsp_frames;
 mod rewind;
+mod risk;
 mod runtime;
 mod scripted_llm;
 mod secrets;

@@ -18,6 +18,11 @@ use render::{Plan, anthropic_events, anthropic_whole, openai_events, openai_whol
 /// Response bodies and SSE events of both wire formats.
 #[path = "scripted_llm/render.rs"]
 mod render;
+/// Token counts and prompt caching as providers report them.
+#[path = "scripted_llm/usage.rs"]
+pub mod usage;
+
+pub use usage::Reported;
 
 /// Usage every successful reply reports.
 pub const PROMPT_TOKENS: u64 = 100;
@@ -68,7 +73,17 @@ struct Shared {
     script: VecDeque<Reply>,
     requests: Vec<Value>,
     headers: Vec<Vec<(String, String)>>,
+    /// `Some`: usage counted from each request with prompt caching; `None`: fixed usage.
+    cache: Option<usage::Cache>,
+    usages: Vec<Reported>,
+    /// Answers requests that offer no tools (the condenser's summariser) instead of the script; gets
+    /// the body and how many such requests came before.
+    untooled: Option<Untooled>,
+    untooled_seen: usize,
 }
+
+/// How the server answers a request that offers no tools.
+pub type Untooled = fn(&Value, usize) -> Reply;
 
 pub struct ScriptedLlm {
     /// `http://127.0.0.1:PORT/v1`.
@@ -122,6 +137,29 @@ impl ScriptedLlm {
         lock(&self.shared).requests.clone()
     }
 
+    /// Reports usage as a provider would: prompt tokens from each request's size, and the cached prefix
+    /// (see `usage`), instead of the fixed `PROMPT_TOKENS`.
+    pub fn count_tokens(self) -> Self {
+        lock(&self.shared).cache = Some(usage::Cache::default());
+        self
+    }
+
+    /// Requests that offer no tools (the summariser's) are answered by `f`, not from the script.
+    pub fn answer_untooled(self, f: Untooled) -> Self {
+        lock(&self.shared).untooled = Some(f);
+        self
+    }
+
+    /// The usage reported for every answered request, in order.
+    pub fn usages(&self) -> Vec<Reported> {
+        lock(&self.shared).usages.clone()
+    }
+
+    /// Adds replies at the end of the script.
+    pub fn push(&self, replies: impl IntoIterator<Item = Reply>) {
+        lock(&self.shared).script.extend(replies);
+    }
+
     /// The headers of every request (names lowercased), in order.
     pub fn request_headers(&self) -> Vec<Vec<(String, String)>> {
         lock(&self.shared).headers.clone()
@@ -148,6 +186,9 @@ impl ScriptedLlm {
             retry_multiplier: 2.0,
             input_cost_per_token: None,
             output_cost_per_token: None,
+            cache_read_cost_per_token: None,
+            cache_write_cost_per_token: None,
+            max_input_tokens: None,
             stream: true,
             vision: None,
         }
@@ -199,11 +240,35 @@ fn serve(mut conn: TcpStream, wire: Wire, shared: &Mutex<Shared>) -> std::io::Re
         return write_status(&mut conn, 404, &format!("no route {path}"), None);
     }
     let streaming = body["stream"] == json!(true);
-    let (reply, n) = {
+    let (reply, n, usage) = {
         let mut shared = lock(shared);
+        let usage = match shared.cache.as_mut() {
+            Some(cache) => cache.report(wire, &body, COMPLETION_TOKENS),
+            None => Reported {
+                prompt: PROMPT_TOKENS,
+                completion: COMPLETION_TOKENS,
+                ..Reported::default()
+            },
+        };
+        let untooled = shared
+            .untooled
+            .filter(|_| body["tools"].as_array().is_none_or(Vec::is_empty));
+        let reply = match untooled {
+            Some(f) => {
+                shared.untooled_seen += 1;
+                Some(f(&body, shared.untooled_seen - 1))
+            }
+            None => shared.script.pop_front(),
+        };
         shared.requests.push(body);
         shared.headers.push(headers);
-        (shared.script.pop_front(), shared.requests.len())
+        if matches!(
+            reply,
+            Some(Reply::Text(_) | Reply::Tools { .. } | Reply::RawArgs { .. })
+        ) {
+            shared.usages.push(usage);
+        }
+        (reply, shared.requests.len(), usage)
     };
     let reply = reply.unwrap_or(Reply::Status {
         status: 500,
@@ -243,10 +308,10 @@ fn serve(mut conn: TcpStream, wire: Wire, shared: &Mutex<Shared>) -> std::io::Re
         },
     };
     match (wire, streaming) {
-        (Wire::OpenAi, false) => write_json(&mut conn, &openai_whole(&plan, n)),
-        (Wire::Anthropic, false) => write_json(&mut conn, &anthropic_whole(&plan, n)),
-        (Wire::OpenAi, true) => write_sse(&mut conn, &openai_events(&plan, n), true),
-        (Wire::Anthropic, true) => write_sse(&mut conn, &anthropic_events(&plan, n), true),
+        (Wire::OpenAi, false) => write_json(&mut conn, &openai_whole(&plan, n, usage)),
+        (Wire::Anthropic, false) => write_json(&mut conn, &anthropic_whole(&plan, n, usage)),
+        (Wire::OpenAi, true) => write_sse(&mut conn, &openai_events(&plan, n, usage), true),
+        (Wire::Anthropic, true) => write_sse(&mut conn, &anthropic_events(&plan, n, usage), true),
     }
 }
 
@@ -314,9 +379,14 @@ fn write_cut(
         text: text.to_string(),
         calls: Vec::new(),
     };
+    let usage = Reported {
+        prompt: PROMPT_TOKENS,
+        completion: COMPLETION_TOKENS,
+        ..Reported::default()
+    };
     let mut events = match wire {
-        Wire::OpenAi => openai_events(&plan, n),
-        Wire::Anthropic => anthropic_events(&plan, n),
+        Wire::OpenAi => openai_events(&plan, n, usage),
+        Wire::Anthropic => anthropic_events(&plan, n, usage),
     };
     // Keep the text, drop the finish and end events.
     events.truncate(events.len().saturating_sub(3));

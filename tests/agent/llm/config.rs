@@ -56,6 +56,9 @@ fn defaults_from_a_minimal_section() {
         retry_multiplier: 2.0,
         input_cost_per_token: None,
         output_cost_per_token: None,
+        cache_read_cost_per_token: None,
+        cache_write_cost_per_token: None,
+        max_input_tokens: None,
         stream: true,
         vision: None,
     };

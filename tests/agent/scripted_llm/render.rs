@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{COMPLETION_TOKENS, PROMPT_TOKENS};
+use super::Reported;
 
 /// What a successful reply says.
 pub(super) struct Plan {
@@ -19,13 +19,28 @@ fn pieces(s: &str, k: usize) -> Vec<String> {
     chars.chunks(size).map(|c| c.iter().collect()).collect()
 }
 
-fn openai_usage() -> Value {
-    json!({ "prompt_tokens": PROMPT_TOKENS, "completion_tokens": COMPLETION_TOKENS, "total_tokens": PROMPT_TOKENS + COMPLETION_TOKENS })
+fn openai_usage(u: Reported) -> Value {
+    let mut v = json!({ "prompt_tokens": u.prompt, "completion_tokens": u.completion, "total_tokens": u.prompt + u.completion });
+    if u.cache_read > 0 {
+        v["prompt_tokens_details"] = json!({ "cached_tokens": u.cache_read });
+    }
+    v
 }
 
-pub(super) fn openai_whole(plan: &Plan, n: usize) -> Value {
+/// Anthropic's `input_tokens` leaves out what was read from or written to the cache.
+fn anthropic_usage(u: Reported, output: u64) -> Value {
+    let mut v =
+        json!({ "input_tokens": u.prompt - u.cache_read - u.cache_write, "output_tokens": output });
+    if u.cache_read + u.cache_write > 0 {
+        v["cache_read_input_tokens"] = json!(u.cache_read);
+        v["cache_creation_input_tokens"] = json!(u.cache_write);
+    }
+    v
+}
+
+pub(super) fn openai_whole(plan: &Plan, n: usize, u: Reported) -> Value {
     if plan.text.is_empty() && plan.calls.is_empty() {
-        return json!({ "id": format!("chatcmpl-{n}"), "object": "chat.completion", "choices": [], "usage": openai_usage() });
+        return json!({ "id": format!("chatcmpl-{n}"), "object": "chat.completion", "choices": [], "usage": openai_usage(u) });
     }
     let mut message = json!({ "role": "assistant", "content": if plan.text.is_empty() { Value::Null } else { json!(plan.text) } });
     if !plan.calls.is_empty() {
@@ -47,11 +62,15 @@ pub(super) fn openai_whole(plan: &Plan, n: usize) -> Value {
         "object": "chat.completion",
         "model": "scripted-model",
         "choices": [{ "index": 0, "message": message, "finish_reason": finish }],
-        "usage": openai_usage(),
+        "usage": openai_usage(u),
     })
 }
 
-pub(super) fn openai_events(plan: &Plan, n: usize) -> Vec<(Option<&'static str>, String)> {
+pub(super) fn openai_events(
+    plan: &Plan,
+    n: usize,
+    u: Reported,
+) -> Vec<(Option<&'static str>, String)> {
     let id = format!("chatcmpl-{n}");
     let chunk = |delta: Value, finish: Value| {
         let c = json!({ "id": id, "object": "chat.completion.chunk", "model": "scripted-model",
@@ -87,7 +106,7 @@ pub(super) fn openai_events(plan: &Plan, n: usize) -> Vec<(Option<&'static str>,
         };
         events.push(chunk(json!({}), json!(finish)));
     }
-    events.push((None, json!({ "id": id, "object": "chat.completion.chunk", "choices": [], "usage": openai_usage() }).to_string()));
+    events.push((None, json!({ "id": id, "object": "chat.completion.chunk", "choices": [], "usage": openai_usage(u) }).to_string()));
     events.push((None, "[DONE]".into()));
     events
 }
@@ -97,7 +116,7 @@ fn anthropic_input(args: &str) -> Value {
     serde_json::from_str(args).unwrap_or_else(|_| json!(args))
 }
 
-pub(super) fn anthropic_whole(plan: &Plan, n: usize) -> Value {
+pub(super) fn anthropic_whole(plan: &Plan, n: usize, u: Reported) -> Value {
     let mut content = Vec::new();
     if !plan.text.is_empty() {
         content.push(json!({ "type": "text", "text": plan.text }));
@@ -110,16 +129,20 @@ pub(super) fn anthropic_whole(plan: &Plan, n: usize) -> Value {
         "content": content,
         "stop_reason": if plan.calls.is_empty() { "end_turn" } else { "tool_use" },
         "stop_sequence": null,
-        "usage": { "input_tokens": PROMPT_TOKENS, "output_tokens": COMPLETION_TOKENS },
+        "usage": anthropic_usage(u, u.completion),
     })
 }
 
-pub(super) fn anthropic_events(plan: &Plan, n: usize) -> Vec<(Option<&'static str>, String)> {
+pub(super) fn anthropic_events(
+    plan: &Plan,
+    n: usize,
+    u: Reported,
+) -> Vec<(Option<&'static str>, String)> {
     let mut events = vec![(
         Some("message_start"),
         json!({ "type": "message_start", "message": { "id": format!("msg_{n}"), "type": "message", "role": "assistant",
             "model": "scripted-model", "content": [], "stop_reason": null,
-            "usage": { "input_tokens": PROMPT_TOKENS, "output_tokens": 1 } } })
+            "usage": anthropic_usage(u, 1) } })
         .to_string(),
     )];
     let mut index = 0;
@@ -154,7 +177,7 @@ pub(super) fn anthropic_events(plan: &Plan, n: usize) -> Vec<(Option<&'static st
     } else {
         "tool_use"
     };
-    events.push((Some("message_delta"), json!({ "type": "message_delta", "delta": { "stop_reason": stop, "stop_sequence": null }, "usage": { "output_tokens": COMPLETION_TOKENS } }).to_string()));
+    events.push((Some("message_delta"), json!({ "type": "message_delta", "delta": { "stop_reason": stop, "stop_sequence": null }, "usage": { "output_tokens": u.completion } }).to_string()));
     events.push((
         Some("message_stop"),
         json!({ "type": "message_stop" }).to_string(),
