@@ -196,6 +196,7 @@ const KNOWN_SECTIONS: &[&str] = &[
     "docker",
     "condenser",
     "secrets",
+    "checkers",
 ];
 
 /// Runtime settings after resolution.

@@ -4,6 +4,7 @@
 pub mod acp;
 pub mod agent;
 pub mod approval;
+pub mod checkpoint;
 pub mod cli;
 pub mod config;
 pub mod events;
@@ -12,6 +13,7 @@ pub mod fuzzing;
 pub mod llm;
 pub mod lsp;
 pub mod mcp;
+pub mod plan_mode;
 pub mod runtime;
 pub mod secrets;
 pub mod session;

@@ -110,10 +110,18 @@ pub struct Prepared {
     /// The resumed conversation had been interrupted: its process ended while a task ran.
     pub was_interrupted: bool,
     secrets: Vec<String>,
+    /// The front end's unsaved buffers, recorded in checkpoints instead of the disk's bytes.
+    buffers: Option<Arc<dyn crate::checkpoint::BufferSource>>,
     context: crate::agent::context::Context,
 }
 
 impl Prepared {
+    /// Checkpoints record these texts (an editor's unsaved buffers) instead of what the disk holds.
+    pub fn with_buffers(mut self, buffers: Arc<dyn crate::checkpoint::BufferSource>) -> Self {
+        self.buffers = Some(buffers);
+        self
+    }
+
     /// The data directory the conversation lives in.
     pub fn storage_root(&self) -> &Path {
         self.storage.root()
@@ -154,6 +162,8 @@ impl Prepared {
             );
         }
         let runtime = wrap(inner);
+        let (runtime, checkpoints) =
+            crate::checkpoint::attach(settings, workspace, self.buffers, runtime);
         let stream = Arc::new(EventStream::new(self.history, Some(Box::new(self.log))));
         let secrets: Vec<String> = self.secrets.into_iter().chain(runtime.secrets()).collect();
         for s in &secrets {
@@ -181,6 +191,7 @@ impl Prepared {
             stream,
             controller,
             runtime,
+            checkpoints,
         })
     }
 }
@@ -195,6 +206,7 @@ pub struct Session {
     /// What went wrong while starting that did not stop the session (MCP servers skipped), one sentence
     /// each, for the front end to show.
     pub warnings: Vec<String>,
+    checkpoints: Option<Arc<crate::checkpoint::Checkpoints>>,
 }
 
 /// How a session ended: its stored metadata and totals.
@@ -251,6 +263,7 @@ impl Session {
                     warnings: context_warnings,
                     was_interrupted: false,
                     secrets,
+                    buffers: None,
                     context,
                 })
             }
@@ -288,6 +301,7 @@ impl Session {
                     },
                     was_interrupted,
                     secrets,
+                    buffers: None,
                     context,
                 })
             }
@@ -329,7 +343,9 @@ impl Session {
         if let Err(e) = self.storage.save_meta(&self.meta) {
             tracing::warn!("cannot save the conversation's metadata: {e}");
         }
+        let run = crate::checkpoint::TaskRun::begin(&self.checkpoints, &self.stream).await;
         let outcome = self.controller.send_user_message(message).await;
+        run.end(&self.storage, &self.meta.id).await;
         self.save();
         outcome
     }

@@ -572,6 +572,11 @@ impl Controller {
                 }
                 AgentAction::Finish { final_thought, .. } => {
                     let text = final_thought.to_owned();
+                    // The runtime may hold the finish back once (new errors in the files the agent touched).
+                    if let Some(why) = self.runtime.before_finish().await {
+                        self.answer(&action, Event::Observation(Observation::error(why)))?;
+                        return Ok(None);
+                    }
                     // Calls after `finish` in the same response are never run; say so to keep pairs intact.
                     self.abandon_pending(
                         "The action has not been executed: the agent finished before it.",

@@ -2,6 +2,7 @@
 //! the final message on stdout; `openhands-lsp conversations` lists stored conversations.
 
 mod doctor;
+mod rewind;
 mod run;
 mod sandbox;
 
@@ -68,6 +69,8 @@ pub enum Command {
         #[arg(long)]
         runtime: Option<RuntimeKind>,
     },
+    /// List a conversation's checkpoints, or put its files and the conversation back before a step
+    Rewind(rewind::RewindArgs),
     /// List stored conversations, newest first
     Conversations {
         /// Where conversations are stored (default: $OPENHANDS_DATA_DIR or the XDG data dir)
@@ -131,6 +134,10 @@ pub struct RunArgs {
     /// Continue a stored conversation with this task as the next message
     #[arg(long)]
     pub resume: Option<String>,
+    /// Plan mode: read-only tools (view, search, read-only commands); the agent ends with a plan. Act on it
+    /// with `--resume ID "go ahead"`
+    #[arg(long)]
+    pub plan: bool,
 }
 
 pub(super) fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
@@ -163,6 +170,7 @@ pub async fn main(cli: Cli) -> ExitCode {
         },
         Some(Command::Run(args)) => run::run(args).await,
         Some(Command::Conversations { data_dir }) => run::conversations(data_dir),
+        Some(Command::Rewind(args)) => rewind::rewind(args),
         Some(Command::Doctor {
             workspace,
             llm_profile,

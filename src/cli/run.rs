@@ -105,7 +105,14 @@ pub(super) async fn run(args: RunArgs) -> ExitCode {
         prepared.meta.id,
         prepared.storage_root().display()
     );
-    let mut session = match prepared.start(&settings, &workspace, |r| r).await {
+    let plan = args.plan;
+    let mut session = match prepared
+        .start(&settings, &workspace, |r| match plan {
+            true => std::sync::Arc::new(crate::plan_mode::PlanRuntime::new(r)),
+            false => r,
+        })
+        .await
+    {
         Ok(s) => s,
         Err(e) => return session_failure(e),
     };
@@ -144,7 +151,11 @@ pub(super) async fn run(args: RunArgs) -> ExitCode {
         }
     });
 
-    let outcome = session.run(&args.task).await;
+    let task = match args.plan {
+        true => crate::plan_mode::plan_prompt(&args.task),
+        false => args.task.clone(),
+    };
+    let outcome = session.run(&task).await;
     ctrl_c.abort();
     let closed = session.close().await;
     if let Some(e) = &closed.save_error {

@@ -141,5 +141,9 @@ pub fn actions(backend: &Backend, params: &CodeActionParams) -> Vec<CodeActionOr
             ));
         }
     }
+    drop(st);
+    for (title, command, args) in super::review::code_actions(backend, &params.text_document.uri) {
+        out.push(action(title, None, command, args));
+    }
     out
 }

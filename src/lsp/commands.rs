@@ -58,7 +58,7 @@ pub fn execute(
                 }
                 task.conversation_id.clone()
             };
-            spawn(backend, client, text, conversation, true)
+            spawn(backend, client, text, conversation, true, false)
         }
         "openhands.task.cancel" => {
             let id = string_arg(args, 0, "taskId")?;
@@ -174,23 +174,26 @@ pub fn execute(
             }
             Ok(json!({"uri": uri.as_str()}))
         }
-        other => Err(format!(
-            "unknown command `{other}`; this server knows: {}",
-            COMMANDS.join(", ")
-        )),
+        other => super::review::execute(backend, client, other, args).unwrap_or_else(|| {
+            Err(format!(
+                "unknown command `{other}`; this server knows: {}",
+                COMMANDS.join(", ")
+            ))
+        }),
     }
 }
 
 /// The keys of `openhands.task.start`'s object form.
-const START_KEYS: &[&str] = &["prompt", "uri", "range", "conversationId"];
+const START_KEYS: &[&str] = &["prompt", "uri", "range", "conversationId", "mode"];
 
 fn start(backend: &Backend, client: &Client, args: &[Value]) -> Result<Value, String> {
+    let plan = super::review::plan_mode(args)?;
     let (prompt, conversation) = match args.first() {
         Some(Value::String(p)) => (p.clone(), None),
         Some(Value::Object(o)) => {
             if let Some(k) = o.keys().find(|k| !START_KEYS.contains(&k.as_str())) {
                 return Err(format!(
-                    "openhands.task.start does not know `{k}`; it takes {{prompt, uri?, range?, conversationId?}}"
+                    "openhands.task.start does not know `{k}`; it takes {{prompt, uri?, range?, conversationId?, mode?}}"
                 ));
             }
             let prompt = match o.get("prompt") {
@@ -251,7 +254,7 @@ fn start(backend: &Backend, client: &Client, args: &[Value]) -> Result<Value, St
     match conversation {
         Some(c) => {
             ConversationId::parse(&c).map_err(|e| e.to_string())?;
-            spawn(backend, client, prompt, c, true)
+            spawn(backend, client, prompt, c, true, plan)
         }
         None => spawn(
             backend,
@@ -259,16 +262,19 @@ fn start(backend: &Backend, client: &Client, args: &[Value]) -> Result<Value, St
             prompt,
             ConversationId::generate().to_string(),
             false,
+            plan,
         ),
     }
 }
 
-fn spawn(
+/// Starts a task; `plan`: with read-only tools (see `crate::plan_mode`).
+pub(super) fn spawn(
     backend: &Backend,
     client: &Client,
     prompt: String,
     conversation_id: String,
     resume: bool,
+    plan: bool,
 ) -> Result<Value, String> {
     let mut st = backend.lock();
     let workspace = st
@@ -292,8 +298,11 @@ fn spawn(
         overrides: st.overrides.clone(),
         resume,
         progress: st.client.work_done_progress,
+        plan,
     };
     let handle = tokio::spawn(tasks::run(client.clone(), req));
     st.handles.insert(task_id.clone(), handle);
-    Ok(json!({"taskId": task_id, "conversationId": conversation_id}))
+    Ok(
+        json!({"taskId": task_id, "conversationId": conversation_id, "mode": if plan { "plan" } else { "act" }}),
+    )
 }

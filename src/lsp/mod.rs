@@ -5,10 +5,12 @@ mod approvals;
 mod bridge;
 mod code_actions;
 mod commands;
+mod diagnostics;
 pub mod documents;
 pub mod edits;
 pub mod framing;
 mod options;
+mod review;
 mod rich;
 mod saved;
 mod tasks;
@@ -42,6 +44,13 @@ pub const COMMANDS: &[&str] = &[
     "openhands.conversation.list",
     "openhands.conversation.resume",
     "openhands.transcript.open",
+    "openhands.checkpoint.list",
+    "openhands.checkpoint.restore",
+    "openhands.task.changes",
+    "openhands.task.diff",
+    "openhands.task.keep",
+    "openhands.task.revert",
+    "openhands.task.act",
 ];
 
 /// What the client can do, detected at `initialize`.
@@ -76,6 +85,8 @@ pub(crate) struct State {
     pub outbox: rich::Outbox,
     /// How long the editor has to apply an agent edit.
     pub edit_timeout: std::time::Duration,
+    /// The diagnostics the editor sends (`openhands/diagnostics`), for agent edits.
+    pub diagnostics: Arc<diagnostics::DiagStore>,
 }
 
 pub struct Backend {
@@ -119,6 +130,7 @@ impl State {
             allowed: HashSet::new(),
             outbox: rich::Outbox::default(),
             edit_timeout: options::EDIT_TIMEOUT,
+            diagnostics: Arc::default(),
         }
     }
 }
@@ -135,6 +147,14 @@ impl Backend {
         };
         if let Some(task) = self.lock().tasks.iter().find(|t| t.task_id == task_id) {
             task.stop();
+        }
+    }
+
+    /// `openhands/diagnostics {uri, diagnostics}`: the editor's problems of a file, for agent edits.
+    async fn diagnostics(&self, params: Value) {
+        let store = self.lock().diagnostics.clone();
+        if let Err(e) = store.take(&params) {
+            self.client.log_message(MessageType::WARNING, e).await;
         }
     }
 
@@ -191,6 +211,7 @@ pub async fn serve_stdio() -> bool {
             )
             .custom_method("window/workDoneProgress/cancel", Backend::progress_cancel)
             .custom_method("openhands/sessionHistory", Backend::session_history)
+            .custom_method("openhands/diagnostics", Backend::diagnostics)
             .finish();
     Server::new(
         framing::guard(tokio::io::stdin()),

@@ -44,6 +44,8 @@ pub struct TaskInfo {
     /// The id of the last event whose rich updates are in the outbox (an approval waits for its action's
     /// `tool_call` to be there first, so a panel never sees an approval for a call it does not know).
     pub forwarded: Arc<tokio::sync::watch::Sender<i64>>,
+    /// The id of the task's first event (`-1` until its conversation is open): its checkpoint record.
+    pub first_event: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl TaskInfo {
@@ -58,6 +60,7 @@ impl TaskInfo {
             max_iterations: Arc::new(AtomicU32::new(0)),
             outbox,
             forwarded: Arc::new(tokio::sync::watch::Sender::new(-1)),
+            first_event: Arc::new(std::sync::atomic::AtomicI64::new(-1)),
         }
     }
     pub fn state(&self) -> String {
@@ -104,6 +107,8 @@ pub struct TaskRequest {
     pub overrides: Overrides,
     pub resume: bool,
     pub progress: bool,
+    /// Plan mode: read-only tools, a plan at the end.
+    pub plan: bool,
 }
 
 /// The Markdown transcript of a conversation, under `.openhands/` in the workspace.
@@ -285,8 +290,15 @@ async fn drive(
     };
     let sandboxed = settings.runtime.kind != crate::config::RuntimeKind::Local;
     let mut session = prepared
+        .with_buffers(Arc::new(super::review::Buffers::new(req.state.clone())))
         .start(settings, &req.workspace, |inner| {
-            Arc::new(EditorRuntime::new(inner, link, sandboxed)) as Arc<dyn crate::runtime::Runtime>
+            let r = Arc::new(EditorRuntime::new(inner, link, sandboxed))
+                as Arc<dyn crate::runtime::Runtime>;
+            let r = super::diagnostics::wrap(r, &req.state, &req.workspace, &settings.files);
+            match req.plan {
+                true => Arc::new(crate::plan_mode::PlanRuntime::new(r)),
+                false => r,
+            }
         })
         .await
         .map_err(|e| e.to_string())?;
@@ -296,6 +308,8 @@ async fn drive(
             .await;
     }
     let mut events = session.stream().subscribe();
+    let first = session.stream().events().last().map_or(0, |e| e.id() + 1);
+    info.first_event.store(first, Ordering::Relaxed);
     if let Ok(mut c) = info.control.lock() {
         *c = Some(session.handle());
     }
@@ -392,7 +406,14 @@ async fn drive(
             }
         }
     });
-    let outcome = session.run(&info.prompt).await;
+    let prompt = match req.plan {
+        true => crate::plan_mode::plan_prompt(&info.prompt),
+        false => info.prompt.clone(),
+    };
+    let outcome = session.run(&prompt).await;
+    if req.plan {
+        super::review::report_plan(client, info, &session.stream().events()).await;
+    }
     let events_seen = session.stream().len() as i64;
     let closed = session.close().await;
     let m = &closed.metrics;

@@ -63,6 +63,12 @@ pub trait Runtime: Send + Sync {
     fn client(&self) -> Option<RuntimeClient> {
         None
     }
+
+    /// Asked when the agent finishes: `Some(why)` holds the finish back and tells the agent why (a wrapper
+    /// that knows the agent's edits left new errors); wrappers pass it on.
+    fn before_finish(&self) -> BoxFuture<'_, Option<String>> {
+        Box::pin(async { None })
+    }
 }
 
 /// Options of the local runtime.

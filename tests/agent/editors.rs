@@ -5,5 +5,6 @@
 mod emacs;
 mod helix_setup;
 mod nvim;
+mod nvim_diagnostics;
 pub(crate) mod tmux;
 mod vscode;

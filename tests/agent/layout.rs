@@ -104,6 +104,23 @@ fn the_agent_core_knows_no_front_end() {
     }
 }
 
+/// Checkpoints serve every front end: they know none of them (editors give their buffers through a trait).
+#[test]
+fn checkpoints_know_no_front_end() {
+    for (path, text) in files_under("src/checkpoint") {
+        for front in [
+            "crate::cli",
+            "crate::lsp",
+            "crate::session",
+            "crate::transcript",
+            "crate::acp",
+            "crate::updates",
+        ] {
+            assert!(!text.contains(front), "{path} uses {front}");
+        }
+    }
+}
+
 /// The runtime sits below the agent: the session maps the front ends' settings to the runtime's options, so
 /// `src/runtime` reads no configuration and knows no command line.
 #[test]

@@ -14,6 +14,7 @@ mod edits;
 mod framing;
 pub(crate) mod helix;
 mod panel;
+mod review;
 mod risk;
 mod secrets;
 

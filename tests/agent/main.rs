@@ -13,6 +13,7 @@ mod llm;
 mod lsp;
 mod lsp_frames;
 mod mcp;
+mod rewind;
 mod risk;
 mod runtime;
 mod scripted_llm;

@@ -7,6 +7,7 @@ import * as vscode from "vscode";
 
 import { Agent } from "./agent";
 import { registerCommands } from "./commands";
+import { followDiagnostics } from "./diagnostics";
 import { DIFF_SCHEME, DiffDocuments } from "./diff";
 import { AgentPanel, VIEW_ID } from "./panel";
 import { Server } from "./server";
@@ -14,6 +15,8 @@ import { Server } from "./server";
 /** When the bundle's modules were all evaluated (loading vscode-languageclient is most of it). */
 const loaded = performance.now();
 let server: Server | undefined;
+/** The current client's diagnostics feed (replaced when the server restarts). */
+let diagnostics: vscode.Disposable | undefined;
 
 /** JSON lines to `$OPENHANDS_VSCODE_TRACE` when set: what the end-to-end test reads (timings, panel traffic). */
 function tracer(log: () => vscode.OutputChannel | undefined): (event: string, data?: unknown) => void {
@@ -35,7 +38,11 @@ export function activate(context: vscode.ExtensionContext): void {
   server = new Server(
     context,
     {
-      notifications: (client) => agent.attach(client),
+      notifications: (client) => {
+        agent.attach(client);
+        diagnostics?.dispose();
+        diagnostics = followDiagnostics(client);
+      },
       status: (s) => agent.serverStatus(s),
     },
     trace,
@@ -61,5 +68,6 @@ export function activate(context: vscode.ExtensionContext): void {
 }
 
 export function deactivate(): Thenable<void> | undefined {
+  diagnostics?.dispose();
   return server?.stop();
 }

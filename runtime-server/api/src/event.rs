@@ -14,6 +14,9 @@ pub struct EventMeta {
     pub cause: Option<i64>,
     pub tool_call_metadata: Option<Value>,
     pub llm_metrics: Option<Value>,
+    /// Ours, not OpenHands': the workspace checkpoint (a tree id in the shadow repository) taken before the
+    /// action this observation answers ran.
+    pub checkpoint: Option<String>,
 }
 
 impl EventMeta {
@@ -28,6 +31,7 @@ impl EventMeta {
             cause: obj.get("cause").and_then(Value::as_i64),
             tool_call_metadata: present("tool_call_metadata"),
             llm_metrics: present("llm_metrics"),
+            checkpoint: string("checkpoint"),
         }
     }
 
@@ -55,6 +59,9 @@ impl EventMeta {
         }
         if let Some(v) = &self.llm_metrics {
             map.insert("llm_metrics".into(), v.clone());
+        }
+        if let Some(v) = &self.checkpoint {
+            map.insert("checkpoint".into(), v.clone().into());
         }
     }
 }

@@ -124,6 +124,14 @@ function M.request(method, params, cb)
   end
 end
 
+--- Sends the notification `method` with `params` when the server runs.
+function M.notify(method, params)
+  local c = M.get()
+  if c then
+    pcall(call, c, "notify", method, params)
+  end
+end
+
 --- `workspace/executeCommand`.
 function M.execute(command, arguments, cb)
   M.request("workspace/executeCommand", { command = command, arguments = arguments }, cb)

@@ -28,6 +28,7 @@ M.defaults = {
   settings = nil, -- more initializationOptions.openhands keys, passed as they are
   panel = { position = "right", size = nil, open_on_task = true },
   echo = true, -- echo the task's state in one short line
+  diagnostics = true, -- send the buffers' diagnostics (openhands/diagnostics): the agent hears what its edits broke
 }
 
 local config = nil
@@ -134,7 +135,16 @@ local function handlers()
   }
 end
 
-local known = { cmd = true, env = true, root_dir = true, autostart = true, settings = true, panel = true, echo = true }
+local known = {
+  cmd = true,
+  env = true,
+  root_dir = true,
+  autostart = true,
+  settings = true,
+  panel = true,
+  echo = true,
+  diagnostics = true,
+}
 for k in pairs(option_keys) do
   known[k] = true
 end
@@ -209,6 +219,9 @@ function M.setup(opts)
       end
     end,
   })
+  if config.diagnostics then
+    require("openhands.diagnostics").follow(group)
+  end
   api.nvim_create_autocmd("VimLeavePre", {
     group = group,
     callback = function()

@@ -1,0 +1,71 @@
+//! A `Runtime` wrapper that takes a checkpoint before every action that may change files and records it in
+//! the action's observation, so the conversation says which checkpoint each step made.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use openhands_runtime_api::{ActionEvent, Observation};
+
+use super::{Checkpoints, may_change_files};
+use crate::runtime::{Runtime, RuntimeError};
+
+/// Texts a front end shows the user that the disk does not hold yet (an editor's unsaved buffers): a
+/// checkpoint records them instead of the disk's bytes.
+pub trait BufferSource: Send + Sync {
+    /// `(absolute path, text)` of every open buffer.
+    fn buffers(&self) -> Vec<(PathBuf, String)>;
+}
+
+/// The runtime with a checkpoint before each step that may change files.
+pub struct CheckpointRuntime {
+    inner: Arc<dyn Runtime>,
+    checkpoints: Arc<Checkpoints>,
+}
+
+impl CheckpointRuntime {
+    pub fn new(inner: Arc<dyn Runtime>, checkpoints: Arc<Checkpoints>) -> Self {
+        Self { inner, checkpoints }
+    }
+
+    async fn run(&self, action: &ActionEvent) -> Result<Observation, RuntimeError> {
+        let checkpoint = match may_change_files(&action.action) {
+            true => self.checkpoints.snapshot_now().await,
+            false => None,
+        };
+        let mut obs = self.inner.execute(action).await?;
+        obs.meta.checkpoint = checkpoint;
+        Ok(obs)
+    }
+}
+
+impl Runtime for CheckpointRuntime {
+    fn execute<'a>(
+        &'a self,
+        action: &'a ActionEvent,
+    ) -> BoxFuture<'a, Result<Observation, RuntimeError>> {
+        self.run(action).boxed()
+    }
+    fn interrupt(&self) -> BoxFuture<'_, ()> {
+        self.inner.interrupt()
+    }
+    fn health(&self) -> BoxFuture<'_, Result<(), RuntimeError>> {
+        self.inner.health()
+    }
+    fn close(&self) -> BoxFuture<'_, ()> {
+        self.inner.close()
+    }
+    fn workspace_dir(&self) -> &Path {
+        self.inner.workspace_dir()
+    }
+    fn description(&self) -> String {
+        self.inner.description()
+    }
+    fn secrets(&self) -> Vec<String> {
+        self.inner.secrets()
+    }
+    fn before_finish(&self) -> BoxFuture<'_, Option<String>> {
+        self.inner.before_finish()
+    }
+}
