@@ -45,7 +45,11 @@ fn summariser(body: &Value, n: usize) -> Reply {
     let previous = body.to_string().contains("<PREVIOUS_SUMMARY>");
     Reply::Text(format!(
         "GOAL: check every module of the build and its tests.\nPROGRESS: summary {n}{}: the build log and the sources were read module by module; nothing is broken so far.\nFILES: src/module.rs (read).\nREMAINING: the next modules and their tests, then finish.",
-        if previous { ", over the previous one" } else { "" }
+        if previous {
+            ", over the previous one"
+        } else {
+            ""
+        }
     ))
 }
 
@@ -118,7 +122,9 @@ async fn run(
         agent,
     )
     .with_cache_key("bench-conversation");
-    let outcome = c.send_user_message("Check every module of the build.").await;
+    let outcome = c
+        .send_user_message("Check every module of the build.")
+        .await;
     assert_eq!(outcome, Outcome::Finished("done".into()), "{condenser}");
     let requests = llm.requests();
     let tooled = |b: &Value| b["tools"].as_array().is_some_and(|t| !t.is_empty());
@@ -150,7 +156,11 @@ fn runtime_binary() -> PathBuf {
     if release.exists() {
         return release;
     }
-    let debug = target.parent().unwrap().join("debug").join("openhands-runtime");
+    let debug = target
+        .parent()
+        .unwrap()
+        .join("debug")
+        .join("openhands-runtime");
     assert!(
         debug.exists(),
         "build the runtime first: cargo build -p openhands-runtime"

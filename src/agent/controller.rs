@@ -561,8 +561,10 @@ impl Controller {
                 "think" => {
                     self.answer(&action, kinds::think_observation())?;
                 }
-                // The next step condenses first (the view sees the request); the call needs no result.
-                condenser::events::CONDENSATION_REQUEST if self.condenser.enabled() => {}
+                // The next step condenses first: the view sees the request.
+                condenser::events::CONDENSATION_REQUEST if self.condenser.enabled() => {
+                    self.answer(&action, condenser::events::request_observation())?;
+                }
                 "task_tracking" => {
                     let command = args
                         .get("command")

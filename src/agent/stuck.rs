@@ -96,7 +96,11 @@ pub fn detect(events: &[Arc<Event>], ignored: Option<i64>) -> Option<StuckLoop> 
                 &o.kind,
                 ObservationKind::Other { kind, .. } if kind == "agent_state_changed" || kind == "null"
             ),
-            Event::Action(_) => true,
+            // Condensations come between steps; they must not hide a loop.
+            Event::Action(a) => !matches!(
+                kinds::other_args(a),
+                Some(("condensation" | "condensation_request", _))
+            ),
         })
         .collect();
     if recent.len() < 3 {

@@ -202,7 +202,11 @@ pub fn updates(event: &Event) -> Vec<Value> {
                 ObservationKind::Other { kind, .. }
                     if matches!(
                         kind.as_str(),
-                        "agent_state_changed" | "null" | "think" | "task_tracking"
+                        "agent_state_changed"
+                            | "null"
+                            | "think"
+                            | "task_tracking"
+                            | "condensation_request"
                     ) =>
                 {
                     return out;

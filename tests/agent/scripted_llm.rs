@@ -261,7 +261,10 @@ fn serve(mut conn: TcpStream, wire: Wire, shared: &Mutex<Shared>) -> std::io::Re
         };
         shared.requests.push(body);
         shared.headers.push(headers);
-        if matches!(reply, Some(Reply::Text(_) | Reply::Tools { .. } | Reply::RawArgs { .. })) {
+        if matches!(
+            reply,
+            Some(Reply::Text(_) | Reply::Tools { .. } | Reply::RawArgs { .. })
+        ) {
             shared.usages.push(usage);
         }
         (reply, shared.requests.len(), usage)

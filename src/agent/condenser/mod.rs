@@ -18,8 +18,8 @@ pub use view::View;
 
 use super::messages::build_messages;
 use crate::events::{Event, EventSource, EventStream, StreamError};
-use plan::{Budget, Plan};
 use crate::llm::{Llm, LlmError, Message, Request, Response, ToolSpec};
+use plan::{Budget, Plan};
 
 /// The tool through which the model asks for a condensation.
 pub const REQUEST_TOOL: &str = "request_condensation";
@@ -250,6 +250,13 @@ impl Condenser {
             ..Condensation::default()
         };
         let mut event = c.to_event();
+        if let Event::Action(a) = &mut event {
+            // The range also spans events forgotten before; say how many this one took out.
+            a.message = format!(
+                "Condensed the history: {} earlier events summarised",
+                plan.forgotten.len()
+            );
+        }
         if !outcome.calls.is_empty() {
             event.meta_mut().llm_metrics = Some(calls_metrics(&outcome.calls));
         }

@@ -128,19 +128,29 @@ mod tests {
     #[test]
     fn the_budget_splits_the_room_left_by_the_fixed_prompt() {
         let b = Budget::new(10_000, 4_000);
-        assert_eq!((b.trigger, b.target, b.summary_tokens), (8_500, 6_250, 1_125));
+        assert_eq!(
+            (b.trigger, b.target, b.summary_tokens),
+            (8_500, 6_250, 1_125)
+        );
         assert_eq!(b.tail_tokens(), 1_125);
         // A prompt bigger than the window leaves no room, and no panic.
         let tight = Budget::new(1_000, 4_000);
-        assert_eq!((tight.target, tight.summary_tokens, tight.tail_tokens()), (4_000, 0, 0));
+        assert_eq!(
+            (tight.target, tight.summary_tokens, tight.tail_tokens()),
+            (4_000, 0, 0)
+        );
     }
 
     #[test]
     fn the_plan_keeps_the_head_and_a_tail_of_half_max_size() {
         let s = EventStream::default();
-        s.add(kinds::system("sys", serde_json::json!([]), "CodeActAgent"), EventSource::Agent)
+        s.add(
+            kinds::system("sys", serde_json::json!([]), "CodeActAgent"),
+            EventSource::Agent,
+        )
+        .unwrap();
+        s.add(kinds::message("task", false), EventSource::User)
             .unwrap();
-        s.add(kinds::message("task", false), EventSource::User).unwrap();
         for i in 0..20 {
             s.add(
                 Event::Observation(Observation::error(format!("obs {i}"))),

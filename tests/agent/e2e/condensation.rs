@@ -72,7 +72,12 @@ fn first_user_text(body: &Value) -> String {
 
 fn steps(n: usize) -> Vec<Reply> {
     let mut script: Vec<Reply> = (0..n)
-        .map(|i| tool("execute_bash", json!({"command": format!("echo step {i} of the task")})))
+        .map(|i| {
+            tool(
+                "execute_bash",
+                json!({"command": format!("echo step {i} of the task")}),
+            )
+        })
         .collect();
     script.push(tool("finish", json!({"message": "All steps done."})));
     script
@@ -122,7 +127,11 @@ async fn long_task(wire: Wire, kind: CondenserKind) {
     let requests = agent_requests(&llm);
     assert_eq!(requests.len(), 300, "one request per step");
     for body in &requests {
-        assert_eq!(first_user_text(body), TASK, "the first user message is kept");
+        assert_eq!(
+            first_user_text(body),
+            TASK,
+            "the first user message is kept"
+        );
         let system = match wire {
             Wire::OpenAi => body["messages"][0]["role"] == "system",
             Wire::Anthropic => body["system"][0]["text"].is_string(),
@@ -131,7 +140,10 @@ async fn long_task(wire: Wire, kind: CondenserKind) {
     }
     let last = requests.last().unwrap().to_string();
     assert!(last.contains("echo step 298 of the task"));
-    assert!(!last.contains("echo step 3 of the task"), "early steps are forgotten");
+    assert!(
+        !last.contains("echo step 3 of the task"),
+        "early steps are forgotten"
+    );
     let summarised = summariser_requests(&llm);
     match kind {
         CondenserKind::Llm => {
@@ -202,11 +214,20 @@ async fn a_context_window_error_is_recovered_by_condensing() {
             .iter()
             .position(|b| b.to_string().contains("echo step 5 of the task") && offers_tools(b))
             .unwrap();
-        assert!(!offers_tools(&requests[refused + 1]), "{wire:?}: the summariser runs");
+        assert!(
+            !offers_tools(&requests[refused + 1]),
+            "{wire:?}: the summariser runs"
+        );
         let (before, after) = (&requests[refused], &requests[refused + 2]);
         let size = |b: &Value| b["messages"].as_array().map_or(0, Vec::len);
-        assert!(size(after) < size(before), "{wire:?}: the retry is condensed");
-        assert!(after.to_string().contains("commands summarised"), "{wire:?}");
+        assert!(
+            size(after) < size(before),
+            "{wire:?}: the retry is condensed"
+        );
+        assert!(
+            after.to_string().contains("commands summarised"),
+            "{wire:?}"
+        );
         assert_eq!(condensations(&stream).len(), 1, "{wire:?}");
         assert_calls_paired(&stream);
     }
@@ -263,13 +284,17 @@ async fn the_model_can_request_a_condensation_and_secrets_stay_out_of_the_summar
     let next = &agent_requests(&llm)[5];
     assert!(next.to_string().contains("commands summarised"));
     for body in llm.requests() {
-        assert!(!body.to_string().contains(SECRET), "a secret reached the LLM");
+        assert!(
+            !body.to_string().contains(SECRET),
+            "a secret reached the LLM"
+        );
     }
     assert!(
         summariser_requests(&llm)[0]
             .to_string()
             .contains(SECRET_MASK)
     );
+    assert_calls_paired(&stream);
 }
 
 #[tokio::test]
@@ -290,8 +315,15 @@ async fn a_failing_summariser_does_not_lose_the_task() {
     s.runtime.close().await;
     let done = condensations(&stream);
     assert_eq!(done.len(), 1);
+    // The summariser's requests are read once: nothing is written to the cache for them.
+    for body in summariser_requests(&llm) {
+        assert!(!body.to_string().contains("cache_control"), "{body}");
+    }
     let summary = done[0].summary.clone().unwrap();
-    assert!(summary.contains("recorded without a summariser"), "{summary}");
+    assert!(
+        summary.contains("recorded without a summariser"),
+        "{summary}"
+    );
     assert!(summary.contains("echo step 0 of the task"), "{summary}");
 }
 
@@ -344,8 +376,7 @@ async fn a_resumed_condensed_conversation_sends_the_same_messages() {
 /// The cache markers of an Anthropic request: where they are and how many.
 fn breakpoints(body: &Value) -> (bool, bool, bool, usize) {
     let system = body["system"][0]["cache_control"]["type"] == "ephemeral";
-    let tools = body["tools"].as_array().and_then(|t| t.last()).unwrap()["cache_control"]
-        ["type"]
+    let tools = body["tools"].as_array().and_then(|t| t.last()).unwrap()["cache_control"]["type"]
         == "ephemeral";
     let last_user = body["messages"]
         .as_array()
@@ -354,8 +385,7 @@ fn breakpoints(body: &Value) -> (bool, bool, bool, usize) {
         .rev()
         .find(|m| m["role"] == "user")
         .unwrap();
-    let end = last_user["content"].as_array().unwrap().last().unwrap()["cache_control"]
-        ["type"]
+    let end = last_user["content"].as_array().unwrap().last().unwrap()["cache_control"]["type"]
         == "ephemeral";
     let count = body.to_string().matches("cache_control").count();
     (system, tools, end, count)
@@ -403,10 +433,19 @@ async fn anthropic_requests_mark_the_cache_and_cached_tokens_are_priced() {
     }
     let usages = llm.usages();
     let m = c.metrics();
-    assert_eq!(m.cache_read_tokens, usages.iter().map(|u| u.cache_read).sum::<u64>());
-    assert_eq!(m.cache_write_tokens, usages.iter().map(|u| u.cache_write).sum::<u64>());
+    assert_eq!(
+        m.cache_read_tokens,
+        usages.iter().map(|u| u.cache_read).sum::<u64>()
+    );
+    assert_eq!(
+        m.cache_write_tokens,
+        usages.iter().map(|u| u.cache_write).sum::<u64>()
+    );
     // From the second request on, the tools, system prompt and earlier turns are read from the cache.
-    assert!(usages[1..].iter().all(|u| u.cache_read * 2 > u.prompt), "{usages:?}");
+    assert!(
+        usages[1..].iter().all(|u| u.cache_read * 2 > u.prompt),
+        "{usages:?}"
+    );
     let (cost, uncached) = priced(&config, &usages);
     assert!((m.cost - cost).abs() < 1e-9, "{} vs {cost}", m.cost);
     assert!(cost < uncached * 0.6, "{cost} vs {uncached}");
@@ -460,7 +499,10 @@ async fn openai_requests_carry_a_prompt_cache_key_and_cached_tokens_are_priced()
     let usages = llm.usages();
     let m = c.metrics();
     assert!(m.cache_read_tokens > 0);
-    assert_eq!(m.cache_read_tokens, usages.iter().map(|u| u.cache_read).sum::<u64>());
+    assert_eq!(
+        m.cache_read_tokens,
+        usages.iter().map(|u| u.cache_read).sum::<u64>()
+    );
     let (cost, uncached) = priced(&config, &usages);
     assert!((m.cost - cost).abs() < 1e-9, "{} vs {cost}", m.cost);
     assert!(cost < uncached);
@@ -469,13 +511,22 @@ async fn openai_requests_carry_a_prompt_cache_key_and_cached_tokens_are_priced()
 #[test]
 fn bad_condenser_settings_are_refused_with_a_clear_error() {
     let cases = [
-        ("[condenser]\ntype = \"fancy\"", "unknown condenser type `fancy`"),
+        (
+            "[condenser]\ntype = \"fancy\"",
+            "unknown condenser type `fancy`",
+        ),
         ("[condenser]\nmax_size = 0", "max_size must be at least 4"),
-        ("[condenser]\nkeep_first = 0", "keep_first must be at least 1"),
+        (
+            "[condenser]\nkeep_first = 0",
+            "keep_first must be at least 1",
+        ),
         ("[condenser]\nkeep_first = 60", "less than half of max_size"),
         ("[condenser]\nmax_size = \"big\"", "[condenser]"),
         ("[condenser]\nmax_sise = 10", "unknown field `max_sise`"),
-        ("[llm]\nmax_input_tokens = 0", "`max_input_tokens` in [llm] must be at least 1000"),
+        (
+            "[llm]\nmax_input_tokens = 0",
+            "`max_input_tokens` in [llm] must be at least 1000",
+        ),
         ("[llm]\nmax_input_tokens = -5", "integer `-5`, expected u64"),
     ];
     for (text, expected) in cases {

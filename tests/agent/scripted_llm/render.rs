@@ -29,7 +29,8 @@ fn openai_usage(u: Reported) -> Value {
 
 /// Anthropic's `input_tokens` leaves out what was read from or written to the cache.
 fn anthropic_usage(u: Reported, output: u64) -> Value {
-    let mut v = json!({ "input_tokens": u.prompt - u.cache_read - u.cache_write, "output_tokens": output });
+    let mut v =
+        json!({ "input_tokens": u.prompt - u.cache_read - u.cache_write, "output_tokens": output });
     if u.cache_read + u.cache_write > 0 {
         v["cache_read_input_tokens"] = json!(u.cache_read);
         v["cache_creation_input_tokens"] = json!(u.cache_write);

@@ -114,10 +114,7 @@ impl Cache {
                     .iter()
                     .flat_map(|s| {
                         let common = common_prefix(&s.text, &text);
-                        s.breakpoints
-                            .iter()
-                            .copied()
-                            .filter(move |p| *p <= common)
+                        s.breakpoints.iter().copied().filter(move |p| *p <= common)
                     })
                     .filter(|p| boundaries.contains(p))
                     .max()
