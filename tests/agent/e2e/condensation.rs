@@ -159,7 +159,10 @@ async fn long_task(wire: Wire, kind: CondenserKind) {
         }
         _ => {
             assert!(summarised.is_empty(), "masking calls no LLM");
+            // Masking first; forgetting (with a summary built from the events) when it is not enough.
+            assert!(done.iter().any(|c| !c.masked_ids.is_empty()), "{done:?}");
             assert!(done.iter().any(|c| c.summary.is_some()));
+            assert!(last.contains("<MASKED>"));
         }
     }
     // The condenser's calls are in the totals.
