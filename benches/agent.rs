@@ -117,6 +117,7 @@ async fn main() {
             plugins: Vec::new(),
             enable_browser: false,
             withheld: Vec::new(),
+            env: Vec::new(),
         },
     )
     .await

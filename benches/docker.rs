@@ -129,6 +129,7 @@ async fn local(ws: &Path) -> LocalRuntime {
             plugins: Vec::new(),
             enable_browser: false,
             withheld: Vec::new(),
+            env: Vec::new(),
         },
     )
     .await

@@ -81,6 +81,7 @@ async fn start(kind: &Kind, ws: &Path) -> Box<dyn Runtime> {
                     plugins: vec!["jupyter".to_owned()],
                     enable_browser: true,
                     withheld: Vec::new(),
+                    env: Vec::new(),
                 },
             )
             .await

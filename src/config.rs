@@ -195,6 +195,7 @@ const KNOWN_SECTIONS: &[&str] = &[
     "mcp",
     "docker",
     "condenser",
+    "secrets",
 ];
 
 /// Runtime settings after resolution.
@@ -236,17 +237,21 @@ pub struct Settings {
     pub runtime: RuntimeSettings,
     pub docker: DockerSettings,
     pub data_dir: PathBuf,
+    /// `[secrets]` and `OPENHANDS_SECRET_<NAME>`: exported into the sandbox's shell, masked everywhere.
+    pub named_secrets: crate::secrets::Secrets,
     /// The files that were read, in order.
     pub files: Vec<PathBuf>,
 }
 
 impl Settings {
-    /// The credentials of ours known before a runtime starts (the LLM key, a configured runtime key): masked
-    /// in everything a conversation shows, and kept out of the sandbox's environment.
+    /// The credentials of ours known before a runtime starts (the LLM key, a configured runtime key), and
+    /// the values of the named secrets: masked in everything a conversation shows; no variable the sandbox
+    /// inherits from us carries one (the named secrets are then exported under their own names).
     pub fn secrets(&self) -> Vec<String> {
         [self.llm.api_key.clone(), self.runtime.api_key.clone()]
             .into_iter()
             .flatten()
+            .chain(self.named_secrets.values())
             .collect()
     }
 }
@@ -377,6 +382,32 @@ pub fn docker_settings(files: &[(PathBuf, toml::Table)]) -> Result<DockerSetting
     Ok(docker)
 }
 
+/// Adds the `[secrets]` of one config file: `NAME = "value"`, each checked (the error names the file and
+/// the secret, never the value).
+fn read_secrets(
+    table: &toml::Table,
+    path: &Path,
+    secrets: &mut crate::secrets::Secrets,
+) -> Result<(), ConfigError> {
+    let Some(section) = table.get("secrets") else {
+        return Ok(());
+    };
+    let invalid = |message: String| ConfigError::Invalid {
+        path: path.to_owned(),
+        message: format!("[secrets]: {message}"),
+    };
+    let section = section
+        .as_table()
+        .ok_or_else(|| invalid("must be a table of NAME = \"value\"".into()))?;
+    for (name, value) in section {
+        let value = value
+            .as_str()
+            .ok_or_else(|| invalid(format!("`{name}` must be a string")))?;
+        secrets.set(name, value).map_err(invalid)?;
+    }
+    Ok(())
+}
+
 /// Lays one file's `[condenser]` over `c`, checking the result.
 fn condenser_settings(
     c: &mut crate::agent::condenser::CondenserConfig,
@@ -413,6 +444,7 @@ pub fn resolve(
     let mut runtime = RawRuntime::default();
     let mut data_dir: Option<PathBuf> = None;
     let docker = docker_settings(&files)?;
+    let mut named_secrets = crate::secrets::Secrets::default();
     for (path, table) in &files {
         let a: RawAgent = section(table, "agent", path)?;
         if let Some(v) = a.max_iterations {
@@ -444,6 +476,7 @@ pub fn resolve(
         runtime.browser = r.browser.or(runtime.browser);
         let s: RawStorage = section(table, "storage", path)?;
         data_dir = s.data_dir.or(data_dir);
+        read_secrets(table, path, &mut named_secrets)?;
     }
     if let Some(v) = env("OPENHANDS_MAX_ITERATIONS") {
         agent.max_iterations = v.parse().map_err(|_| {
@@ -473,6 +506,9 @@ pub fn resolve(
         env(k)
     };
     let llm = resolve_llm_config(&layers, overrides.llm_profile.as_deref(), &env_with_model)?;
+    named_secrets
+        .add_from_env(std::env::vars())
+        .map_err(ConfigError::Other)?;
     let kind = overrides
         .runtime
         .or(runtime.kind)
@@ -493,6 +529,19 @@ pub fn resolve(
     let jupyter = runtime.jupyter.unwrap_or(false);
     let browser = runtime.browser.unwrap_or(false);
     agent.tool_support = crate::agent::tools::ToolSupport { jupyter, browser };
+    let ours = [llm.api_key.as_deref(), api_key.as_deref()];
+    for secret in named_secrets.env() {
+        if ours
+            .iter()
+            .flatten()
+            .any(|key| key.contains(secret.1.as_str()) || secret.1.contains(key))
+        {
+            return Err(ConfigError::Other(format!(
+                "secret `{}` holds the LLM or runtime key, which never goes into the sandbox",
+                secret.0
+            )));
+        }
+    }
     let data_dir = overrides
         .data_dir
         .clone()
@@ -512,6 +561,7 @@ pub fn resolve(
         },
         docker,
         data_dir,
+        named_secrets,
         files: files.into_iter().map(|(p, _)| p).collect(),
     })
 }

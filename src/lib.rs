@@ -2,6 +2,7 @@
 //! agent, runtimes) knows nothing of the front end that drives it: the headless CLI today, LSP next.
 
 pub mod agent;
+pub mod approval;
 pub mod cli;
 pub mod config;
 pub mod events;
@@ -10,6 +11,8 @@ pub mod fuzzing;
 pub mod llm;
 pub mod lsp;
 pub mod runtime;
+pub mod secrets;
 pub mod session;
 pub mod storage;
 pub mod transcript;
+pub mod updates;

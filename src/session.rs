@@ -18,6 +18,9 @@ use crate::storage::{
     ConversationId, ConversationLog, ConversationMeta, INTERRUPTED, ProcessOwner, Storage,
 };
 
+mod runtime;
+pub use runtime::{docker_options, start_runtime};
+
 /// Longest title, in characters.
 const TITLE_CHARS: usize = 80;
 
@@ -107,6 +110,7 @@ pub struct Prepared {
     /// The resumed conversation had been interrupted: its process ended while a task ran.
     pub was_interrupted: bool,
     secrets: Vec<String>,
+    context: crate::agent::context::Context,
 }
 
 impl Prepared {
@@ -124,7 +128,7 @@ impl Prepared {
         wrap: impl FnOnce(Arc<dyn Runtime>) -> Arc<dyn Runtime>,
     ) -> Result<Session, SessionError> {
         let llm = self.llm;
-        let inner = match crate::runtime::start_runtime(settings, workspace, &self.meta.id).await {
+        let inner = match start_runtime(settings, workspace, &self.meta.id).await {
             Ok(r) => r,
             Err(e) => {
                 // Not left `loading`: the conversation did not start, and says so.
@@ -147,6 +151,7 @@ impl Prepared {
         let controller =
             Controller::new(stream.clone(), llm, runtime.clone(), settings.agent.clone())
                 .with_metrics(self.metrics)
+                .with_context(self.context)
                 .with_cache_key(self.meta.id.to_string());
         Ok(Session {
             meta: self.meta,
@@ -187,7 +192,19 @@ impl Session {
         let llm = Llm::new(settings.llm.clone()).map_err(|e| SessionError::Usage(e.to_string()))?;
         let storage = Storage::open(settings.data_dir.clone())
             .map_err(|e| SessionError::Usage(e.to_string()))?;
+        crate::llm::remember_refusals_in(storage.root().join("tools-refused.txt"));
         let secrets = settings.secrets();
+        // Skills are loaded once; what cannot be used is said with the conversation's other warnings.
+        let user_skills =
+            crate::config::user_config_path().and_then(|p| Some(p.parent()?.join("skills")));
+        let names = settings
+            .named_secrets
+            .names()
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        let (context, mut context_warnings) =
+            crate::agent::context::Context::load(workspace, user_skills.as_deref(), names);
         match open {
             Open::New { id, first_message } => {
                 let meta = ConversationMeta {
@@ -206,9 +223,10 @@ impl Session {
                     history: Vec::new(),
                     log,
                     metrics: Metrics::default(),
-                    warnings: Vec::new(),
+                    warnings: context_warnings,
                     was_interrupted: false,
                     secrets,
+                    context,
                 })
             }
             Open::Resume(id) => {
@@ -238,9 +256,14 @@ impl Session {
                     storage,
                     history: loaded.events,
                     log,
-                    warnings: loaded.warnings,
+                    warnings: {
+                        let mut w = loaded.warnings;
+                        w.append(&mut context_warnings);
+                        w
+                    },
                     was_interrupted,
                     secrets,
+                    context,
                 })
             }
         }

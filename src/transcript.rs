@@ -3,7 +3,7 @@
 use openhands_runtime_api::{Action, ObservationKind};
 use serde_json::Value;
 
-use crate::events::{Event, EventSource, kinds};
+use crate::events::{AgentAction, AgentObservation, Event, EventSource};
 
 /// Command output shown per observation before it is cut (the model still gets its own full view).
 const MAX_OUTPUT_LINES: usize = 40;
@@ -29,20 +29,23 @@ fn indent(text: &str) -> String {
 pub fn render(event: &Event) -> Option<String> {
     match event {
         Event::Action(a) => {
-            if let Some((kind, args)) = kinds::other_args(a) {
-                let text = |k: &str| args.get(k).and_then(Value::as_str).unwrap_or_default();
-                return match kind {
-                    "system" => None,
-                    "message" if event.source() == Some(EventSource::User) => {
-                        Some(format!("> {}", text("content")))
+            if let Some(agent) = AgentAction::of(a) {
+                return match agent {
+                    AgentAction::System { .. } | AgentAction::TaskTracking { .. } => None,
+                    AgentAction::Message { content, .. }
+                        if event.source() == Some(EventSource::User) =>
+                    {
+                        Some(format!("> {content}"))
                     }
-                    "message" => Some(format!("agent: {}", text("content"))),
-                    "think" => Some(format!("(thinking) {}", text("thought"))),
-                    "finish" => Some(format!("finished: {}", text("final_thought"))),
-                    "task_tracking" => None,
-                    "condensation" => Some(condensation_line(a)),
-                    "condensation_request" => Some("[condensation requested]".to_owned()),
-                    other => Some(format!("[{other}]")),
+                    AgentAction::Message { content, .. } => Some(format!("agent: {content}")),
+                    AgentAction::Think { thought } => Some(format!("(thinking) {thought}")),
+                    AgentAction::Finish { final_thought, .. } => {
+                        Some(format!("finished: {final_thought}"))
+                    }
+                    AgentAction::Condensation { .. } => Some(condensation_line(a)),
+                    AgentAction::CondensationRequest => Some("[condensation requested]".to_owned()),
+                    AgentAction::Recall { .. } => None,
+                    AgentAction::Unknown { kind, .. } => Some(format!("[{kind}]")),
                 };
             }
             let thought = match &a.action {
@@ -67,6 +70,10 @@ pub fn render(event: &Event) -> Option<String> {
                 Action::BrowseInteractive(b) => format!("[browser] {}", b.browser_actions),
                 Action::Other { kind, .. } => format!("[{kind}]"),
             });
+            // The risk recorded on the action (the model's or the rules', the higher): high is flagged.
+            if crate::agent::risk::level(&a.action) >= crate::agent::risk::HIGH {
+                out.push_str("  [risk: high]");
+            }
             Some(out)
         }
         Event::Observation(o) => match &o.kind {
@@ -87,25 +94,19 @@ pub fn render(event: &Event) -> Option<String> {
                 o.content.starts_with("ERROR:").then(|| indent(&o.content))
             }
             ObservationKind::Error { .. } => Some(format!("  error: {}", o.content)),
-            ObservationKind::Other { kind, extras } if kind == "agent_state_changed" => {
-                let state = extras
-                    .get("agent_state")
-                    .and_then(Value::as_str)
-                    .unwrap_or("?");
-                let reason = extras.get("reason").and_then(Value::as_str).unwrap_or("");
-                match state {
+            ObservationKind::Other { .. } => match AgentObservation::of(o)? {
+                AgentObservation::StateChanged { state, reason } => match state {
                     "running" | "loading" => None,
                     _ if reason.is_empty() => Some(format!("[state: {state}]")),
                     _ => Some(format!("[state: {state}] {reason}")),
+                },
+                AgentObservation::UserRejected { content } => {
+                    Some(format!("  [not run] {content}"))
                 }
-            }
-            _ if crate::events::kinds::is_user_rejected(o) => {
-                Some(format!("  [not run] {}", o.content))
-            }
-            ObservationKind::Other { kind, .. } if kind == "task_tracking" => {
-                Some(indent(&o.content))
-            }
-            ObservationKind::Other { .. } => None,
+                AgentObservation::TaskTracking { content, .. } => Some(indent(content)),
+                AgentObservation::Recall { extras, .. } => crate::agent::context::describe(extras),
+                _ => None,
+            },
             _ => (!o.content.is_empty()).then(|| indent(&o.content)),
         },
     }

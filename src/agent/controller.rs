@@ -15,7 +15,7 @@ use super::condenser::{self, Condenser, CondenserConfig, View};
 use super::messages::{ToolCallMeta, build_messages};
 use super::parse::{Parsed, response_to_events};
 use super::{prompt, stuck, tools};
-use crate::events::{Event, EventSource, EventStream, StreamError, kinds};
+use crate::events::{AgentAction, Event, EventSource, EventStream, StreamError, kinds};
 use crate::llm::{Llm, LlmError, Request, StreamEvent, ToolSpec};
 use crate::runtime::Runtime;
 use crate::storage::ConversationMeta;
@@ -208,6 +208,8 @@ pub struct Controller {
     auto_continues_left: u32,
     /// The loop warning given in the running task, if any: a second loop stops the task.
     loop_warning: Option<i64>,
+    /// Workspace context, repository instructions and skills, recalled with user messages.
+    context: Option<super::context::Context>,
     condenser: Condenser,
     /// Context-window errors since the last answer: each asks for a condensation, a few in a row end
     /// the task.
@@ -250,6 +252,7 @@ impl Controller {
             tasks: json!([]),
             auto_continues_left: 0,
             loop_warning: None,
+            context: None,
             condenser,
             context_errors: 0,
             cache_key: None,
@@ -259,6 +262,12 @@ impl Controller {
     /// Names the conversation to the provider's prompt cache (OpenAI's `prompt_cache_key`).
     pub fn with_cache_key(mut self, key: impl Into<String>) -> Self {
         self.cache_key = Some(key.into());
+        self
+    }
+
+    /// Recalls workspace context, instructions and skills with each user message.
+    pub fn with_context(mut self, context: super::context::Context) -> Self {
+        self.context = Some(context);
         self
     }
 
@@ -326,8 +335,8 @@ impl Controller {
     ) -> Result<Outcome, StreamError> {
         let has_system = self.stream.events().iter().any(|e| {
             e.as_action()
-                .and_then(kinds::other_args)
-                .is_some_and(|(k, _)| k == "system")
+                .and_then(AgentAction::of)
+                .is_some_and(|a| matches!(a, AgentAction::System { .. }))
         });
         if !has_system {
             let today = crate::events::now_iso()[..10].to_owned();
@@ -338,6 +347,9 @@ impl Controller {
             )?;
         }
         self.add(kinds::message(text, false), EventSource::User)?;
+        if let Some(context) = &self.context {
+            super::context::recall(context, &self.stream, text, &self.workspace)?;
+        }
         self.set_state(AgentState::Running, "")?;
         let task_start_cost = self.metrics.cost;
         self.auto_continues_left = self.config.auto_continue;
@@ -525,18 +537,15 @@ impl Controller {
             Parsed::Action(event) => *event,
         };
         event.meta_mut().llm_metrics = Some(self.llm_metrics());
+        super::risk::rate(&mut event, &self.workspace);
         let action = self.add(event, EventSource::Agent)?;
         let Some(a) = action.as_action() else {
             return Ok(None);
         };
-        if let Some((kind, args)) = kinds::other_args(a) {
-            match kind {
-                "message" => {
-                    let text = args
-                        .get("content")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned();
+        if let Some(agent_action) = AgentAction::of(a) {
+            match agent_action {
+                AgentAction::Message { content, .. } => {
+                    let text = content.to_owned();
                     if self.auto_continues_left > 0 && !asks_a_question(&text) {
                         self.auto_continues_left -= 1;
                         self.add(kinds::message(AUTO_CONTINUE, false), EventSource::User)?;
@@ -545,12 +554,8 @@ impl Controller {
                     self.set_state(AgentState::AwaitingUserInput, "")?;
                     return Ok(Some(Outcome::AwaitingInput(text)));
                 }
-                "finish" => {
-                    let text = args
-                        .get("final_thought")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned();
+                AgentAction::Finish { final_thought, .. } => {
+                    let text = final_thought.to_owned();
                     // Calls after `finish` in the same response are never run; say so to keep pairs intact.
                     self.abandon_pending(
                         "The action has not been executed: the agent finished before it.",
@@ -558,26 +563,29 @@ impl Controller {
                     self.set_state(AgentState::Finished, "")?;
                     return Ok(Some(Outcome::Finished(text)));
                 }
-                "think" => {
+                AgentAction::Think { .. } => {
                     self.answer(&action, kinds::think_observation())?;
                 }
                 // The next step condenses first: the view sees the request.
-                condenser::events::CONDENSATION_REQUEST if self.condenser.enabled() => {
+                AgentAction::CondensationRequest if self.condenser.enabled() => {
                     self.answer(&action, condenser::events::request_observation())?;
                 }
-                "task_tracking" => {
-                    let command = args
-                        .get("command")
-                        .and_then(Value::as_str)
-                        .unwrap_or("view");
+                AgentAction::TaskTracking {
+                    command, task_list, ..
+                } => {
                     if command == "plan" {
-                        self.tasks = args.get("task_list").cloned().unwrap_or(json!([]));
+                        self.tasks = task_list.cloned().unwrap_or(json!([]));
                     }
                     let text = render_tasks(command, &self.tasks);
                     let obs = kinds::task_tracking_observation(text, command, self.tasks.clone());
                     self.answer(&action, obs)?;
                 }
-                other => {
+                AgentAction::System { .. }
+                | AgentAction::Condensation { .. }
+                | AgentAction::CondensationRequest
+                | AgentAction::Recall { .. }
+                | AgentAction::Unknown { .. } => {
+                    let other = a.action.kind();
                     let obs = Event::Observation(Observation::error(format!(
                         "Action {other} is not supported by this agent."
                     )));

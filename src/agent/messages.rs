@@ -7,7 +7,7 @@ use std::sync::Arc;
 use openhands_runtime_api::{Action, Observation, ObservationKind, truncate_cmd_output};
 use serde_json::{Value, json};
 
-use crate::events::{Event, EventSource, kinds};
+use crate::events::{AgentAction, AgentObservation, Event, EventSource};
 use crate::llm::{Message, Role, ToolCall};
 
 /// The tool-call metadata stored on events: which call of which model response produced them.
@@ -99,9 +99,43 @@ fn cut(text: String, max_chars: usize) -> String {
     format!("{head}{}{tail}", openhands_runtime_api::TRUNCATION_MARKER)
 }
 
+/// The images an observation shows the model (data URLs): a browser screenshot, a cell's figures, an image
+/// file the agent read. Which of them a request carries is the LLM client's choice (`llm::images::fit`).
+pub fn observation_images(obs: &Observation) -> Vec<String> {
+    match &obs.kind {
+        ObservationKind::Browse(e) if !e.screenshot.is_empty() => vec![e.screenshot.clone()],
+        ObservationKind::RunIpython {
+            image_urls: Some(urls),
+            ..
+        } => urls.clone(),
+        ObservationKind::Read { .. } if is_image_data_url(&obs.content) => {
+            vec![obs.content.clone()]
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn is_image_data_url(text: &str) -> bool {
+    crate::llm::images::parse_data_url(text).is_some_and(|(t, _)| t.starts_with("image/"))
+}
+
+/// What a file read as a data URL (an image, a PDF, a video) says in text: never its base64.
+fn data_url_text(path: &str, content: &str) -> Option<String> {
+    let (media_type, data) = crate::llm::images::parse_data_url(content)?;
+    let kb = (data.len() / 4 * 3).div_ceil(1024);
+    Some(if media_type.starts_with("image/") {
+        format!("The image {path} ({media_type}, {kb} KB) is attached to this result.")
+    } else {
+        format!("{path} is a file of type {media_type} ({kb} KB); it cannot be shown as text.")
+    })
+}
+
 /// What the model reads for an observation (`None`: not sent).
 pub fn observation_text(obs: &Observation, max_chars: usize) -> Option<String> {
     let text = match &obs.kind {
+        ObservationKind::Read { path, .. } if obs.content.starts_with("data:") => {
+            data_url_text(path, &obs.content).unwrap_or_else(|| obs.content.clone())
+        }
         ObservationKind::Run(e) => {
             let m = &e.metadata;
             let mut s = format!(
@@ -131,12 +165,11 @@ pub fn observation_text(obs: &Observation, max_chars: usize) -> Option<String> {
             )
         }
         ObservationKind::Write { .. } if obs.content.is_empty() => obs.message.clone(),
-        ObservationKind::Other { kind, .. } => match kind.as_str() {
-            "agent_state_changed" | "null" => return None,
-            crate::events::kinds::USER_REJECTED => format!(
-                "OBSERVATION:\n{}\n[Last action has been rejected by the user]",
-                obs.content
-            ),
+        ObservationKind::Other { .. } => match AgentObservation::of(obs) {
+            Some(AgentObservation::StateChanged { .. } | AgentObservation::Null) => return None,
+            Some(AgentObservation::UserRejected { content }) => {
+                format!("OBSERVATION:\n{content}\n[Last action has been rejected by the user]")
+            }
             _ => obs.content.clone(),
         },
         _ => obs.content.clone(),
@@ -157,9 +190,8 @@ pub fn build_messages(events: &[Arc<Event>], max_chars: usize) -> Vec<Message> {
             Event::Action(a) => {
                 if let Some(meta) = tool_call_meta(event) {
                     // A finish call is shown as plain assistant text (its call never gets a result).
-                    if let Some(("finish", _)) = kinds::other_args(a) {
-                        let text = kinds::arg_str(a, "final_thought").unwrap_or_default();
-                        out.push(Message::new(Role::Assistant, text));
+                    if let Some(AgentAction::Finish { final_thought, .. }) = AgentAction::of(a) {
+                        out.push(Message::new(Role::Assistant, final_thought));
                         continue;
                     }
                     if !emitted.contains(&meta.response_id)
@@ -172,31 +204,33 @@ pub fn build_messages(events: &[Arc<Event>], max_chars: usize) -> Vec<Message> {
                     continue;
                 }
                 match &a.action {
-                    Action::Other { kind, args } => match kind.as_str() {
-                        "system" => out.push(Message::new(
-                            Role::System,
-                            args.get("content")
-                                .and_then(Value::as_str)
-                                .unwrap_or_default(),
-                        )),
-                        "message" => {
+                    Action::Other { .. } => match AgentAction::of(a) {
+                        Some(AgentAction::System { content }) => {
+                            out.push(Message::new(Role::System, content))
+                        }
+                        Some(AgentAction::Message {
+                            content,
+                            image_urls,
+                            ..
+                        }) => {
                             let role = if event.source() == Some(EventSource::User) {
                                 Role::User
                             } else {
                                 Role::Assistant
                             };
-                            let content = args
-                                .get("content")
-                                .and_then(Value::as_str)
-                                .unwrap_or_default();
-                            out.push(Message::new(role, content));
+                            let mut msg = Message::new(role, content);
+                            if role == Role::User {
+                                msg.images = image_urls
+                                    .iter()
+                                    .filter_map(Value::as_str)
+                                    .map(str::to_owned)
+                                    .collect();
+                            }
+                            out.push(msg);
                         }
-                        "finish" => out.push(Message::new(
-                            Role::Assistant,
-                            args.get("final_thought")
-                                .and_then(Value::as_str)
-                                .unwrap_or_default(),
-                        )),
+                        Some(AgentAction::Finish { final_thought, .. }) => {
+                            out.push(Message::new(Role::Assistant, final_thought))
+                        }
                         _ => {}
                     },
                     Action::Run(run) if event.source() == Some(EventSource::User) => {
@@ -212,6 +246,7 @@ pub fn build_messages(events: &[Arc<Event>], max_chars: usize) -> Vec<Message> {
                 let Some(text) = observation_text(obs, max_chars) else {
                     continue;
                 };
+                let images = observation_images(obs);
                 match tool_call_meta(event) {
                     Some(meta) => {
                         // A result whose call produced no action (it was invalid, or never ran) opens
@@ -225,6 +260,7 @@ pub fn build_messages(events: &[Arc<Event>], max_chars: usize) -> Vec<Message> {
                             pending.push((meta.response_id.clone(), msg));
                         }
                         let mut msg = Message::new(Role::Tool, text);
+                        msg.images = images;
                         msg.tool_call_id = Some(meta.tool_call_id.clone());
                         msg.name = Some(meta.function_name.clone());
                         results.insert(meta.tool_call_id, msg);
@@ -237,7 +273,9 @@ pub fn build_messages(events: &[Arc<Event>], max_chars: usize) -> Vec<Message> {
                         } else {
                             ""
                         };
-                        out.push(Message::new(Role::User, format!("{prefix}{text}")));
+                        let mut msg = Message::new(Role::User, format!("{prefix}{text}"));
+                        msg.images = images;
+                        out.push(msg);
                     }
                 }
             }
@@ -286,5 +324,40 @@ fn flush_complete(
         } else {
             i += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn screenshots_figures_and_image_files_are_images_and_never_base64_text() {
+        let png = "data:image/png;base64,iVBORw0KGgo=".to_owned();
+        let cell = Observation::ipython("plotted".into(), "plot()".into(), Some(vec![png.clone()]));
+        assert_eq!(observation_images(&cell), vec![png.clone()]);
+        let read = Observation::read(png.clone(), "/w/a.png".into(), "default");
+        assert_eq!(observation_images(&read), vec![png.clone()]);
+        let text = observation_text(&read, 30_000).unwrap();
+        assert_eq!(
+            text,
+            "The image /w/a.png (image/png, 1 KB) is attached to this result."
+        );
+        let pdf = Observation::read(
+            "data:application/pdf;base64,JVBERi0=".into(),
+            "/w/a.pdf".into(),
+            "default",
+        );
+        assert!(observation_images(&pdf).is_empty());
+        assert_eq!(
+            observation_text(&pdf, 30_000).unwrap(),
+            "/w/a.pdf is a file of type application/pdf (1 KB); it cannot be shown as text."
+        );
+        let extras =
+            serde_json::from_value(json!({"url": "http://x/", "screenshot": png})).unwrap();
+        let page = Observation::browse("[1] link".into(), extras);
+        assert_eq!(observation_images(&page), vec![png.clone()]);
+        let plain = Observation::read("hello".into(), "/w/a.txt".into(), "default");
+        assert!(observation_images(&plain).is_empty());
     }
 }

@@ -2,10 +2,12 @@
 //! stuck detection, and the loop that ties the LLM, the runtime and the event stream together.
 
 pub mod condenser;
+pub mod context;
 mod controller;
 pub mod messages;
 pub mod parse;
 pub mod prompt;
+pub mod risk;
 pub mod stuck;
 pub mod tools;
 

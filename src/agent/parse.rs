@@ -179,6 +179,15 @@ fn call_to_event(call: &ToolCall, thought: &str) -> Result<Event, String> {
     Ok(event)
 }
 
+/// A path whose extension names an image format a model can be shown.
+fn is_image_path(path: &str) -> bool {
+    let ext = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    matches!(
+        ext.as_deref(),
+        Some("png" | "jpg" | "jpeg" | "gif" | "webp")
+    )
+}
+
 const EDITOR_ARGS: &[&str] = &[
     "command",
     "path",
@@ -207,8 +216,10 @@ fn editor(args: &Map<String, Value>, thought: &str, risk: i64) -> Result<Event, 
                 format!("Invalid `view_range` parameter: {v}. It should be a list of two integers.")
             })?),
         };
+        // An image is read whole, as a data URL the model is shown (the editor's view reads text only).
+        let image = is_image_path(&path);
         let mut read = FileReadAction::new(path);
-        read.impl_source = "oh_aci".into();
+        read.impl_source = if image { "default" } else { "oh_aci" }.into();
         read.view_range = view_range;
         read.thought = thought.to_owned();
         read.security_risk = risk;

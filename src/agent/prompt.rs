@@ -118,14 +118,17 @@ mod guidance_parity {
     use crate::agent::tools::{ToolSupport, tools};
 
     const CHECKLIST: &str = include_str!("../../docs/guidance-checklist.md");
-    /// The texts compared, in report order: the system prompt and OpenHands' default tools.
-    const TEXTS: [&str; 6] = [
+    /// The texts compared, in report order: the system prompt, OpenHands' default tools, and the tools the
+    /// jupyter and browser plugins add.
+    const TEXTS: [&str; 8] = [
         "system_prompt",
         "execute_bash",
         "str_replace_editor",
         "think",
         "finish",
         "task_tracker",
+        "execute_ipython_cell",
+        "browser",
     ];
 
     struct Point<'a> {
@@ -189,7 +192,11 @@ mod guidance_parity {
             "system_prompt".to_owned(),
             super::system_prompt(Path::new("/workspace"), "2026-01-01"),
         );
-        for t in tools(ToolSupport::default()) {
+        let all = ToolSupport {
+            jupyter: true,
+            browser: true,
+        };
+        for t in tools(all) {
             let mut text = t.description.clone();
             descriptions(&t.parameters, &mut text);
             out.insert(t.name, text);
@@ -224,7 +231,7 @@ mod guidance_parity {
             their_total += oh;
             writeln!(
                 report,
-                "{name:<19} points {:>2}/{:<2} ours {chars:>5} chars ~{:>4} tokens | OpenHands {oh:>5} chars ~{:>4} tokens{}",
+                "{name:<20} points {:>2}/{:<2} ours {chars:>5} chars ~{:>4} tokens | OpenHands {oh:>5} chars ~{:>4} tokens{}",
                 mine.len() - missing.len(),
                 mine.len(),
                 tokens(chars),
@@ -240,7 +247,7 @@ mod guidance_parity {
         }
         writeln!(
             report,
-            "{:<19} points {:>3}/{:<3} ours {our_total:>5} chars ~{:>4} tokens | OpenHands {their_total:>5} chars ~{:>4} tokens ({}%)",
+            "{:<20} points {:>3}/{:<3} ours {our_total:>5} chars ~{:>4} tokens | OpenHands {their_total:>5} chars ~{:>4} tokens ({}%)",
             "total",
             points.len() - uncovered.len(),
             points.len(),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use openhands_runtime_api::ObservationKind;
 use serde_json::Value;
 
-use crate::events::{Event, EventSource, kinds};
+use crate::events::{AgentAction, AgentObservation, Event, EventSource};
 
 /// Why the agent was judged stuck.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,7 +84,9 @@ pub fn detect(events: &[Arc<Event>], ignored: Option<i64>) -> Option<StuckLoop> 
         .iter()
         .rposition(|e| {
             e.source() == Some(EventSource::User)
-                && e.as_action().and_then(kinds::as_message).is_some()
+                && e.as_action()
+                    .and_then(AgentAction::of)
+                    .is_some_and(|a| matches!(a, AgentAction::Message { .. }))
         })
         .map_or(0, |i| i + 1);
     let recent: Vec<&Event> = events[start..]
@@ -93,13 +95,13 @@ pub fn detect(events: &[Arc<Event>], ignored: Option<i64>) -> Option<StuckLoop> 
         .filter(|e| Some(e.id()) != ignored)
         .filter(|e| match e {
             Event::Observation(o) => !matches!(
-                &o.kind,
-                ObservationKind::Other { kind, .. } if kind == "agent_state_changed" || kind == "null"
+                AgentObservation::of(o),
+                Some(AgentObservation::StateChanged { .. } | AgentObservation::Null)
             ),
             // Condensations come between steps; they must not hide a loop.
             Event::Action(a) => !matches!(
-                kinds::other_args(a),
-                Some(("condensation" | "condensation_request", _))
+                AgentAction::of(a),
+                Some(AgentAction::Condensation { .. } | AgentAction::CondensationRequest)
             ),
         })
         .collect();
@@ -161,7 +163,9 @@ pub fn detect(events: &[Arc<Event>], ignored: Option<i64>) -> Option<StuckLoop> 
     if tail.len() == 3
         && tail.iter().all(|e| {
             e.source() == Some(EventSource::Agent)
-                && e.as_action().and_then(kinds::as_message).is_some()
+                && e.as_action()
+                    .and_then(AgentAction::of)
+                    .is_some_and(|a| matches!(a, AgentAction::Message { .. }))
         })
         && all_equal(
             &tail

@@ -107,8 +107,10 @@ For several edits to one file, send them all in one message as several calls to 
 fn execute_ipython_cell() -> ToolSpec {
     tool(
         EXECUTE_IPYTHON_CELL,
-        "Run Python code in an IPython kernel whose state persists between calls. Magic commands such as \
-`%pip install` work. Print what you want to see; the value of the last expression is shown too.",
+        "Run Python code in an IPython kernel whose state persists between calls: import packages and define \
+variables before you use them. The kernel is not the shell: variables set here are not seen by `execute_bash` \
+commands, nor theirs here. Magic commands such as `%pip install` work. Print what you want to see; the value of \
+the last expression is shown too, and figures are shown to models that see images.",
         json!({"type": "object", "required": ["code", "security_risk"], "properties": {
             "code": {"type": "string", "description": "The Python code to run; IPython magics such as %pip work."},
             "security_risk": security_risk()
@@ -119,13 +121,27 @@ fn execute_ipython_cell() -> ToolSpec {
 fn browser() -> ToolSpec {
     tool(
         BROWSER,
-        "Interact with a web browser through BrowserGym actions, one or more per call, e.g. `goto(\"http://localhost:3000\")`, \
-`click(\"12\")`, `fill(\"34\", \"text\")`, `select_option(\"5\", \"blue\")`, `press(\"34\", \"Enter\")`, `scroll(0, 300)`, \
-`go_back()`, `go_forward()`, `hover(\"12\")`, `focus(\"12\")`, `clear(\"34\")`, `dblclick(\"12\")`, \
-`drag_and_drop(\"1\", \"2\")`, `upload_file(\"7\", \"/workspace/f.txt\")`, `noop(1000)`. Elements are addressed by the \
-bid shown in the accessibility tree of the previous observation.",
+        "Drive a headless web browser with BrowserGym actions written as Python calls. Use it only when the task \
+needs a web page (an app you started, documentation online). Several actions may go in one call, one per line; \
+they run in order without a look at the page in between, so more than two or three in a call often goes wrong. \
+Elements are addressed by the bid shown in the accessibility tree of the previous observation. To look at an \
+image file, `view` it with str_replace_editor instead.",
         json!({"type": "object", "required": ["code", "security_risk"], "properties": {
-            "code": {"type": "string", "description": "The browser actions to perform, one call per line."},
+            "code": {"type": "string", "description": "The actions, one per line. These 15 exist and nothing else:\n\
+        goto(url); go_back(); go_forward();\n\
+        noop(wait_ms=1000): wait (e.g. for the page to load) and see the current page;\n\
+        scroll(dx, dy): in pixels, positive scrolls right or down, negative left or up;\n\
+        fill(bid, value): types into an <input>, a <textarea> or a contenteditable element;\n\
+        select_option(bid, options): one option or a list, by value or by label;\n\
+        click(bid, button='left', modifiers=[]) and dblclick(...): button 'left', 'middle' or 'right'; modifiers from \
+        'Alt', 'Control', 'ControlOrMeta', 'Meta', 'Shift';\n\
+        hover(bid); focus(bid); clear(bid);\n\
+        press(bid, key_comb): key names as KeyboardEvent.key gives them ('Enter', 'Backspace', 'Tab', 'Escape', \
+        'ArrowDown', 'F5') or one character, with modifiers joined by '+', e.g. 'ControlOrMeta+a';\n\
+        drag_and_drop(from_bid, to_bid);\n\
+        upload_file(bid, file): one path or a list; relative paths start from the working directory; an empty list \
+        clears the choice.\n\
+        Example:\nfill('a12', 'hello')\nclick('a51')"},
             "security_risk": security_risk()
         }}),
     )

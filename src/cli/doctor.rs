@@ -71,6 +71,7 @@ pub(super) async fn doctor(workspace: Option<PathBuf>, overrides: Overrides) -> 
             ));
             checks.extend(llm_checks(s).await);
             checks.extend(runtime_checks(s).await);
+            checks.extend(context_checks(&workspace, s));
         }
         Err(e) => checks.push(
             check(Verdict::Fail, "settings", e.to_string())
@@ -99,6 +100,29 @@ pub(super) async fn doctor(workspace: Option<PathBuf>, overrides: Overrides) -> 
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// The named secrets (names only) and what the agent will read of the workspace: instruction files and
+/// skills, with every skill file that cannot be used.
+fn context_checks(workspace: &Path, s: &config::Settings) -> Vec<Check> {
+    let names = s.named_secrets.names();
+    let secrets = match names.is_empty() {
+        true => "none ([secrets] in a config file, or OPENHANDS_SECRET_<NAME>)".to_owned(),
+        false => format!("{} (exported into the sandbox's shell)", names.join(", ")),
+    };
+    let user_skills = config::user_config_path().and_then(|p| Some(p.parent()?.join("skills")));
+    let (context, warnings) =
+        crate::agent::context::Context::load(workspace, user_skills.as_deref(), Vec::new());
+    let mut skills = check(Verdict::Ok, "context", context.summary());
+    if !warnings.is_empty() {
+        skills = check(
+            Verdict::Warn,
+            "context",
+            format!("{}; {}", context.summary(), warnings.join("; ")),
+        )
+        .fix("fix or remove the files named (see docs/configuration.md, skills)");
+    }
+    vec![check(Verdict::Ok, "secrets", secrets), skills]
 }
 
 async fn llm_checks(s: &config::Settings) -> Vec<Check> {
@@ -236,7 +260,7 @@ async fn sandbox_image_check(s: &config::Settings) -> Check {
         jupyter: s.runtime.jupyter,
         browser: s.runtime.browser,
     };
-    let opts = crate::runtime::docker_options(&s.docker, None, plugins);
+    let opts = crate::session::docker_options(&s.docker, None, plugins);
     match check_image(&opts).await {
         Ok(ImageCheck::Ready { tag, plugins }) => check(
             Verdict::Ok,

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use super::{SandboxArgs, exit, fail};
 use crate::config;
 use crate::runtime::docker::{ImageSource, SandboxPlugins, build_sandbox_image, engine_check};
-use crate::runtime::docker_options;
+use crate::session::docker_options;
 
 pub(super) async fn build(args: SandboxArgs) -> ExitCode {
     let workspace = std::env::current_dir().unwrap_or_else(|_| "/".into());

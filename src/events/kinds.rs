@@ -1,5 +1,6 @@
 //! Constructors and accessors for the agent-side event types the runtime never sees (message, system,
-//! think, finish, task tracking, state changes), kept in OpenHands' JSON shape.
+//! think, finish, task tracking, state changes), kept in OpenHands' JSON shape. Reading them back is
+//! `agent.rs`'s typed view.
 
 use openhands_runtime_api::{Action, ActionEvent, Observation, ObservationKind};
 use serde_json::{Map, Value, json};
@@ -86,6 +87,20 @@ pub fn task_tracking(command: &str, task_list: Value, thought: &str) -> Event {
     )
 }
 
+/// `RecallAction`: what a user message asks the workspace and the skills for.
+pub fn recall(recall_type: &str, query: &str, message: String) -> Event {
+    other_action(
+        "recall",
+        json!({"recall_type": recall_type, "query": query, "thought": ""}),
+        message,
+    )
+}
+
+/// `RecallObservation`: `content` is what the model reads; `extras` describe it (OpenHands' fields).
+pub fn recall_observation(content: String, extras: Value, message: String) -> Event {
+    other_observation("recall", content, extras, message)
+}
+
 /// `AgentThinkObservation`.
 pub fn think_observation() -> Event {
     let text = "Your thought has been logged.".to_owned();
@@ -112,53 +127,6 @@ pub fn state_changed(state: &str, reason: &str) -> Event {
     )
 }
 
-/// The kind and arguments of an agent-side action.
-pub fn other_args(ev: &ActionEvent) -> Option<(&str, &Map<String, Value>)> {
-    match &ev.action {
-        Action::Other { kind, args } => Some((kind.as_str(), args)),
-        _ => None,
-    }
-}
-
-/// A string argument of an agent-side action.
-pub fn arg_str<'a>(ev: &'a ActionEvent, key: &str) -> Option<&'a str> {
-    other_args(ev)
-        .and_then(|(_, a)| a.get(key))
-        .and_then(Value::as_str)
-}
-
-/// `(content, wait_for_response)` of a message action.
-pub fn as_message(ev: &ActionEvent) -> Option<(&str, bool)> {
-    match other_args(ev) {
-        Some(("message", args)) => Some((
-            args.get("content")
-                .and_then(Value::as_str)
-                .unwrap_or_default(),
-            args.get("wait_for_response")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-        )),
-        _ => None,
-    }
-}
-
-/// The agent state a state-changed observation announces.
-pub fn as_state_change(obs: &Observation) -> Option<(&str, &str)> {
-    match &obs.kind {
-        ObservationKind::Other { kind, extras } if kind == "agent_state_changed" => Some((
-            extras
-                .get("agent_state")
-                .and_then(Value::as_str)
-                .unwrap_or_default(),
-            extras
-                .get("reason")
-                .and_then(Value::as_str)
-                .unwrap_or_default(),
-        )),
-        _ => None,
-    }
-}
-
 /// The kind of OpenHands' `UserRejectObservation`: the user refused the action, so it did not run.
 pub const USER_REJECTED: &str = "user_rejected";
 
@@ -174,9 +142,4 @@ pub fn user_rejected(why: &str) -> Observation {
             extras: Map::new(),
         },
     }
-}
-
-/// Whether the observation says the user refused the action.
-pub fn is_user_rejected(o: &Observation) -> bool {
-    matches!(&o.kind, ObservationKind::Other { kind, .. } if kind == USER_REJECTED)
 }

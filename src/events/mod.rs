@@ -1,6 +1,7 @@
 //! The event stream: every action and observation of a conversation, numbered, timestamped, redacted,
 //! persisted by a sink, then delivered in order to every subscriber (controller, CLI, LSP).
 
+mod agent;
 pub mod kinds;
 mod time;
 
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
+pub use agent::{AgentAction, AgentObservation};
 pub use time::now_iso;
 
 /// What registered secrets are replaced with before anyone sees an event.

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::retry::{Failure, classify_inline_error};
 use super::transport::{Draft, DraftCall};
-use super::{LlmConfig, Prepared, Role, Usage, features};
+use super::{LlmConfig, Prepared, Role, Usage, features, images};
 
 fn cache_control() -> Value {
     json!({ "type": "ephemeral" })
@@ -22,10 +22,19 @@ pub(crate) fn body(config: &LlmConfig, prepared: &Prepared, temperature: Option<
     for m in &prepared.messages {
         let (role, mut blocks) = match m.role {
             Role::System => continue,
-            Role::User => ("user", text_block(&m.content)),
+            Role::User => {
+                let mut blocks = text_block(&m.content);
+                blocks.extend(m.images.iter().map(|u| images::anthropic_block(u)));
+                ("user", blocks)
+            }
             Role::Tool => {
                 let mut block = json!({ "type": "tool_result", "tool_use_id": m.tool_call_id.clone().unwrap_or_default() });
-                if !m.content.is_empty() {
+                if !m.images.is_empty() {
+                    // A result with images is a list of blocks: its text, then the images.
+                    let mut content = text_block(&m.content);
+                    content.extend(m.images.iter().map(|u| images::anthropic_block(u)));
+                    block["content"] = Value::Array(content);
+                } else if !m.content.is_empty() {
                     block["content"] = json!(m.content);
                 }
                 ("user", vec![block])

@@ -55,6 +55,8 @@ pub struct LlmConfig {
     pub max_input_tokens: Option<u64>,
     /// Stream responses (SSE).
     pub stream: bool,
+    /// Send images (browser screenshots, images the agent reads); `None`: decided from the model's name.
+    pub vision: Option<bool>,
 }
 
 impl LlmConfig {
@@ -77,6 +79,7 @@ impl fmt::Debug for LlmConfig {
             .field("native_tool_calling", &self.native_tool_calling)
             .field("temperature", &self.temperature)
             .field("reasoning_effort", &self.reasoning_effort)
+            .field("vision", &self.vision)
             .field("max_output_tokens", &self.max_output_tokens)
             .field("timeout", &self.timeout)
             .field("num_retries", &self.num_retries)
@@ -122,6 +125,7 @@ pub struct LlmSettings {
     pub cache_write_cost_per_token: Option<f64>,
     pub max_input_tokens: Option<u64>,
     pub stream: Option<bool>,
+    pub vision: Option<bool>,
 }
 
 impl fmt::Debug for LlmSettings {
@@ -160,7 +164,8 @@ impl LlmSettings {
             cache_read_cost_per_token,
             cache_write_cost_per_token,
             max_input_tokens,
-            stream
+            stream,
+            vision
         );
     }
 }
@@ -445,6 +450,7 @@ fn finish(s: LlmSettings, section: &str) -> Result<LlmConfig, LlmError> {
         cache_write_cost_per_token: s.cache_write_cost_per_token,
         max_input_tokens: s.max_input_tokens,
         stream: s.stream.unwrap_or(true),
+        vision: s.vision,
     })
 }
 

@@ -233,7 +233,10 @@ pub(crate) fn to_text_messages(messages: &[Message], tools: &[ToolSpec]) -> Vec<
                 )
             }
         };
-        out.push(converted);
+        out.push(Message {
+            images: m.images.clone(),
+            ..converted
+        });
     }
     out
 }

@@ -1,5 +1,5 @@
 //! What a model can do, decided from its name as OpenHands' `model_features.py` does: native tool
-//! calling, stop words, sampling parameters.
+//! calling, stop words, sampling parameters, images.
 
 // Native tool calling is the default for every model: OpenHands' list of function-calling families went out of
 // date with each release (GLM, Kimi K2, new Claude and GPT names fell back to the emulation). A server that
@@ -28,6 +28,34 @@ const REASONING_EFFORT: &[&str] = &[
     "gemini-2.5-flash*",
     "gemini-2.5-pro*",
     "deepseek-r1-0528*",
+];
+
+/// Models that take images (OpenHands asks litellm's `supports_vision`; this is the same families by name).
+/// `[llm] vision` decides for any other model.
+const VISION: &[&str] = &[
+    "gpt-4o*",
+    "gpt-4.1*",
+    "gpt-4-turbo*",
+    "gpt-5*",
+    "o1",
+    "o1-2*",
+    "o3*",
+    "o4*",
+    "claude-3*",
+    "claude-sonnet-4*",
+    "claude-opus-4*",
+    "claude-haiku-4*",
+    "gemini*",
+    "gemma-3*",
+    "gemma3*",
+    "*-vl*",
+    "*vision*",
+    "llava*",
+    "pixtral*",
+    "glm-4*v*",
+    "grok-4*",
+    "mistral-medium*",
+    "mistral-small-3*",
 ];
 
 /// Anthropic requires `max_tokens`: each Claude family's output limit (as OpenHands fills it from
@@ -134,6 +162,10 @@ pub(crate) fn accepts_reasoning_effort(model: &str) -> bool {
     matches_any(REASONING_EFFORT, model)
 }
 
+pub(crate) fn supports_vision(model: &str) -> bool {
+    matches_any(VISION, model)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,6 +192,10 @@ mod tests {
             limits.map(default_max_output_tokens),
             [64_000, 32_000, 64_000, 8192]
         );
+        assert!(supports_vision("gpt-4o-mini") && supports_vision("anthropic/claude-sonnet-4-5"));
+        assert!(supports_vision("qwen2.5-vl-7b-instruct") && supports_vision("llava:13b"));
+        assert!(!supports_vision("qwen2.5-coder:7b") && !supports_vision("o1-mini"));
+        assert!(!supports_vision("deepseek-chat") && !supports_vision("gpt-3.5-turbo"));
         assert_eq!(
             context_window("anthropic/claude-sonnet-4-5-20250929"),
             Some(200_000)

@@ -7,6 +7,7 @@ pub mod config;
 mod anthropic;
 mod emulation;
 mod features;
+pub mod images;
 mod openai;
 mod pricing;
 mod retry;
@@ -68,6 +69,9 @@ pub struct Message {
     /// For `Role::Tool`: the tool's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Images the message carries, as data URLs: sent only to models that see images (see `images`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<String>,
 }
 
 impl Message {
@@ -78,6 +82,7 @@ impl Message {
             tool_calls: Vec::new(),
             tool_call_id: None,
             name: None,
+            images: Vec::new(),
         }
     }
 }
@@ -329,7 +334,20 @@ impl Llm {
         }
     }
 
+    /// Whether images are sent to this model: `vision` if set, else decided from the model's name.
+    pub fn sees_images(&self) -> bool {
+        self.config
+            .vision
+            .unwrap_or_else(|| features::supports_vision(&self.config.model))
+    }
+
     fn prepare(&self, request: &Request, native: bool) -> Prepared {
+        let mut prepared = self.prepare_tools(request, native);
+        images::fit(&mut prepared.messages, self.sees_images());
+        prepared
+    }
+
+    fn prepare_tools(&self, request: &Request, native: bool) -> Prepared {
         if native {
             return Prepared {
                 messages: request.messages.clone(),
@@ -446,8 +464,11 @@ pub async fn probe(config: &LlmConfig, timeout: Duration) -> Result<u16, String>
     }
 }
 
-/// Servers and models that refused native `tools` in this process, as `base_url \0 model`.
+/// Servers and models that refused native `tools`, as `base_url \0 model`: found in this process or read
+/// from the file [`remember_refusals_in`] names.
 static TOOLS_REFUSED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+/// Where refusals are kept between processes, once a front end named the place.
+static REFUSALS_FILE: std::sync::Mutex<Option<std::path::PathBuf>> = std::sync::Mutex::new(None);
 /// Servers and models that refused `prompt_cache_key` in this process.
 static CACHE_KEY_REFUSED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 
@@ -464,8 +485,45 @@ fn remember(list: &std::sync::Mutex<Vec<String>>, config: &LlmConfig) {
     }
 }
 
+/// The base URL without any `user:password@`, and the model.
 fn tools_key(config: &LlmConfig) -> String {
-    format!("{}\u{0}{}", config.base_url, config.model)
+    key_of(&config.base_url, &config.model)
+}
+
+fn key_of(base_url: &str, model: &str) -> String {
+    let url = match base_url.split_once("://") {
+        Some((scheme, rest)) => {
+            let rest = match rest.split_once('/') {
+                Some((authority, path)) => format!(
+                    "{}/{path}",
+                    authority.rsplit('@').next().unwrap_or(authority)
+                ),
+                None => rest.rsplit('@').next().unwrap_or(rest).to_owned(),
+            };
+            format!("{scheme}://{rest}")
+        }
+        None => base_url.to_owned(),
+    };
+    format!("{url}\u{0}{model}")
+}
+
+/// Keeps the servers that refused `tools` in `path` (one `base_url<TAB>model` per line), and reads those
+/// already there, so the next process goes to the emulation at once instead of failing one request first.
+/// A file that cannot be read or written only costs that request.
+pub fn remember_refusals_in(path: std::path::PathBuf) {
+    if let Ok(text) = std::fs::read_to_string(&path)
+        && let Ok(mut l) = TOOLS_REFUSED.lock()
+    {
+        for key in text.lines().filter_map(|line| line.split_once('\t')) {
+            let key = format!("{}\u{0}{}", key.0, key.1);
+            if !l.contains(&key) {
+                l.push(key);
+            }
+        }
+    }
+    if let Ok(mut f) = REFUSALS_FILE.lock() {
+        *f = Some(path);
+    }
 }
 
 /// Whether this model's server refused native tool calls earlier in this process (so the language server
@@ -479,10 +537,30 @@ pub fn tools_refused(config: &LlmConfig) -> bool {
 }
 
 fn remember_tools_refused(config: &LlmConfig) {
-    if let Ok(mut l) = TOOLS_REFUSED.lock()
-        && !l.contains(&tools_key(config))
-    {
-        l.push(tools_key(config));
+    let Ok(mut l) = TOOLS_REFUSED.lock() else {
+        return;
+    };
+    if l.contains(&tools_key(config)) {
+        return;
+    }
+    l.push(tools_key(config));
+    let text: String = l
+        .iter()
+        .map(|k| format!("{}\n", k.replace('\u{0}', "\t")))
+        .collect();
+    drop(l);
+    let path = REFUSALS_FILE.lock().ok().and_then(|p| p.clone());
+    if let Some(path) = path {
+        let written = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&path, text));
+        if let Err(e) = written {
+            tracing::warn!(
+                "cannot keep the servers that refused tools in {}: {e}",
+                path.display()
+            );
+        }
     }
 }
 
@@ -505,6 +583,18 @@ fn refuses_tools(message: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_remembered_refusal_keeps_no_credentials_of_the_url() {
+        assert_eq!(
+            super::key_of("https://user:pw@llm.example/v1", "m"),
+            "https://llm.example/v1\u{0}m"
+        );
+        assert_eq!(
+            super::key_of("http://127.0.0.1:11434", "m"),
+            "http://127.0.0.1:11434\u{0}m"
+        );
+    }
+
     #[test]
     fn servers_refusing_tools_are_recognised_by_their_message() {
         for (message, refused) in [

@@ -8,10 +8,10 @@ use super::config::url_host;
 use super::retry::{Failure, classify_inline_error};
 use super::transport::{Draft, DraftCall};
 use super::{LlmConfig, Message, Role, Usage};
-use super::{Prepared, features};
+use super::{Prepared, features, images};
 
 pub(crate) fn body(config: &LlmConfig, prepared: &Prepared, temperature: Option<f64>) -> Value {
-    let messages: Vec<Value> = prepared.messages.iter().map(message).collect();
+    let messages = messages(&prepared.messages);
     let mut body = json!({ "model": config.model, "messages": messages });
     if !prepared.tools.is_empty() {
         let tools: Vec<Value> = prepared
@@ -58,8 +58,35 @@ pub(crate) fn body(config: &LlmConfig, prepared: &Prepared, temperature: Option<
     body
 }
 
+/// The wire messages. OpenAI takes images in user messages only: a tool result's images follow the
+/// results of its assistant turn as one user message that says which call they came from.
+fn messages(messages: &[Message]) -> Vec<Value> {
+    let mut out = Vec::with_capacity(messages.len());
+    let mut tool_images: Vec<Value> = Vec::new();
+    for m in messages {
+        if m.role != Role::Tool && !tool_images.is_empty() {
+            out.push(json!({ "role": "user", "content": std::mem::take(&mut tool_images) }));
+        }
+        if m.role == Role::Tool && !m.images.is_empty() {
+            let call = m.tool_call_id.as_deref().unwrap_or_default();
+            tool_images.push(json!({ "type": "text", "text": format!("Image(s) from the result of tool call {call}:") }));
+            tool_images.extend(m.images.iter().map(|u| images::openai_part(u)));
+        }
+        out.push(message(m));
+    }
+    if !tool_images.is_empty() {
+        out.push(json!({ "role": "user", "content": tool_images }));
+    }
+    out
+}
+
 fn message(m: &Message) -> Value {
     match m.role {
+        Role::User if !m.images.is_empty() => {
+            let mut parts = vec![json!({ "type": "text", "text": m.content })];
+            parts.extend(m.images.iter().map(|u| images::openai_part(u)));
+            json!({ "role": "user", "content": parts })
+        }
         Role::System | Role::User => json!({ "role": m.role, "content": m.content }),
         Role::Tool => json!({
             "role": "tool",

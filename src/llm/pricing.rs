@@ -102,6 +102,7 @@ mod tests {
             cache_write_cost_per_token: None,
             max_input_tokens: None,
             stream: false,
+            vision: None,
         }
     }
 

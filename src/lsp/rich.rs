@@ -1,15 +1,12 @@
-//! The opt-in rich channel: events as `openhands/sessionUpdate` notifications in the shape of ACP's
-//! `session/update` (message chunks, tool calls and their updates with diffs and output, plans, usage), and
-//! their replay for `openhands/sessionHistory`. Only clients that asked (`ui: "rich"`) get them.
+//! The opt-in rich channel's transport: events as `openhands/sessionUpdate` notifications (in the shape of
+//! ACP's `session/update`, built by `crate::updates`, the same mapping ACP uses), and their replay for
+//! `openhands/sessionHistory`. Only clients that asked (`ui: "rich"`) get them.
 
 use serde_json::{Value, json};
 use tower_lsp_server::jsonrpc;
 use tower_lsp_server::ls_types::notification::Notification;
 
-use openhands_runtime_api::{Action, ObservationKind};
-
-use super::approvals::summarize;
-use crate::events::{Event, EventSource};
+pub use crate::updates::{call_id, tool_kind, updates};
 
 /// The notification's method.
 pub const SESSION_UPDATE: &str = "openhands/sessionUpdate";
@@ -85,166 +82,6 @@ impl Outbox {
             let _ = tx.send(note);
         }
     }
-}
-
-fn text(t: &str) -> Value {
-    json!({"type": "text", "text": t})
-}
-
-pub fn tool_kind(action: &Action) -> &'static str {
-    match action {
-        Action::Run(_) | Action::RunIpython(_) => "execute",
-        Action::Read(_) => "read",
-        Action::Write(_) | Action::Edit(_) => "edit",
-        Action::Browse(_) | Action::BrowseInteractive(_) => "fetch",
-        Action::Other { .. } => "other",
-    }
-}
-
-pub fn call_id(action_id: i64) -> String {
-    format!("call_{action_id}")
-}
-
-/// The ACP updates one event makes (most make one; an action with a thought makes two).
-pub fn updates(event: &Event) -> Vec<Value> {
-    let mut out = Vec::new();
-    match event {
-        Event::Action(a) => {
-            let from_user = event.source() == Some(EventSource::User);
-            match &a.action {
-                Action::Other { kind, args } => {
-                    let arg = |k: &str| args.get(k).and_then(Value::as_str).unwrap_or("");
-                    match kind.as_str() {
-                        "message" => out.push(json!({
-                            "sessionUpdate": if from_user { "user_message_chunk" } else { "agent_message_chunk" },
-                            "content": text(arg("content")),
-                        })),
-                        "think" => out.push(json!({
-                            "sessionUpdate": "agent_thought_chunk", "content": text(arg("thought")),
-                        })),
-                        "condensation" => out.push(json!({
-                            "sessionUpdate": "agent_thought_chunk", "content": text(&a.message),
-                        })),
-                        "finish" => out.push(json!({
-                            "sessionUpdate": "agent_message_chunk", "content": text(&a.message),
-                        })),
-                        "task_tracking" => {
-                            let entries: Vec<Value> = args
-                                .get("task_list")
-                                .and_then(Value::as_array)
-                                .map(|l| {
-                                    l.iter()
-                                        .map(|t| json!({
-                                            "content": t.get("title").or(t.get("content")).cloned().unwrap_or_default(),
-                                            "priority": "medium",
-                                            "status": match t.get("status").and_then(Value::as_str) {
-                                                Some("done" | "completed") => "completed",
-                                                Some("in_progress") => "in_progress",
-                                                _ => "pending",
-                                            },
-                                        }))
-                                        .collect()
-                                })
-                                .unwrap_or_default();
-                            out.push(json!({"sessionUpdate": "plan", "entries": entries}));
-                        }
-                        _ => {}
-                    }
-                }
-                action => {
-                    let thought = match action {
-                        Action::Run(r) => r.thought.as_str(),
-                        Action::RunIpython(c) => c.thought.as_str(),
-                        Action::Edit(e) => e.thought.as_str(),
-                        Action::Write(w) => w.thought.as_str(),
-                        Action::Read(r) => r.thought.as_str(),
-                        _ => "",
-                    };
-                    if !thought.is_empty() {
-                        out.push(
-                            json!({"sessionUpdate": "agent_message_chunk", "content": text(thought)}),
-                        );
-                    }
-                    let mut call = json!({
-                        "sessionUpdate": "tool_call",
-                        "toolCallId": call_id(event.id()),
-                        "title": summarize(action),
-                        "kind": tool_kind(action),
-                        "status": "in_progress",
-                        "rawInput": event.to_value().get("args").cloned().unwrap_or_default(),
-                    });
-                    // The change as the agent asked for it (the observation may not carry the texts).
-                    let diff = match action {
-                        Action::Edit(e) if e.command == "create" => {
-                            Some((e.path.clone(), None, e.file_text.clone()))
-                        }
-                        Action::Edit(e) if e.command == "str_replace" => {
-                            Some((e.path.clone(), e.old_str.clone(), e.new_str.clone()))
-                        }
-                        Action::Write(w) => Some((w.path.clone(), None, Some(w.content.clone()))),
-                        _ => None,
-                    };
-                    if let Some((path, old, new)) = diff {
-                        call["content"] = json!([{"type": "diff", "path": path, "oldText": old,
-                                                  "newText": new.unwrap_or_default()}]);
-                    }
-                    out.push(call);
-                }
-            }
-        }
-        Event::Observation(o) => {
-            let Some(cause) = event.cause() else {
-                return out;
-            };
-            let (status, content, raw) = match &o.kind {
-                // No tool call was shown for a thought or the plan (they are a thought chunk and a plan
-                // update), so their results have no card to update.
-                ObservationKind::Other { kind, .. }
-                    if matches!(
-                        kind.as_str(),
-                        "agent_state_changed"
-                            | "null"
-                            | "think"
-                            | "task_tracking"
-                            | "condensation_request"
-                    ) =>
-                {
-                    return out;
-                }
-                ObservationKind::Error { .. } => ("failed", vec![block(&o.content)], Value::Null),
-                _ if crate::events::kinds::is_user_rejected(o) => {
-                    ("failed", vec![block(&o.content)], Value::Null)
-                }
-                ObservationKind::Edit(e) if e.new_content.is_some() => (
-                    "completed",
-                    vec![json!({"type": "diff", "path": e.path,
-                                "oldText": e.old_content, "newText": e.new_content})],
-                    Value::Null,
-                ),
-                ObservationKind::Run(r) => (
-                    "completed",
-                    vec![block(&o.content)],
-                    json!({"exitCode": r.metadata.exit_code}),
-                ),
-                _ => ("completed", vec![block(&o.content)], Value::Null),
-            };
-            let mut update = json!({
-                "sessionUpdate": "tool_call_update",
-                "toolCallId": call_id(cause),
-                "status": status,
-                "content": content,
-            });
-            if !raw.is_null() {
-                update["rawOutput"] = raw;
-            }
-            out.push(update);
-        }
-    }
-    out
-}
-
-fn block(t: &str) -> Value {
-    json!({"type": "content", "content": text(t)})
 }
 
 /// The `params` of one notification.

@@ -7,7 +7,6 @@ pub mod docker;
 mod local;
 mod process;
 mod remote;
-mod select;
 
 use std::path::{Path, PathBuf};
 
@@ -72,6 +71,6 @@ pub struct LocalOptions {
     /// Values no variable of the sandbox's environment may carry (the LLM key, whatever its variable's
     /// name); credential variables of ours and of LLM providers are left out by name as well.
     pub withheld: Vec<String>,
+    /// Variables set on top of the inherited environment (the user's named secrets).
+    pub env: Vec<(String, String)>,
 }
-
-pub use select::{docker_options, start_runtime};

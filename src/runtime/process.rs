@@ -111,6 +111,7 @@ impl ServerSpec {
             // the pipe's write end lives in the `Child` we keep.
             cmd.env_clear()
                 .envs(sandbox_env(std::env::vars_os(), &opts.withheld))
+                .envs(opts.env.iter().map(|(k, v)| (k, v)))
                 .env("SESSION_API_KEY", api_key)
                 .env("OPENHANDS_EXIT_WITH_PARENT", "1")
                 .stdin(Stdio::piped())

@@ -574,3 +574,44 @@ fn auto_continue_is_bounded_and_zero_turns_it_off() {
     assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "Nothing to ask.\n");
 }
+
+/// A server that refused `tools` once is remembered in the data directory: the next `run` goes to the
+/// emulation at once instead of failing its first request again.
+#[test]
+fn a_server_that_refused_tools_is_remembered_by_the_next_run() {
+    let env = Env::new();
+    let finish = "<function=finish>\n<parameter=message>done</parameter>\n</function>";
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![
+            Reply::Status {
+                status: 400,
+                body: r#"{"error":{"message":"this model does not support tools"}}"#.into(),
+                retry_after: None,
+            },
+            Reply::Text(finish.into()),
+            Reply::Text(finish.into()),
+        ],
+    );
+    for task in ["first", "second"] {
+        let out = env
+            .run_cmd(&llm.base_url, &[task])
+            .env_remove("LLM_NATIVE_TOOL_CALLING")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), "done\n");
+    }
+    let has_tools: Vec<bool> = llm
+        .requests()
+        .iter()
+        .map(|b| b.get("tools").is_some())
+        .collect();
+    assert_eq!(
+        has_tools,
+        [true, false, false],
+        "refused once, then emulated in both runs"
+    );
+    let kept = std::fs::read_to_string(env.data().join("tools-refused.txt")).unwrap();
+    assert_eq!(kept, format!("{}\tscripted-model\n", llm.base_url));
+}

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 mod condensation;
 mod requests;
+mod vision;
 
 use super::common::runtime_binary;
 use super::scripted_llm::{Reply, ScriptedLlm, Wire};
@@ -36,6 +37,7 @@ async fn setup() -> Setup {
             plugins: Vec::new(),
             enable_browser: false,
             withheld: Vec::new(),
+            env: Vec::new(),
         },
     )
     .await

@@ -80,9 +80,23 @@ fn the_agent_core_knows_no_front_end() {
                 "crate::lsp",
                 "crate::session",
                 "crate::transcript",
+                "crate::acp",
+                "crate::updates",
+                "crate::approval",
             ] {
                 assert!(!text.contains(front), "{path} uses {front}");
             }
+        }
+    }
+}
+
+/// The runtime sits below the agent: the session maps the front ends' settings to the runtime's options, so
+/// `src/runtime` reads no configuration and knows no command line.
+#[test]
+fn the_runtime_reads_no_configuration() {
+    for (path, text) in files_under("src/runtime") {
+        for upper in ["crate::config", "crate::cli", "crate::agent"] {
+            assert!(!text.contains(upper), "{path} uses {upper}");
         }
     }
 }

@@ -14,6 +14,7 @@ mod edits;
 mod framing;
 pub(crate) mod helix;
 mod panel;
+mod risk;
 mod secrets;
 
 /// How the test editor answers `workspace/applyEdit`.

@@ -2,6 +2,7 @@
 
 mod cli;
 mod common;
+mod context;
 mod docker;
 mod e2e;
 mod editors;
@@ -10,6 +11,7 @@ mod layout;
 mod llm;
 mod lsp;
 mod lsp_frames;
+mod risk;
 mod runtime;
 mod scripted_llm;
 mod secrets;

@@ -24,6 +24,7 @@ fn opts() -> LocalOptions {
         plugins: Vec::new(),
         enable_browser: false,
         withheld: Vec::new(),
+        env: Vec::new(),
     }
 }
 
@@ -230,13 +231,13 @@ async fn a_binary_that_exits_at_once_is_a_start_error_with_its_output() {
 }
 
 /// A server started by hand, as a remote runtime would be.
-struct Server {
+pub(crate) struct Server {
     _child: tokio::process::Child,
-    url: String,
+    pub(crate) url: String,
     workspace: tempfile::TempDir,
 }
 
-async fn serve(key: &str) -> Server {
+pub(crate) async fn serve(key: &str) -> Server {
     let workspace = tempfile::tempdir().unwrap();
     let mut child = tokio::process::Command::new(runtime_binary())
         .arg("0")

@@ -190,6 +190,7 @@ impl ScriptedLlm {
             cache_write_cost_per_token: None,
             max_input_tokens: None,
             stream: true,
+            vision: None,
         }
     }
 }

@@ -5,7 +5,7 @@
 use openhands_runtime_api::{Action, ActionEvent, Observation, ObservationKind};
 use serde_json::{Map, Value, json};
 
-use crate::events::{Event, kinds};
+use crate::events::{AgentAction, Event};
 
 pub const CONDENSATION: &str = "condensation";
 pub const CONDENSATION_REQUEST: &str = "condensation_request";
@@ -81,10 +81,9 @@ impl Condensation {
 
     /// A recorded condensation, from its event (`None` for any other event).
     pub fn from_event(event: &Event) -> Option<Self> {
-        let (kind, args) = kinds::other_args(event.as_action()?)?;
-        if kind != CONDENSATION {
+        let AgentAction::Condensation { args } = AgentAction::of(event.as_action()?)? else {
             return None;
-        }
+        };
         let ids = |key: &str| -> Vec<i64> {
             args.get(key)
                 .and_then(Value::as_array)
@@ -121,8 +120,8 @@ pub fn request() -> Event {
 pub fn is_request(event: &Event) -> bool {
     event
         .as_action()
-        .and_then(kinds::other_args)
-        .is_some_and(|(k, _)| k == CONDENSATION_REQUEST)
+        .and_then(AgentAction::of)
+        .is_some_and(|a| a == AgentAction::CondensationRequest)
 }
 
 /// What answers the model's `request_condensation` call, so every tool call keeps its result.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::estimate_tokens;
 use crate::agent::messages::build_messages;
-use crate::events::{Event, EventSource, kinds};
+use crate::events::{AgentAction, AgentObservation, Event, EventSource};
 
 /// Above this share of the context window a condensation starts.
 pub const TRIGGER_PERCENT: u64 = 85;
@@ -48,10 +48,24 @@ impl Budget {
 }
 
 /// How many events at the start are always kept: `keep_first`, and at least up to the first user message
-/// (the system prompt comes before it).
+/// (the system prompt comes before it) and the workspace context recalled with it (the repository's
+/// instructions).
 pub fn head(logged: &[Arc<Event>], keep_first: usize) -> usize {
     let first_user = logged.iter().position(|e| {
-        e.source() == Some(EventSource::User) && e.as_action().and_then(kinds::as_message).is_some()
+        e.source() == Some(EventSource::User)
+            && matches!(
+                e.as_action().and_then(AgentAction::of),
+                Some(AgentAction::Message { .. })
+            )
+    });
+    let first_user = first_user.map(|i| {
+        let recalled = logged.iter().skip(i + 1).take(2).position(|e| {
+            matches!(
+                e.as_observation().and_then(AgentObservation::of),
+                Some(AgentObservation::Recall { .. })
+            )
+        });
+        recalled.map_or(i, |j| i + 1 + j)
     });
     keep_first
         .max(first_user.map_or(0, |i| i + 1))
@@ -122,7 +136,7 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::EventStream;
+    use crate::events::{EventStream, kinds};
     use openhands_runtime_api::Observation;
 
     #[test]
@@ -161,6 +175,22 @@ mod tests {
         let logged = s.events();
         assert_eq!(head(&logged, 1), 2, "the first user message is kept");
         assert_eq!(head(&logged, 4), 4);
+        // The workspace context recalled with the first message stays with it.
+        let r = EventStream::default();
+        for e in [
+            kinds::system("sys", serde_json::json!([]), "CodeActAgent"),
+            kinds::message("task", false),
+            kinds::recall("workspace_context", "task", String::new()),
+            kinds::recall_observation("AGENTS.md".into(), serde_json::json!({}), String::new()),
+            Event::Observation(Observation::error("obs")),
+        ] {
+            r.add(e, EventSource::User).unwrap();
+        }
+        assert_eq!(
+            head(&r.events(), 1),
+            4,
+            "the recalled instructions are kept"
+        );
         let plan = Plan::new(logged.clone(), 2, 12, None, 30_000, false).unwrap();
         // Tail: 12 / 2 - (2 + 1) = 3 events; the summary takes one place.
         let ids: Vec<i64> = plan.forgotten.iter().map(|e| e.id()).collect();

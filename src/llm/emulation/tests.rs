@@ -193,3 +193,13 @@ fn text_gate_hides_markup_split_anywhere() {
     assert_eq!(gate.push("a <fun"), "a ");
     assert_eq!(gate.finish(), "<fun");
 }
+
+#[test]
+fn emulated_messages_keep_their_images() {
+    let mut result = Message::new(Role::Tool, "The image a.png is attached.");
+    result.name = Some("str_replace_editor".into());
+    result.images = vec!["data:image/png;base64,AAAA".into()];
+    let out = to_text_messages(&[result], &[]);
+    assert_eq!(out[0].role, Role::User);
+    assert_eq!(out[0].images, vec!["data:image/png;base64,AAAA".to_owned()]);
+}

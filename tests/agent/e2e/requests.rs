@@ -110,3 +110,64 @@ async fn openai_emulated_request() {
     )
     .await;
 }
+
+/// The first request of a task in a workspace with instructions and a skill, without the system prompt
+/// and tools (the snapshots above hold those): what the context adds and where.
+async fn first_request_with_context(wire: Wire) -> String {
+    use openhands_lsp::agent::context::Context;
+    let s = setup().await;
+    let write = |rel: &str, text: &str| {
+        let path = s.workspace.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write("AGENTS.md", "Run `cargo test` before finishing.");
+    write("src/AGENTS.md", "Code under src/ has no `unwrap`.");
+    write("src/lib.rs", "");
+    write(
+        ".agents/skills/deploy.md",
+        "---\ntriggers: [deploy]\n---\nDeploy with `./deploy.sh staging`.",
+    );
+    let (context, warnings) = Context::load(&s.workspace, None, vec!["DEPLOY_TOKEN".into()]);
+    assert_eq!(warnings, Vec::<String>::new());
+    let llm = ScriptedLlm::start(
+        wire,
+        vec![tools(vec![("finish", json!({"message": "Done."}))])],
+    );
+    let config = LlmConfig {
+        temperature: Some(0.0),
+        ..llm.config()
+    };
+    let (c, _stream) = controller(&s, config, AgentConfig::default());
+    let mut c = c.with_context(context);
+    assert_eq!(
+        c.send_user_message("Fix src/lib.rs, then deploy.").await,
+        Outcome::Finished("Done.".into())
+    );
+    s.runtime.close().await;
+    let mut body = llm.requests()[0].clone();
+    let messages: Vec<serde_json::Value> = body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] != "system")
+        .cloned()
+        .collect();
+    body = json!({ "messages": messages });
+    let body = serde_json::to_string_pretty(&body).expect("JSON");
+    let today = &openhands_lsp::events::now_iso()[..10];
+    body.replace(&s.workspace.display().to_string(), "[WORKSPACE]")
+        .replace(today, "[TODAY]")
+}
+
+#[tokio::test]
+async fn openai_request_with_context() {
+    expect_file!["requests/openai_context.json"]
+        .assert_eq(&first_request_with_context(Wire::OpenAi).await);
+}
+
+#[tokio::test]
+async fn anthropic_request_with_context() {
+    expect_file!["requests/anthropic_context.json"]
+        .assert_eq(&first_request_with_context(Wire::Anthropic).await);
+}

@@ -60,6 +60,7 @@ fn defaults_from_a_minimal_section() {
         cache_write_cost_per_token: None,
         max_input_tokens: None,
         stream: true,
+        vision: None,
     };
     assert_eq!(config, expected);
 }

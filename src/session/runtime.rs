@@ -1,4 +1,5 @@
-//! Starting the runtime a task's settings ask for: local, remote, or Docker (with its opt-in fallback).
+//! Starting the runtime a task's settings ask for: local, remote, or Docker (with its opt-in fallback). It maps
+//! the front ends' `Settings` to the runtime's own options here, so `runtime/` knows nothing of `config`.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ pub async fn start_runtime(
                 plugins: local_plugins(settings),
                 enable_browser: settings.runtime.browser,
                 withheld: settings.secrets(),
+                env: settings.named_secrets.env(),
             };
             crate::runtime::LocalRuntime::start(workspace, opts)
                 .await
@@ -28,21 +30,23 @@ pub async fn start_runtime(
         }
         RuntimeKind::Remote => {
             let url = settings.runtime.url.clone().unwrap_or_default();
-            crate::runtime::RemoteRuntime::connect(
+            let runtime = crate::runtime::RemoteRuntime::connect(
                 &url,
                 settings.runtime.api_key.clone(),
                 workspace.to_path_buf(),
             )
             .await
-            .map(|r| Arc::new(r) as Arc<dyn Runtime>)
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+            export_into(&runtime, &settings.named_secrets).await?;
+            Ok(Arc::new(runtime) as Arc<dyn Runtime>)
         }
         RuntimeKind::Docker => {
-            let opts = crate::runtime::docker_options(
+            let mut opts = docker_options(
                 &settings.docker,
                 Some(conversation_id.to_owned()),
                 requested_plugins(settings),
             );
+            opts.env.extend(settings.named_secrets.env());
             let progress = |line: &str| eprintln!("  {line}");
             let engine =
                 crate::runtime::docker::engine_check(settings.docker.socket.as_deref()).await;
@@ -59,6 +63,7 @@ pub async fn start_runtime(
                     plugins: local_plugins(settings),
                     enable_browser: settings.runtime.browser,
                     withheld: settings.secrets(),
+                    env: settings.named_secrets.env(),
                 };
                 return crate::runtime::LocalRuntime::start(workspace, opts)
                     .await
@@ -70,6 +75,31 @@ pub async fn start_runtime(
                 .map(|r| Arc::new(r) as Arc<dyn Runtime>)
                 .map_err(|e| e.to_string())
         }
+    }
+}
+
+/// Exports the secrets in the shell of a runtime whose environment is not ours to set, by a command sent
+/// straight to it (never an event). A shell it restarts later starts without them.
+async fn export_into(
+    runtime: &dyn Runtime,
+    secrets: &crate::secrets::Secrets,
+) -> Result<(), String> {
+    use openhands_runtime_api::{Action, ActionEvent, CmdRunAction, ObservationKind};
+    let Some(command) = secrets.export_command() else {
+        return Ok(());
+    };
+    let mut run = CmdRunAction::new(command);
+    run.hidden = true;
+    let action = ActionEvent::new(Action::Run(run)).with_timeout(30.0);
+    let failed = |why: String| format!("cannot export the secrets into the remote runtime: {why}");
+    let obs = runtime
+        .execute(&action)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    match &obs.kind {
+        ObservationKind::Run(r) if r.metadata.exit_code == 0 => Ok(()),
+        ObservationKind::Run(r) => Err(failed(format!("exit code {}", r.metadata.exit_code))),
+        _ => Err(failed("the runtime did not run the command".into())),
     }
 }
 
