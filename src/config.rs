@@ -236,6 +236,9 @@ pub struct Settings {
     pub auto_continue: u32,
     pub runtime: RuntimeSettings,
     pub docker: DockerSettings,
+    /// `[mcp]`: the MCP servers and the tool-call timeout. A front end with servers of its own (ACP's
+    /// `session/new`) appends them to `mcp.servers` before the session starts.
+    pub mcp: crate::mcp::McpSettings,
     pub data_dir: PathBuf,
     /// `[secrets]` and `OPENHANDS_SECRET_<NAME>`: exported into the sandbox's shell, masked everywhere.
     pub named_secrets: crate::secrets::Secrets,
@@ -251,6 +254,7 @@ impl Settings {
         [self.llm.api_key.clone(), self.runtime.api_key.clone()]
             .into_iter()
             .flatten()
+            .chain(self.mcp.servers.iter().flat_map(|s| s.secrets()))
             .chain(self.named_secrets.values())
             .collect()
     }
@@ -444,6 +448,7 @@ pub fn resolve(
     let mut runtime = RawRuntime::default();
     let mut data_dir: Option<PathBuf> = None;
     let docker = docker_settings(&files)?;
+    let mcp = crate::mcp::config::mcp_settings(&files)?;
     let mut named_secrets = crate::secrets::Secrets::default();
     for (path, table) in &files {
         let a: RawAgent = section(table, "agent", path)?;
@@ -560,6 +565,7 @@ pub fn resolve(
             browser,
         },
         docker,
+        mcp,
         data_dir,
         named_secrets,
         files: files.into_iter().map(|(p, _)| p).collect(),

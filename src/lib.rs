@@ -1,6 +1,7 @@
 //! openhands-lsp: an OpenHands-style coding agent in the editor. The agent core (events, storage, LLM,
 //! agent, runtimes) knows nothing of the front end that drives it: the headless CLI today, LSP next.
 
+pub mod acp;
 pub mod agent;
 pub mod approval;
 pub mod cli;
@@ -10,6 +11,7 @@ pub mod events;
 pub mod fuzzing;
 pub mod llm;
 pub mod lsp;
+pub mod mcp;
 pub mod runtime;
 pub mod secrets;
 pub mod session;

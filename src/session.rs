@@ -142,18 +142,40 @@ impl Prepared {
                 return Err(SessionError::Usage(e));
             }
         };
+        let mut mcp = None;
+        if !settings.mcp.servers.is_empty() {
+            mcp = Some(
+                crate::mcp::McpTools::connect(
+                    &settings.mcp.servers,
+                    inner.clone(),
+                    settings.mcp.timeout,
+                )
+                .await,
+            );
+        }
         let runtime = wrap(inner);
         let stream = Arc::new(EventStream::new(self.history, Some(Box::new(self.log))));
-        for s in self.secrets.into_iter().chain(runtime.secrets()) {
-            stream.add_secret(s);
+        let secrets: Vec<String> = self.secrets.into_iter().chain(runtime.secrets()).collect();
+        for s in &secrets {
+            stream.add_secret(s.clone());
         }
         answer_dangling_calls(&stream).map_err(|e| SessionError::Failed(e.to_string()))?;
-        let controller =
+        let mut controller =
             Controller::new(stream.clone(), llm, runtime.clone(), settings.agent.clone())
                 .with_metrics(self.metrics)
                 .with_context(self.context)
                 .with_cache_key(self.meta.id.to_string());
+        let mut warnings = Vec::new();
+        if let Some((tools, failed)) = mcp {
+            warnings = failed;
+            warnings.extend(controller.with_mcp(tools));
+            warnings = warnings
+                .iter()
+                .map(|w| mask_secrets_in(w, &secrets))
+                .collect();
+        }
         Ok(Session {
+            warnings,
             meta: self.meta,
             storage: self.storage,
             stream,
@@ -170,6 +192,9 @@ pub struct Session {
     stream: Arc<EventStream>,
     controller: Controller,
     runtime: Arc<dyn Runtime>,
+    /// What went wrong while starting that did not stop the session (MCP servers skipped), one sentence
+    /// each, for the front end to show.
+    pub warnings: Vec<String>,
 }
 
 /// How a session ended: its stored metadata and totals.
@@ -279,6 +304,11 @@ impl Session {
 
     pub fn runtime(&self) -> &Arc<dyn Runtime> {
         &self.runtime
+    }
+
+    /// The conversation's token and cost totals so far.
+    pub fn metrics(&self) -> &Metrics {
+        self.controller.metrics()
     }
 
     pub fn controller_mut(&mut self) -> &mut Controller {

@@ -45,6 +45,12 @@ pub fn render(event: &Event) -> Option<String> {
                     AgentAction::Condensation { .. } => Some(condensation_line(a)),
                     AgentAction::CondensationRequest => Some("[condensation requested]".to_owned()),
                     AgentAction::Recall { .. } => None,
+                    AgentAction::McpCall { name, arguments } => Some(format!(
+                        "[mcp] {name} {}",
+                        arguments
+                            .map(|a| Value::Object(a.clone()).to_string())
+                            .unwrap_or_default()
+                    )),
                     AgentAction::Unknown { kind, .. } => Some(format!("[{kind}]")),
                 };
             }
@@ -105,6 +111,9 @@ pub fn render(event: &Event) -> Option<String> {
                 }
                 AgentObservation::TaskTracking { content, .. } => Some(indent(content)),
                 AgentObservation::Recall { extras, .. } => crate::agent::context::describe(extras),
+                AgentObservation::Mcp { content, .. } => {
+                    Some(indent(&crate::mcp::result_text(content)))
+                }
                 _ => None,
             },
             _ => (!o.content.is_empty()).then(|| indent(&o.content)),

@@ -87,6 +87,15 @@ pub fn updates(event: &Event) -> Vec<Value> {
                         Action::Write(w) => Some((w.path.clone(), None, Some(w.content.clone()))),
                         _ => None,
                     };
+                    let location = match action {
+                        Action::Read(r) => Some(json!({"path": r.path})),
+                        Action::Write(w) => Some(json!({"path": w.path})),
+                        Action::Edit(e) => Some(json!({"path": e.path})),
+                        _ => None,
+                    };
+                    if let Some(l) = location {
+                        call["locations"] = json!([l]);
+                    }
                     if let Some((path, old, new)) = diff {
                         call["content"] = json!([{"type": "diff", "path": path, "oldText": old,
                                                   "newText": new.unwrap_or_default()}]);

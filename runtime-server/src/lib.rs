@@ -10,6 +10,7 @@ mod cli;
 mod executor;
 mod files;
 mod jupyter;
+mod mcp;
 pub mod memory;
 mod server;
 mod system_stats;

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::condenser::{self, Condenser, CondenserConfig, View};
 use super::messages::{ToolCallMeta, build_messages};
-use super::parse::{Parsed, response_to_events};
+use super::parse::{Parsed, response_to_events_with};
 use super::{prompt, stuck, tools};
 use crate::events::{AgentAction, Event, EventSource, EventStream, StreamError, kinds};
 use crate::llm::{Llm, LlmError, Request, StreamEvent, ToolSpec};
@@ -208,6 +208,8 @@ pub struct Controller {
     auto_continues_left: u32,
     /// The loop warning given in the running task, if any: a second loop stops the task.
     loop_warning: Option<i64>,
+    /// The MCP servers' tools (`call_tool_mcp`).
+    mcp: Option<Arc<crate::mcp::McpTools>>,
     /// Workspace context, repository instructions and skills, recalled with user messages.
     context: Option<super::context::Context>,
     condenser: Condenser,
@@ -252,11 +254,22 @@ impl Controller {
             tasks: json!([]),
             auto_continues_left: 0,
             loop_warning: None,
+            mcp: None,
             context: None,
             condenser,
             context_errors: 0,
             cache_key: None,
         }
+    }
+
+    /// Offers the MCP servers' tools after the agent's own; a tool named like one of those is refused (one
+    /// warning each, returned).
+    pub fn with_mcp(&mut self, mut mcp: crate::mcp::McpTools) -> Vec<String> {
+        let own: Vec<String> = self.tools.iter().map(|t| t.name.clone()).collect();
+        let refused = mcp.refuse(&own);
+        self.tools.extend(mcp.specs());
+        self.mcp = Some(Arc::new(mcp));
+        refused
     }
 
     /// Names the conversation to the provider's prompt cache (OpenAI's `prompt_cache_key`).
@@ -496,7 +509,10 @@ impl Controller {
         let response = result?;
         self.context_errors = 0;
         self.count(&response);
-        self.pending.extend(response_to_events(&response));
+        let mcp = self.mcp.clone();
+        let is_mcp = move |name: &str| mcp.as_ref().is_some_and(|m| m.has(name));
+        self.pending
+            .extend(response_to_events_with(&response, &is_mcp));
         Ok(())
     }
 
@@ -580,6 +596,11 @@ impl Controller {
                     let obs = kinds::task_tracking_observation(text, command, self.tasks.clone());
                     self.answer(&action, obs)?;
                 }
+                AgentAction::McpCall { name, arguments } => {
+                    let (name, arguments) =
+                        (name.to_owned(), arguments.cloned().unwrap_or_default());
+                    return self.call_mcp(&action, &name, arguments, cancel).await;
+                }
                 AgentAction::System { .. }
                 | AgentAction::Condensation { .. }
                 | AgentAction::CondensationRequest
@@ -654,6 +675,34 @@ impl Controller {
                 }
                 Ok(None)
             }
+        }
+    }
+
+    /// Runs a `call_tool_mcp` action: its `mcp` observation (an error result when the call failed).
+    async fn call_mcp(
+        &mut self,
+        action: &Arc<Event>,
+        name: &str,
+        arguments: serde_json::Map<String, Value>,
+        cancel: &CancellationToken,
+    ) -> Result<Option<Outcome>, StreamError> {
+        let Some(mcp) = self.mcp.clone() else {
+            let obs = Observation::error("No MCP server is connected in this session.");
+            self.answer(action, Event::Observation(obs))?;
+            return Ok(None);
+        };
+        let started = Instant::now();
+        let result = tokio::select! {
+            obs = mcp.call(name, arguments) => Some(obs),
+            _ = cancel.cancelled() => None,
+        };
+        self.metrics.runtime_time += started.elapsed();
+        match result {
+            Some(obs) => {
+                self.answer(action, Event::Observation(obs))?;
+                Ok(None)
+            }
+            None => self.interrupted(Some((action, None))).await.map(Some),
         }
     }
 

@@ -23,6 +23,11 @@ pub enum Parsed {
 
 /// Every tool call of `response` in order; a response without tool calls is a message to the user.
 pub fn response_to_events(response: &Response) -> Vec<Parsed> {
+    response_to_events_with(response, &|_| false)
+}
+
+/// Like [`response_to_events`]; a call of a tool `is_mcp` names becomes a `call_tool_mcp` action.
+pub fn response_to_events_with(response: &Response, is_mcp: &dyn Fn(&str) -> bool) -> Vec<Parsed> {
     if response.tool_calls.is_empty() {
         return vec![Parsed::Action(Box::new(kinds::message(
             &response.content,
@@ -47,7 +52,12 @@ pub fn response_to_events(response: &Response) -> Vec<Parsed> {
             } else {
                 ""
             };
-            match call_to_event(call, thought) {
+            let event = if is_mcp(&call.name) {
+                mcp_call(call, thought)
+            } else {
+                call_to_event(call, thought)
+            };
+            match event {
                 Ok(mut event) => {
                     event.meta_mut().tool_call_metadata = Some(meta.to_value());
                     Parsed::Action(Box::new(event))
@@ -177,6 +187,36 @@ fn call_to_event(call: &ToolCall, thought: &str) -> Result<Event, String> {
         }
     };
     Ok(event)
+}
+
+/// OpenHands' `MCPAction`: the arguments go to the MCP server as they are.
+fn mcp_call(call: &ToolCall, thought: &str) -> Result<Event, String> {
+    let raw = if call.arguments.trim().is_empty() {
+        "{}"
+    } else {
+        call.arguments.as_str()
+    };
+    let args = match serde_json::from_str::<Value>(raw) {
+        Ok(Value::Object(m)) => m,
+        Ok(other) => {
+            return Err(format!(
+                "Failed to parse tool call arguments: expected a JSON object, got {other}"
+            ));
+        }
+        Err(e) => {
+            return Err(format!(
+                "Failed to parse tool call arguments: {e}. Arguments were: {}",
+                call.arguments
+            ));
+        }
+    };
+    let action = openhands_runtime_api::mcp::mcp_action(
+        &call.name,
+        args,
+        thought,
+        openhands_runtime_api::SECURITY_RISK_UNKNOWN,
+    );
+    Ok(Event::Action(action))
 }
 
 /// A path whose extension names an image format a model can be shown.

@@ -71,6 +71,7 @@ pub(super) async fn doctor(workspace: Option<PathBuf>, overrides: Overrides) -> 
             ));
             checks.extend(llm_checks(s).await);
             checks.extend(runtime_checks(s).await);
+            checks.extend(mcp_checks(s));
             checks.extend(context_checks(&workspace, s));
         }
         Err(e) => checks.push(
@@ -100,6 +101,63 @@ pub(super) async fn doctor(workspace: Option<PathBuf>, overrides: Overrides) -> 
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// One line per `[mcp]` server (env and header values are not shown); a stdio command the local runtime
+/// cannot find is a warning, since the server would be skipped.
+fn mcp_checks(s: &config::Settings) -> Vec<Check> {
+    use crate::mcp::McpServer;
+    let timeout = s.mcp.timeout.as_secs_f64();
+    if s.mcp.servers.is_empty() {
+        return vec![check(
+            Verdict::Ok,
+            "mcp",
+            format!("no servers ([mcp] in the config; tool timeout {timeout} s)"),
+        )];
+    }
+    s.mcp
+        .servers
+        .iter()
+        .map(|server| match server {
+            McpServer::Stdio(c) => {
+                let keys: Vec<&str> = c.env.keys().map(String::as_str).collect();
+                let line = format!(
+                    "{}: stdio `{}{}`{}, run by the {} runtime inside its sandbox; tool timeout {timeout} s",
+                    c.name,
+                    c.command,
+                    c.args.iter().map(|a| format!(" {a}")).collect::<String>(),
+                    if keys.is_empty() { String::new() } else { format!(" with env {}", keys.join(", ")) },
+                    match s.runtime.kind {
+                        RuntimeKind::Local => "local",
+                        RuntimeKind::Docker => "docker",
+                        RuntimeKind::Remote => "remote",
+                    },
+                );
+                let found = s.runtime.kind != RuntimeKind::Local
+                    || c.command.contains('/') && is_executable(Path::new(&c.command))
+                    || on_path(&c.command).is_some();
+                if found {
+                    check(Verdict::Ok, "mcp", line)
+                } else {
+                    check(Verdict::Warn, "mcp", format!("{line}; `{}` is not on PATH, so the server will be skipped", c.command))
+                        .fix(format!("install `{}` (e.g. Node.js for node/npx) or fix stdio_servers in [mcp]", c.command))
+                }
+            }
+            McpServer::Http(h) => {
+                let keys: Vec<&str> = h.headers.keys().map(String::as_str).collect();
+                check(
+                    Verdict::Ok,
+                    "mcp",
+                    format!(
+                        "{}: streamable HTTP {}{}; tool timeout {timeout} s",
+                        h.name,
+                        h.url,
+                        if keys.is_empty() { String::new() } else { format!(" with headers {}", keys.join(", ")) }
+                    ),
+                )
+            }
+        })
+        .collect()
 }
 
 /// The named secrets (names only) and what the agent will read of the workspace: instruction files and

@@ -41,6 +41,8 @@ pub struct Cli {
 pub enum Command {
     /// Speak LSP on stdin/stdout (the default): what editors start
     Lsp,
+    /// Speak the Agent Client Protocol on stdin/stdout: what Zed, JetBrains and other agent hosts start
+    Acp,
     /// Run one task to its end without an editor
     Run(RunArgs),
     /// Build or check the Docker sandbox image
@@ -152,6 +154,13 @@ pub async fn main(cli: Cli) -> ExitCode {
                 ExitCode::FAILURE
             }
         }
+        Some(Command::Acp) => match crate::acp::serve_stdio().await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("openhands-lsp acp: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Some(Command::Run(args)) => run::run(args).await,
         Some(Command::Conversations { data_dir }) => run::conversations(data_dir),
         Some(Command::Doctor {

@@ -110,6 +110,9 @@ pub(super) async fn run(args: RunArgs) -> ExitCode {
         Err(e) => return session_failure(e),
     };
     eprintln!("runtime: {}", session.runtime().description());
+    for w in &session.warnings {
+        eprintln!("warning: {w}");
+    }
 
     let mut printer = session.stream().subscribe();
     let printing = tokio::spawn(async move {

@@ -43,6 +43,11 @@ pub enum AgentAction<'a> {
         recall_type: &'a str,
         query: &'a str,
     },
+    /// `MCPAction` (`call_tool_mcp`): a call of an MCP server's tool, with the model's arguments.
+    McpCall {
+        name: &'a str,
+        arguments: Option<&'a Map<String, Value>>,
+    },
     /// Any other agent-side kind (one this agent does not run).
     Unknown {
         kind: &'a str,
@@ -73,6 +78,8 @@ pub enum AgentObservation<'a> {
         content: &'a str,
         extras: &'a Map<String, Value>,
     },
+    /// `MCPObservation` (`mcp`): the JSON of the tool's result, or of its error.
+    Mcp { content: &'a str, name: &'a str },
     /// Any other agent-side kind.
     Unknown { kind: &'a str },
 }
@@ -123,6 +130,10 @@ impl<'a> AgentAction<'a> {
                 recall_type: str_of(args, "recall_type"),
                 query: str_of(args, "query"),
             },
+            "call_tool_mcp" => AgentAction::McpCall {
+                name: str_of(args, "name"),
+                arguments: args.get("arguments").and_then(Value::as_object),
+            },
             other => AgentAction::Unknown { kind: other, args },
         })
     }
@@ -156,6 +167,10 @@ impl<'a> AgentObservation<'a> {
                 content: &obs.content,
                 extras,
             },
+            "mcp" => AgentObservation::Mcp {
+                content: &obs.content,
+                name: str_of(extras, "name"),
+            },
             other => AgentObservation::Unknown { kind: other },
         })
     }
@@ -173,6 +188,30 @@ mod tests {
 
     fn observation(e: &Event) -> AgentObservation<'_> {
         AgentObservation::of(e.as_observation().unwrap()).unwrap()
+    }
+
+    /// OpenHands' MCP action and observation (built by the wire crate) read back as their variants.
+    #[test]
+    fn mcp_calls_and_results_read_back_as_their_variants() {
+        use openhands_runtime_api::mcp::{mcp_action, mcp_observation};
+        let mut args = Map::new();
+        args.insert("message".into(), json!("hi"));
+        let call = Event::Action(mcp_action("echo", args.clone(), "", -1));
+        assert_eq!(
+            action(&call),
+            AgentAction::McpCall {
+                name: "echo",
+                arguments: Some(&args)
+            }
+        );
+        let result = Event::Observation(mcp_observation("{}".into(), "echo", json!({})));
+        assert_eq!(
+            observation(&result),
+            AgentObservation::Mcp {
+                content: "{}",
+                name: "echo"
+            }
+        );
     }
 
     /// Every constructor in `kinds` reads back as its variant: the kind strings agree in both directions.

@@ -229,15 +229,15 @@ impl EditorRuntime {
             let Some(on_disk) = self.sandbox_text(&sandbox_path).await else {
                 continue;
             };
-            if on_disk != base {
-                if let Err(e) = self.put(&sandbox_path, &base).await {
-                    self.log(format!(
-                        "could not show the unsaved text of {} to the agent: {e}",
-                        host.display()
-                    ))
-                    .await;
-                    continue;
-                }
+            if on_disk != base
+                && let Err(e) = self.put(&sandbox_path, &base).await
+            {
+                self.log(format!(
+                    "could not show the unsaved text of {} to the agent: {e}",
+                    host.display()
+                ))
+                .await;
+                continue;
             }
             out.push(Mirrored {
                 uri,

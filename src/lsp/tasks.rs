@@ -290,6 +290,11 @@ async fn drive(
         })
         .await
         .map_err(|e| e.to_string())?;
+    for w in &session.warnings {
+        client
+            .log_message(MessageType::WARNING, format!("[{}] {w}", info.task_id))
+            .await;
+    }
     let mut events = session.stream().subscribe();
     if let Ok(mut c) = info.control.lock() {
         *c = Some(session.handle());

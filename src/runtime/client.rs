@@ -109,6 +109,26 @@ impl RuntimeClient {
         Observation::from_value(&value).map_err(RuntimeError::BadResponse)
     }
 
+    /// `POST /update_mcp_server`: the stdio MCP servers the runtime runs in the sandbox and serves at
+    /// `/mcp` (OpenHands' 60 s timeout; starting servers may download packages).
+    pub async fn update_mcp_servers(
+        &self,
+        servers: &[openhands_runtime_api::mcp::McpStdioServerConfig],
+    ) -> Result<openhands_runtime_api::mcp::McpUpdateResponse, RuntimeError> {
+        let url = self.url(openhands_runtime_api::mcp::UPDATE_MCP_SERVER_PATH);
+        let timeout = Duration::from_secs(60);
+        let response = self
+            .send(|| self.http.post(&url).json(servers), timeout, true)
+            .await?;
+        let text = response
+            .text()
+            .await
+            .map_err(|e| self.transport_error(e, timeout))?;
+        serde_json::from_str(&text).map_err(|e| {
+            RuntimeError::BadResponse(format!("not an MCP update answer ({e}): {}", cut(&text)))
+        })
+    }
+
     /// Sends `C-c` to the shell (typed into the running command, as OpenHands does).
     pub async fn interrupt(&self) -> Result<Observation, RuntimeError> {
         let mut run = CmdRunAction::new("C-c");

@@ -260,6 +260,9 @@ impl Runtime for LocalRuntime {
     fn secrets(&self) -> Vec<String> {
         vec![self.spec.api_key.clone()]
     }
+    fn client(&self) -> Option<RuntimeClient> {
+        Some(self.snapshot().0)
+    }
 }
 
 fn closed_error(client: &RuntimeClient) -> RuntimeError {

@@ -58,6 +58,11 @@ pub trait Runtime: Send + Sync {
     fn secrets(&self) -> Vec<String> {
         Vec::new()
     }
+    /// The current server's REST client (its URL and key), for the routes beside actions (MCP); `None`
+    /// for a runtime that is not an `openhands-runtime` server.
+    fn client(&self) -> Option<RuntimeClient> {
+        None
+    }
 }
 
 /// Options of the local runtime.

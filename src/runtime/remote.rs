@@ -110,4 +110,7 @@ impl Runtime for RemoteRuntime {
             .into_iter()
             .collect()
     }
+    fn client(&self) -> Option<RuntimeClient> {
+        Some(self.client.clone())
+    }
 }

@@ -53,6 +53,10 @@ fn each_outside_crate_is_imported_by_its_one_module() {
         offenders("tower_lsp_server", &["src/lsp/"]),
         Vec::<String>::new()
     );
+    assert_eq!(
+        offenders("agent_client_protocol", &["src/acp/"]),
+        Vec::<String>::new()
+    );
     // Provider HTTP: only the LLM module builds requests to a provider; the runtime's client speaks to our
     // own server.
     assert_eq!(
@@ -63,6 +67,16 @@ fn each_outside_crate_is_imported_by_its_one_module() {
         offenders("chat/completions", &["src/llm/"]),
         Vec::<String>::new()
     );
+    // MCP: the agent's MCP module and the runtime server's own are the only users of the SDK.
+    assert_eq!(offenders("rmcp", &["src/mcp/"]), Vec::<String>::new());
+    let runtime_users: Vec<String> = files_under("runtime-server/src")
+        .into_iter()
+        .filter(|(path, text)| {
+            !path.starts_with("runtime-server/src/mcp/") && text.contains("rmcp")
+        })
+        .map(|(path, _)| path)
+        .collect();
+    assert_eq!(runtime_users, Vec::<String>::new());
 }
 
 #[test]

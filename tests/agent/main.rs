@@ -1,5 +1,6 @@
 //! Integration tests of the agent core: scripted LLM servers on loopback and real `openhands-runtime`s.
 
+mod acp;
 mod cli;
 mod common;
 mod context;
@@ -11,6 +12,7 @@ mod layout;
 mod llm;
 mod lsp;
 mod lsp_frames;
+mod mcp;
 mod risk;
 mod runtime;
 mod scripted_llm;

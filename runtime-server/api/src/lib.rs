@@ -5,6 +5,7 @@
 
 mod action;
 mod event;
+pub mod mcp;
 mod observation;
 
 pub use action::{

@@ -19,7 +19,7 @@ use openhands_runtime_api::{CmdOutputMetadata, CmdRunAction, Observation};
 
 use pty::Shell;
 pub(crate) use pty::{Interrupt, Keyboard, run_as};
-pub(crate) use reaper::Reaper;
+pub(crate) use reaper::{MARKER_VAR, Reaper};
 use stream::{Output, Prompt};
 
 /// OpenHands' `TIMEOUT_MESSAGE_TEMPLATE`, verbatim: models are trained on it.

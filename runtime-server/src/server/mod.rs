@@ -4,6 +4,7 @@ pub(crate) mod archive;
 pub(crate) mod execute;
 pub(crate) mod guard;
 mod info;
+mod mcp;
 mod transfer;
 
 use std::sync::Arc;
@@ -28,6 +29,8 @@ pub(crate) struct AppState {
     /// The port we listen on (`config.port` may be 0).
     pub port: u16,
     pub executor: Executor,
+    /// The stdio MCP servers and the proxy that serves their tools.
+    pub mcp: Arc<crate::mcp::McpProxy>,
     pub stats: crate::system_stats::Stats,
 }
 
@@ -76,6 +79,14 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/upload_file", post(transfer::upload_file))
         .route("/download_files", get(transfer::download_files))
         .route("/vscode/connection_token", get(info::vscode_token))
+        .route(
+            openhands_runtime_api::mcp::UPDATE_MCP_SERVER_PATH,
+            post(mcp::update_mcp_server),
+        )
+        .nest_service(
+            openhands_runtime_api::mcp::MCP_PATH,
+            crate::mcp::service(state.mcp.clone()),
+        )
         .fallback(|| async { ApiError::not_found("Not Found") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
@@ -132,7 +143,13 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     let executor = Executor::start(&config)
         .await
         .context("cannot start the action executor")?;
+    let mcp = Arc::new(crate::mcp::McpProxy::new(
+        config.working_dir.clone(),
+        config.user_id,
+        executor.reaper().marker().to_owned(),
+    ));
     let state = Arc::new(AppState {
+        mcp,
         executor,
         stats: crate::system_stats::Stats::new(),
         port: addr.port(),
@@ -164,6 +181,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
         served = server.into_future() => served.context("the HTTP server failed")?,
         () = grace => tracing::warn!("requests still running at shutdown were dropped"),
     }
+    state.mcp.shutdown();
     state.executor.shutdown().await;
     Ok(())
 }

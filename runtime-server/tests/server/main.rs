@@ -6,4 +6,5 @@ mod common;
 mod files;
 mod http;
 mod jupyter;
+mod mcp;
 mod transfer;

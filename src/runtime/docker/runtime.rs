@@ -360,6 +360,9 @@ impl Runtime for DockerRuntime {
         let (client, _, _) = self.snapshot();
         client.api_key().map(str::to_owned).into_iter().collect()
     }
+    fn client(&self) -> Option<RuntimeClient> {
+        Some(self.snapshot().0)
+    }
 }
 
 impl Drop for DockerRuntime {

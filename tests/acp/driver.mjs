@@ -1,0 +1,146 @@
+// Drives `openhands-lsp acp` with the official ACP TypeScript SDK as a real client (tests/agent/acp.rs).
+// Usage: node driver.mjs <scenario> <agent binary> <cwd> [session id]; the agent's environment is inherited.
+// Prints one JSON report on stdout: every session/update in order, the requests the agent made, the answers.
+import { spawn } from "node:child_process";
+import { Readable, Writable } from "node:stream";
+import { readFileSync, writeFileSync } from "node:fs";
+import { client, methods, ndJsonStream } from "@agentclientprotocol/sdk";
+
+const [scenario, bin, cwd, sessionArg] = process.argv.slice(2);
+const agentProc = spawn(bin, ["acp"], { stdio: ["pipe", "pipe", "inherit"] });
+const stream = ndJsonStream(Writable.toWeb(agentProc.stdin), Readable.toWeb(agentProc.stdout));
+
+const report = { scenario, updates: [], permissions: [], reads: [], writes: [], results: {} };
+// Scenario knobs, set before each step.
+const knobs = { permission: "allow_once", write: "apply", onUpdate: null };
+const never = new Promise(() => {});
+
+const app = client({ name: "acp-driver" })
+  .onNotification(methods.client.session.update, (ctx) => {
+    report.updates.push(ctx.params.update);
+    if (knobs.onUpdate) knobs.onUpdate(ctx.params, ctx.agent);
+  })
+  .onRequest(methods.client.session.requestPermission, async (ctx) => {
+    report.permissions.push(ctx.params);
+    if (knobs.permission === "never") return never;
+    return { outcome: { outcome: "selected", optionId: knobs.permission } };
+  })
+  .onRequest(methods.client.fs.readTextFile, async (ctx) => {
+    report.reads.push(ctx.params.path);
+    return { content: readFileSync(ctx.params.path, "utf8") };
+  })
+  .onRequest(methods.client.fs.writeTextFile, async (ctx) => {
+    report.writes.push({ path: ctx.params.path, content: ctx.params.content });
+    if (knobs.write === "never") return never;
+    if (knobs.write === "refuse") throw new Error("the user closed the buffer");
+    writeFileSync(ctx.params.path, ctx.params.content);
+    return {};
+  });
+
+async function init(agent) {
+  report.results.initialize = await agent.request(methods.agent.initialize, {
+    protocolVersion: 1,
+    clientCapabilities: { fs: { readTextFile: true, writeTextFile: true }, terminal: false },
+  });
+}
+
+async function prompt(agent, sessionId, text) {
+  const r = await agent.request(methods.agent.session.prompt, {
+    sessionId,
+    prompt: [{ type: "text", text }],
+  });
+  report.updates.push({ sessionUpdate: "(prompt response)", stopReason: r.stopReason });
+  return r;
+}
+
+const scenarios = {
+  // A whole task: a risky command asked and allowed, an edit through fs/write_text_file, a plan; then a
+  // second prompt in the same session.
+  async task(agent) {
+    await init(agent);
+    const s = await agent.request(methods.agent.session.new, { cwd, mcpServers: [] });
+    report.results.new = s;
+    report.results.first = await prompt(agent, s.sessionId, "clean up and write the notes");
+    report.results.second = await prompt(agent, s.sessionId, "and now?");
+  },
+  // session/cancel while a command runs.
+  async cancel(agent) {
+    await init(agent);
+    const s = await agent.request(methods.agent.session.new, { cwd, mcpServers: [] });
+    let cancelled = false;
+    knobs.onUpdate = (note, ctx) => {
+      const u = note.update;
+      if (!cancelled && u.sessionUpdate === "tool_call" && u.kind === "execute") {
+        cancelled = true;
+        report.results.cancelAt = Date.now();
+        ctx.notify(methods.agent.session.cancel, { sessionId: s.sessionId });
+      }
+    };
+    report.results.first = await prompt(agent, s.sessionId, "run the long command");
+    report.results.cancelTookMs = Date.now() - report.results.cancelAt;
+    knobs.onUpdate = null;
+    report.results.second = await prompt(agent, s.sessionId, "go on");
+  },
+  // The client never answers the permission request nor the write: the agent gives up on both.
+  async silent(agent) {
+    await init(agent);
+    const s = await agent.request(methods.agent.session.new, { cwd, mcpServers: [] });
+    await agent.request(methods.agent.session.setMode, { sessionId: s.sessionId, modeId: "ask" });
+    knobs.permission = "never";
+    knobs.write = "never";
+    report.results.first = await prompt(agent, s.sessionId, "try things");
+  },
+  // A write the client refuses or never answers (DRIVER_WRITE), in full-auto mode (no permission asked).
+  async refuse(agent) {
+    await init(agent);
+    const s = await agent.request(methods.agent.session.new, { cwd, mcpServers: [] });
+    await agent.request(methods.agent.session.setMode, { sessionId: s.sessionId, modeId: "full-auto" });
+    knobs.write = process.env.DRIVER_WRITE || "refuse";
+    report.results.first = await prompt(agent, s.sessionId, "write it");
+  },
+  // A stored session: listed, loaded (replayed), continued.
+  async load(agent) {
+    await init(agent);
+    report.results.list = await agent.request(methods.agent.session.list, { cwd });
+    report.results.load = await agent.request(methods.agent.session.load, {
+      sessionId: sessionArg, cwd, mcpServers: [],
+    });
+    report.updates.push({ sessionUpdate: "(load response)" });
+    report.results.next = await prompt(agent, sessionArg, "one more thing");
+  },
+  // Errors the client sees as JSON-RPC errors, and the agent still serving after them.
+  async errors(agent) {
+    await init(agent);
+    const errors = {};
+    const attempt = async (name, f) => {
+      try { await f(); errors[name] = null; } catch (e) { errors[name] = { code: e.code, message: e.message }; }
+    };
+    await attempt("unknownSession", () => prompt(agent, "0123456789ab", "hi"));
+    await attempt("relativeCwd", () => agent.request(methods.agent.session.new, { cwd: "rel", mcpServers: [] }));
+    await attempt("loadMissing", () => agent.request(methods.agent.session.load, { sessionId: "abcdefabcdef", cwd, mcpServers: [] }));
+    const s = await agent.request(methods.agent.session.new, { cwd, mcpServers: [] });
+    await attempt("badMode", () => agent.request(methods.agent.session.setMode, { sessionId: s.sessionId, modeId: "yolo" }));
+    await attempt("image", () => agent.request(methods.agent.session.prompt, {
+      sessionId: s.sessionId, prompt: [{ type: "image", data: "AAAA", mimeType: "image/png" }],
+    }));
+    await attempt("unknownMethod", () => agent.request("session/frobnicate", {}));
+    report.results.errors = errors;
+    report.results.stillServing = await agent.request(methods.agent.session.list, { cwd });
+  },
+};
+
+const timer = setTimeout(() => {
+  console.log(JSON.stringify({ ...report, error: "the driver timed out" }));
+  agentProc.kill();
+  process.exit(2);
+}, 60000);
+try {
+  await app.connectWith(stream, scenarios[scenario]);
+  console.log(JSON.stringify(report));
+} catch (e) {
+  console.log(JSON.stringify({ ...report, error: String(e && e.stack || e) }));
+}
+clearTimeout(timer);
+agentProc.stdin.end();
+agentProc.kill();
+process.exit(0);
