@@ -151,3 +151,42 @@ pub fn usage_line(m: &crate::agent::Metrics) -> String {
         m.prompt_tokens, m.cache_read_tokens, m.cache_write_tokens, m.completion_tokens, m.cost
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::condenser::Condensation;
+
+    #[test]
+    fn a_condensation_shows_what_it_forgot_and_what_the_summariser_cost() {
+        let mut event = Condensation {
+            forgotten_range: Some((4, 9)),
+            summary: Some("GOAL: x".into()),
+            summary_offset: Some(2),
+            ..Condensation::default()
+        }
+        .to_event();
+        event.meta_mut().llm_metrics = Some(serde_json::json!({
+            "accumulated_cost": 0.0123,
+            "accumulated_token_usage": {"prompt_tokens": 900, "completion_tokens": 80},
+        }));
+        assert_eq!(
+            render(&event).as_deref(),
+            Some(
+                "[condensed] Condensed the history: 6 earlier events summarised (summariser: 900 tokens in, 80 out, $0.0123)"
+            )
+        );
+        let m = crate::agent::Metrics {
+            prompt_tokens: 1000,
+            cache_read_tokens: 700,
+            cache_write_tokens: 100,
+            completion_tokens: 50,
+            cost: 0.5,
+            ..Default::default()
+        };
+        assert_eq!(
+            usage_line(&m),
+            "tokens: 1000 in (700 cached, 100 written to cache), 50 out; cost $0.5000"
+        );
+    }
+}

@@ -121,7 +121,10 @@ pub fn updates(event: &Event) -> Vec<Value> {
                         | AgentObservation::Null
                         | AgentObservation::Think
                         | AgentObservation::TaskTracking { .. }
-                        | AgentObservation::Recall { .. },
+                        | AgentObservation::Recall { .. }
+                        | AgentObservation::Unknown {
+                            kind: crate::agent::condenser::events::CONDENSATION_REQUEST,
+                        },
                     ) => return out,
                     _ => ("completed", vec![block(&o.content)], Value::Null),
                 },

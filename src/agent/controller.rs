@@ -587,8 +587,10 @@ impl Controller {
                 AgentAction::Think { .. } => {
                     self.answer(&action, kinds::think_observation())?;
                 }
-                // The next step condenses first (the view sees the request); the call needs no result.
-                AgentAction::CondensationRequest if self.condenser.enabled() => {}
+                // The next step condenses first: the view sees the request.
+                AgentAction::CondensationRequest if self.condenser.enabled() => {
+                    self.answer(&action, condenser::events::request_observation())?;
+                }
                 AgentAction::TaskTracking {
                     command, task_list, ..
                 } => {

@@ -98,7 +98,11 @@ pub fn detect(events: &[Arc<Event>], ignored: Option<i64>) -> Option<StuckLoop> 
                 AgentObservation::of(o),
                 Some(AgentObservation::StateChanged { .. } | AgentObservation::Null)
             ),
-            Event::Action(_) => true,
+            // Condensations come between steps; they must not hide a loop.
+            Event::Action(a) => !matches!(
+                AgentAction::of(a),
+                Some(AgentAction::Condensation { .. } | AgentAction::CondensationRequest)
+            ),
         })
         .collect();
     if recent.len() < 3 {

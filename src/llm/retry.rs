@@ -261,3 +261,37 @@ pub(crate) fn redact_text(text: &str, key: Option<&str>) -> String {
         None => text.to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_window_errors_of_both_providers_are_recognised_and_not_retried() {
+        let openai = r#"{"error": {"message": "This model's maximum context length is 8192 tokens. However, your messages resulted in 9120 tokens.", "type": "invalid_request_error", "param": "messages", "code": "context_length_exceeded"}}"#;
+        let anthropic = r#"{"type": "error", "error": {"type": "invalid_request_error", "message": "prompt is too long: 208934 tokens > 200000 maximum"}}"#;
+        for body in [openai, anthropic] {
+            let failure = classify_status(400, body, None);
+            assert!(
+                matches!(&failure, Failure::Fatal(LlmError::ContextWindowExceeded(m)) if !m.is_empty()),
+                "{failure:?}"
+            );
+            assert!(!failure.heals());
+        }
+        // Inside a 200 stream (Anthropic's `error` event) too.
+        let inline: serde_json::Value = serde_json::from_str(anthropic).unwrap();
+        assert!(matches!(
+            classify_inline_error(&inline),
+            Failure::Fatal(LlmError::ContextWindowExceeded(_))
+        ));
+        // Another 400 stays a refused request.
+        assert!(matches!(
+            classify_status(
+                400,
+                r#"{"error": {"message": "max_tokens is too large"}}"#,
+                None
+            ),
+            Failure::Fatal(LlmError::BadRequest { .. })
+        ));
+    }
+}

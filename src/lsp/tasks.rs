@@ -418,7 +418,7 @@ async fn drive(
     let closed = session.close().await;
     let m = &closed.metrics;
     let update = json!({"sessionUpdate": "usage_update", "promptTokens": m.prompt_tokens,
-        "completionTokens": m.completion_tokens, "cacheReadTokens": m.cache_read_tokens,
+        "completionTokens": m.completion_tokens, "cachedTokens": m.cache_read_tokens,
         "cacheWriteTokens": m.cache_write_tokens, "cost": {"amount": m.cost, "currency": "USD"}});
     // Numbered with the task's last event (the next task's first event gets the next number).
     info.outbox.send(Rich::Update(super::rich::params(

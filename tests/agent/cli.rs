@@ -466,6 +466,7 @@ fn doctor_checks_the_set_up_and_names_each_fix() {
         "ok   API key: set (not shown)",
         "ok   model server: ",
         "ok   runtime binary: openhands-runtime ",
+        "ok   condenser: type = \"llm\", keep_first = 1, max_size = 100; context window unknown",
     ] {
         assert!(stdout.contains(line), "{line} in:\n{stdout}");
     }

@@ -41,6 +41,7 @@ export type Update =
       promptTokens: number;
       completionTokens: number;
       cachedTokens?: number;
+      cacheWriteTokens?: number;
       cost: { amount: number; currency: string };
     };
 

@@ -124,6 +124,20 @@ pub fn is_request(event: &Event) -> bool {
         .is_some_and(|a| a == AgentAction::CondensationRequest)
 }
 
+/// What answers the model's `request_condensation` call, so every tool call keeps its result.
+pub fn request_observation() -> Event {
+    let text = "The conversation history will be condensed before your next step.";
+    Event::Observation(Observation {
+        meta: Default::default(),
+        message: text.to_owned(),
+        content: text.to_owned(),
+        kind: ObservationKind::Other {
+            kind: CONDENSATION_REQUEST.to_owned(),
+            extras: Map::new(),
+        },
+    })
+}
+
 /// The summary as the model reads it: a user-side observation without a tool call.
 pub fn summary_observation(summary: &str) -> Event {
     Event::Observation(Observation {

@@ -198,7 +198,8 @@ impl Condenser {
                 trial.push(Arc::new(c.to_event()));
                 let after = View::from_events(&trial);
                 let t = estimate_tokens(&build_messages(&after.events, max_chars), tools);
-                if budget.is_some_and(|b| t <= b.target) {
+                // Worth it when it buys at least half the way from the trigger down to the target.
+                if budget.is_some_and(|b| t <= b.target + (b.trigger - b.target) / 2) {
                     stream.add(c.to_event(), EventSource::Agent)?;
                     return Ok(outcome);
                 }
@@ -250,6 +251,13 @@ impl Condenser {
             ..Condensation::default()
         };
         let mut event = c.to_event();
+        if let Event::Action(a) = &mut event {
+            // The range also spans events forgotten before; say how many this one took out.
+            a.message = format!(
+                "Condensed the history: {} earlier events summarised",
+                plan.forgotten.len()
+            );
+        }
         if !outcome.calls.is_empty() {
             event.meta_mut().llm_metrics = Some(calls_metrics(&outcome.calls));
         }

@@ -73,10 +73,9 @@ fn first_user_text(body: &Value) -> String {
 fn steps(n: usize) -> Vec<Reply> {
     let mut script: Vec<Reply> = (0..n)
         .map(|i| {
-            tool(
-                "execute_bash",
-                json!({"command": format!("echo step {i} of the task")}),
-            )
+            // 30 lines of output: enough for masking old outputs to matter.
+            let command = format!("echo step {i} of the task && seq -f 'line %g of step {i}' 1 30");
+            tool("execute_bash", json!({ "command": command }))
         })
         .collect();
     script.push(tool("finish", json!({"message": "All steps done."})));
@@ -159,7 +158,10 @@ async fn long_task(wire: Wire, kind: CondenserKind) {
         }
         _ => {
             assert!(summarised.is_empty(), "masking calls no LLM");
+            // Masking first; forgetting (with a summary built from the events) when it is not enough.
+            assert!(done.iter().any(|c| !c.masked_ids.is_empty()), "{done:?}");
             assert!(done.iter().any(|c| c.summary.is_some()));
+            assert!(requests.iter().any(|b| b.to_string().contains("<MASKED>")));
         }
     }
     // The condenser's calls are in the totals.
@@ -294,6 +296,7 @@ async fn the_model_can_request_a_condensation_and_secrets_stay_out_of_the_summar
             .to_string()
             .contains(SECRET_MASK)
     );
+    assert_calls_paired(&stream);
 }
 
 #[tokio::test]
@@ -314,6 +317,10 @@ async fn a_failing_summariser_does_not_lose_the_task() {
     s.runtime.close().await;
     let done = condensations(&stream);
     assert_eq!(done.len(), 1);
+    // The summariser's requests are read once: nothing is written to the cache for them.
+    for body in summariser_requests(&llm) {
+        assert!(!body.to_string().contains("cache_control"), "{body}");
+    }
     let summary = done[0].summary.clone().unwrap();
     assert!(
         summary.contains("recorded without a summariser"),

@@ -570,6 +570,11 @@ fn rich_clients_get_acp_session_updates_and_can_replay_them() {
     );
     let run = &updates[5]["update"];
     assert_eq!(run["rawOutput"]["exitCode"], 0);
+    let usage = &updates[7]["update"];
+    assert!(
+        usage["cachedTokens"].is_u64() && usage["cacheWriteTokens"].is_u64(),
+        "{usage}"
+    );
     assert!(
         run["content"][0]["content"]["text"]
             .as_str()
