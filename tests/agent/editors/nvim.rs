@@ -162,6 +162,7 @@ fn loads(nvim: Option<Nvim>) {
         "openhands",
         "openhands.approvals",
         "openhands.client",
+        "openhands.diagnostics",
         "openhands.doc",
         "openhands.health",
         "openhands.log",
@@ -178,7 +179,7 @@ fn loads(nvim: Option<Nvim>) {
     }
     assert_eq!(
         modules.len(),
-        9,
+        10,
         "a module the test does not know: {modules:?}"
     );
     let fit = report["fit"].as_str().unwrap();
