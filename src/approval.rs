@@ -42,6 +42,7 @@ impl Policy {
     ) -> Option<&'static str> {
         Some(match self {
             Policy::Never => return None,
+            _ if is_mcp_call(action) => MCP_CALL,
             Policy::Risky => risk(action, sandboxed, sandbox_workspace)?,
             Policy::Always => match action {
                 Action::Run(_)
@@ -53,6 +54,14 @@ impl Policy {
             },
         })
     }
+}
+
+/// Why an MCP tool call is asked (under `risky` and `always`): its server acts outside the sandbox's
+/// rules, so its effects are not known. "Allow always" allows every MCP tool for the conversation.
+pub const MCP_CALL: &str = "it calls an MCP tool, whose effects are not known";
+
+fn is_mcp_call(action: &Action) -> bool {
+    matches!(action, Action::Other { kind, .. } if kind == "call_tool_mcp")
 }
 
 /// The user's answer.
@@ -113,6 +122,34 @@ pub fn summarize(action: &Action) -> String {
         Action::Read(r) => format!("read {}", r.path),
         Action::Browse(b) => format!("browse {}", b.url),
         Action::BrowseInteractive(b) => format!("browser: {}", short(&b.browser_actions)),
+        Action::Other { kind, args } if kind == "call_tool_mcp" => format!(
+            "MCP tool {}",
+            args.get("name")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("?")
+        ),
         Action::Other { kind, .. } => kind.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openhands_runtime_api::ActionEvent;
+
+    #[test]
+    fn mcp_tool_calls_are_asked_unless_nothing_is() {
+        let call = openhands_runtime_api::mcp::mcp_action("echo", Default::default(), "", -1);
+        let action = &call.action;
+        let ws = Path::new("/workspace");
+        assert_eq!(Policy::Risky.asks(action, true, ws), Some(MCP_CALL));
+        assert_eq!(Policy::Always.asks(action, false, ws), Some(MCP_CALL));
+        assert_eq!(Policy::Never.asks(action, false, ws), None);
+        assert_eq!(summarize(action), "MCP tool echo");
+        let think = ActionEvent::new(Action::Other {
+            kind: "think".into(),
+            args: Default::default(),
+        });
+        assert_eq!(Policy::Risky.asks(&think.action, true, ws), None);
     }
 }

@@ -230,6 +230,14 @@ impl Runtime for PlanRuntime {
     fn secrets(&self) -> Vec<String> {
         self.inner.secrets()
     }
+    fn confirm<'a>(&'a self, _action: &'a ActionEvent) -> BoxFuture<'a, Option<Observation>> {
+        Box::pin(async {
+            Some(Observation::error(
+                "Refused in plan mode: an MCP tool may change things outside the workspace; \
+plan with reads and read-only commands, the tool can be called once the plan is acted on.",
+            ))
+        })
+    }
     fn before_finish(&self) -> BoxFuture<'_, Option<String>> {
         self.inner.before_finish()
     }

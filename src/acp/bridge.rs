@@ -379,4 +379,19 @@ impl Runtime for ClientRuntime {
     fn secrets(&self) -> Vec<String> {
         self.inner.secrets()
     }
+    fn client(&self) -> Option<crate::runtime::RuntimeClient> {
+        self.inner.client()
+    }
+    /// An MCP tool call is asked about as an action the runtime runs would be.
+    fn confirm<'a>(&'a self, action: &'a ActionEvent) -> BoxFuture<'a, Option<Observation>> {
+        Box::pin(async move {
+            if let Some(refused) = self.permit(action).await {
+                return Some(refused);
+            }
+            self.inner.confirm(action).await
+        })
+    }
+    fn before_finish(&self) -> BoxFuture<'_, Option<String>> {
+        self.inner.before_finish()
+    }
 }

@@ -604,6 +604,11 @@ impl Controller {
                 AgentAction::McpCall { name, arguments } => {
                     let (name, arguments) =
                         (name.to_owned(), arguments.cloned().unwrap_or_default());
+                    // Asked like any action (approvals, plan mode), though no runtime runs it.
+                    if let Some(refused) = self.runtime.confirm(a).await {
+                        self.answer(&action, Event::Observation(refused))?;
+                        return Ok(None);
+                    }
                     return self.call_mcp(&action, &name, arguments, cancel).await;
                 }
                 AgentAction::System { .. }

@@ -65,6 +65,9 @@ impl Runtime for CheckpointRuntime {
     fn secrets(&self) -> Vec<String> {
         self.inner.secrets()
     }
+    fn confirm<'a>(&'a self, action: &'a ActionEvent) -> BoxFuture<'a, Option<Observation>> {
+        self.inner.confirm(action)
+    }
     fn before_finish(&self) -> BoxFuture<'_, Option<String>> {
         self.inner.before_finish()
     }

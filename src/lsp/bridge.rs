@@ -537,4 +537,21 @@ impl Runtime for EditorRuntime {
     fn secrets(&self) -> Vec<String> {
         self.inner.secrets()
     }
+    fn client(&self) -> Option<crate::runtime::RuntimeClient> {
+        self.inner.client()
+    }
+    /// An MCP tool call is asked about as an action the runtime runs would be.
+    fn confirm<'a>(&'a self, action: &'a ActionEvent) -> BoxFuture<'a, Option<Observation>> {
+        Box::pin(async move {
+            if let Some(why) = self.gate.needs(&action.action)
+                && let Some(rejection) = self.gate.ask(action, why, None).await
+            {
+                return Some(rejection);
+            }
+            self.inner.confirm(action).await
+        })
+    }
+    fn before_finish(&self) -> BoxFuture<'_, Option<String>> {
+        self.inner.before_finish()
+    }
 }

@@ -524,6 +524,9 @@ impl Runtime for DiagnosticsRuntime {
     fn secrets(&self) -> Vec<String> {
         self.inner.secrets()
     }
+    fn confirm<'a>(&'a self, action: &'a ActionEvent) -> BoxFuture<'a, Option<Observation>> {
+        self.inner.confirm(action)
+    }
     fn before_finish(&self) -> BoxFuture<'_, Option<String>> {
         self.finish_check().boxed()
     }

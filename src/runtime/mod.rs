@@ -64,6 +64,14 @@ pub trait Runtime: Send + Sync {
         None
     }
 
+    /// Asked before an action the agent runs without the runtime (an MCP tool call): `Some` refuses it with
+    /// that observation (the user's rejection, plan mode). Wrappers that ask for approval ask here too;
+    /// the others pass it on.
+    fn confirm<'a>(&'a self, action: &'a ActionEvent) -> BoxFuture<'a, Option<Observation>> {
+        let _ = action;
+        Box::pin(async { None })
+    }
+
     /// Asked when the agent finishes: `Some(why)` holds the finish back and tells the agent why (a wrapper
     /// that knows the agent's edits left new errors); wrappers pass it on.
     fn before_finish(&self) -> BoxFuture<'_, Option<String>> {

@@ -13,7 +13,7 @@ use super::common::CliEnv;
 use super::scripted_llm::{Reply, ScriptedLlm, Wire, tool};
 
 /// The everything server's entry point.
-fn everything() -> PathBuf {
+pub(crate) fn everything() -> PathBuf {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/mcp/node_modules/@modelcontextprotocol/server-everything/dist/index.js");
     assert!(
@@ -394,4 +394,32 @@ fn doctor_shows_the_mcp_servers_and_bad_entries_are_named() {
         "{stderr}"
     );
     assert!(llm.requests().is_empty());
+}
+
+/// An MCP tool call goes through the same gate as any action: plan mode refuses it (its server may change
+/// things), and the server never sees the call.
+#[test]
+fn plan_mode_refuses_mcp_tools() {
+    let env = CliEnv::new();
+    let mark = mark("plan");
+    write_config(
+        &env,
+        &format!("[mcp]\nstdio_servers = [{}]\n", stdio_config(&mark)),
+    );
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![
+            tool("echo", json!({"message": "should not run"})),
+            tool("finish", json!({"message": "planned"})),
+        ],
+    );
+    let out = env
+        .run_cmd(&llm.base_url, &["--plan", "plan with the MCP tools"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let result = tool_result(&llm.requests(), 0);
+    assert!(result.contains("Refused in plan mode"), "{result}");
+    assert!(!result.contains("Echo: should not run"), "{result}");
 }

@@ -110,3 +110,61 @@ fn dangerous_commands_and_the_models_high_ratings_are_asked_and_recorded() {
     assert_eq!(risks, want);
     ed.shutdown();
 }
+
+/// An MCP tool call is asked with the default policy, though no runtime runs it: the editor's refusal
+/// reaches the model and the server never sees the call.
+#[test]
+fn an_mcp_tool_call_is_asked_and_a_refusal_keeps_it_from_the_server() {
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![
+            tool("echo", json!({"message": "not without asking"})),
+            tool("finish", json!({"message": "done"})),
+        ],
+    );
+    let mut ed = Editor::start(&llm);
+    let config = ed.ws.join(".openhands");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.toml"),
+        format!(
+            "[mcp]\nstdio_servers = [{{ name = \"everything\", command = \"node\", args = [{:?}, \"stdio\"] }}]\n",
+            super::super::mcp::everything().display().to_string()
+        ),
+    )
+    .unwrap();
+    ed.initialize(false);
+    let r = ed.request(
+        "workspace/executeCommand",
+        json!({"command": "openhands.task.start", "arguments": ["use the echo tool"]}),
+    );
+    assert!(r["result"]["taskId"].is_string(), "{r}");
+    ed.wait_for("the task's end", |m| {
+        method(m) == "window/showMessage"
+            && m["params"]["message"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("OpenHands finished") || s.contains("failed"))
+    });
+    let asked: Vec<String> = ed
+        .seen
+        .iter()
+        .filter(|m| method(m) == "window/showMessageRequest")
+        .map(|m| m["params"]["message"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(asked.len(), 1, "{asked:#?}");
+    assert!(
+        asked[0].contains("MCP tool echo (it calls an MCP tool, whose effects are not known)"),
+        "{asked:#?}"
+    );
+    let requests = llm.requests();
+    let result = requests.last().unwrap()["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["role"] == "tool")
+        .map(|m| m["content"].to_string())
+        .unwrap_or_default();
+    assert!(result.contains("rejected"), "{result}");
+    assert!(!result.contains("Echo: not without asking"), "{result}");
+    ed.shutdown();
+}
