@@ -280,7 +280,8 @@ fn a_whole_task_in_a_docker_sandbox() {
     std::fs::create_dir_all(env.ws().join(".openhands")).unwrap();
     std::fs::write(
         env.ws().join(".openhands/config.toml"),
-        "[docker]\nrootfs = \"debian\"\nmemory = \"1g\"\n",
+        // A named secret reaches the container's shell under its name, and only its length is printed.
+        "[docker]\nrootfs = \"debian\"\nmemory = \"1g\"\n[secrets]\nDOCKER_TOKEN = \"tok-in-docker-1234\"\n",
     )
     .unwrap();
     assert!(our_containers(&env.ws()).is_empty());
@@ -289,7 +290,7 @@ fn a_whole_task_in_a_docker_sandbox() {
         vec![
             tools(
                 "execute_bash",
-                json!({"command": "pwd && echo made-in-docker > made.txt && id -u"}),
+                json!({"command": "pwd && echo made-in-docker > made.txt && id -u && echo ${#DOCKER_TOKEN}"}),
             ),
             tools("finish", json!({"message": "made it"})),
         ],
@@ -306,9 +307,10 @@ fn a_whole_task_in_a_docker_sandbox() {
         .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned))
         .unwrap();
     assert!(
-        stderr.contains(&format!("  /workspace\n  {uid}\n  [exit 0]")),
+        stderr.contains(&format!("  /workspace\n  {uid}\n  18\n  [exit 0]")),
         "{stderr}"
     );
+    assert!(!stderr.contains("tok-in-docker-1234"), "{stderr}");
     let made = env.ws().join("made.txt");
     assert_eq!(std::fs::read_to_string(&made).unwrap(), "made-in-docker\n");
     use std::os::unix::fs::MetadataExt as _;
