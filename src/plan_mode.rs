@@ -2,7 +2,6 @@
 //! conservative read-only allow-list and refuses everything else with an observation that says why; the
 //! task's prompt asks for a plan in the task tracker. Knows no front end.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use futures_util::FutureExt;
@@ -212,24 +211,6 @@ impl Runtime for PlanRuntime {
     ) -> BoxFuture<'a, Result<Observation, RuntimeError>> {
         self.run(action).boxed()
     }
-    fn interrupt(&self) -> BoxFuture<'_, ()> {
-        self.inner.interrupt()
-    }
-    fn health(&self) -> BoxFuture<'_, Result<(), RuntimeError>> {
-        self.inner.health()
-    }
-    fn close(&self) -> BoxFuture<'_, ()> {
-        self.inner.close()
-    }
-    fn workspace_dir(&self) -> &Path {
-        self.inner.workspace_dir()
-    }
-    fn description(&self) -> String {
-        self.inner.description()
-    }
-    fn secrets(&self) -> Vec<String> {
-        self.inner.secrets()
-    }
     fn confirm<'a>(&'a self, _action: &'a ActionEvent) -> BoxFuture<'a, Option<Observation>> {
         Box::pin(async {
             Some(Observation::error(
@@ -238,9 +219,16 @@ plan with reads and read-only commands, the tool can be called once the plan is 
             ))
         })
     }
-    fn before_finish(&self) -> BoxFuture<'_, Option<String>> {
-        self.inner.before_finish()
-    }
+    crate::runtime::pass_on!(
+        interrupt,
+        health,
+        close,
+        workspace_dir,
+        description,
+        secrets,
+        client,
+        before_finish
+    );
 }
 
 /// The last plan the agent recorded with the task tracker in `events`, as numbered lines.

@@ -1,7 +1,7 @@
 //! A `Runtime` wrapper that takes a checkpoint before every action that may change files and records it in
 //! the action's observation, so the conversation says which checkpoint each step made.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use futures_util::FutureExt;
@@ -47,28 +47,15 @@ impl Runtime for CheckpointRuntime {
     ) -> BoxFuture<'a, Result<Observation, RuntimeError>> {
         self.run(action).boxed()
     }
-    fn interrupt(&self) -> BoxFuture<'_, ()> {
-        self.inner.interrupt()
-    }
-    fn health(&self) -> BoxFuture<'_, Result<(), RuntimeError>> {
-        self.inner.health()
-    }
-    fn close(&self) -> BoxFuture<'_, ()> {
-        self.inner.close()
-    }
-    fn workspace_dir(&self) -> &Path {
-        self.inner.workspace_dir()
-    }
-    fn description(&self) -> String {
-        self.inner.description()
-    }
-    fn secrets(&self) -> Vec<String> {
-        self.inner.secrets()
-    }
-    fn confirm<'a>(&'a self, action: &'a ActionEvent) -> BoxFuture<'a, Option<Observation>> {
-        self.inner.confirm(action)
-    }
-    fn before_finish(&self) -> BoxFuture<'_, Option<String>> {
-        self.inner.before_finish()
-    }
+    crate::runtime::pass_on!(
+        interrupt,
+        health,
+        close,
+        workspace_dir,
+        description,
+        secrets,
+        client,
+        confirm,
+        before_finish
+    );
 }

@@ -519,27 +519,6 @@ impl Runtime for EditorRuntime {
     ) -> BoxFuture<'a, Result<Observation, RuntimeError>> {
         self.run(action).boxed()
     }
-    fn interrupt(&self) -> BoxFuture<'_, ()> {
-        self.inner.interrupt()
-    }
-    fn health(&self) -> BoxFuture<'_, Result<(), RuntimeError>> {
-        self.inner.health()
-    }
-    fn close(&self) -> BoxFuture<'_, ()> {
-        self.inner.close()
-    }
-    fn workspace_dir(&self) -> &Path {
-        self.inner.workspace_dir()
-    }
-    fn description(&self) -> String {
-        self.inner.description()
-    }
-    fn secrets(&self) -> Vec<String> {
-        self.inner.secrets()
-    }
-    fn client(&self) -> Option<crate::runtime::RuntimeClient> {
-        self.inner.client()
-    }
     /// An MCP tool call is asked about as an action the runtime runs would be.
     fn confirm<'a>(&'a self, action: &'a ActionEvent) -> BoxFuture<'a, Option<Observation>> {
         Box::pin(async move {
@@ -551,7 +530,14 @@ impl Runtime for EditorRuntime {
             self.inner.confirm(action).await
         })
     }
-    fn before_finish(&self) -> BoxFuture<'_, Option<String>> {
-        self.inner.before_finish()
-    }
+    crate::runtime::pass_on!(
+        interrupt,
+        health,
+        close,
+        workspace_dir,
+        description,
+        secrets,
+        client,
+        before_finish
+    );
 }

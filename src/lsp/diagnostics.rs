@@ -506,30 +506,19 @@ impl Runtime for DiagnosticsRuntime {
     ) -> BoxFuture<'a, Result<Observation, RuntimeError>> {
         self.run(action).boxed()
     }
-    fn interrupt(&self) -> BoxFuture<'_, ()> {
-        self.inner.interrupt()
-    }
-    fn health(&self) -> BoxFuture<'_, Result<(), RuntimeError>> {
-        self.inner.health()
-    }
-    fn close(&self) -> BoxFuture<'_, ()> {
-        self.inner.close()
-    }
-    fn workspace_dir(&self) -> &Path {
-        self.inner.workspace_dir()
-    }
-    fn description(&self) -> String {
-        self.inner.description()
-    }
-    fn secrets(&self) -> Vec<String> {
-        self.inner.secrets()
-    }
-    fn confirm<'a>(&'a self, action: &'a ActionEvent) -> BoxFuture<'a, Option<Observation>> {
-        self.inner.confirm(action)
-    }
     fn before_finish(&self) -> BoxFuture<'_, Option<String>> {
         self.finish_check().boxed()
     }
+    crate::runtime::pass_on!(
+        interrupt,
+        health,
+        close,
+        workspace_dir,
+        description,
+        secrets,
+        client,
+        confirm
+    );
 }
 
 #[cfg(test)]

@@ -36,6 +36,67 @@ pub enum RuntimeError {
     BadResponse(String),
 }
 
+/// The `Runtime` methods a wrapper (approvals, checkpoints, plan mode, diagnostics) passes on to the runtime
+/// it wraps, `self.inner`, unchanged: `pass_on!(interrupt, health, close, ...)` inside its `impl Runtime`.
+/// Each wrapper's list says what it passes on; what it leaves out falls back to the trait's default, so a
+/// wrapper passes on every defaulted method it does not replace (`client`, `confirm`, `before_finish`).
+macro_rules! pass_on {
+    (interrupt) => {
+        fn interrupt(&self) -> futures_util::future::BoxFuture<'_, ()> {
+            self.inner.interrupt()
+        }
+    };
+    (health) => {
+        fn health(
+            &self,
+        ) -> futures_util::future::BoxFuture<'_, Result<(), $crate::runtime::RuntimeError>> {
+            self.inner.health()
+        }
+    };
+    (close) => {
+        fn close(&self) -> futures_util::future::BoxFuture<'_, ()> {
+            self.inner.close()
+        }
+    };
+    (workspace_dir) => {
+        fn workspace_dir(&self) -> &std::path::Path {
+            self.inner.workspace_dir()
+        }
+    };
+    (description) => {
+        fn description(&self) -> String {
+            self.inner.description()
+        }
+    };
+    (secrets) => {
+        fn secrets(&self) -> Vec<String> {
+            self.inner.secrets()
+        }
+    };
+    (client) => {
+        fn client(&self) -> Option<$crate::runtime::RuntimeClient> {
+            self.inner.client()
+        }
+    };
+    (confirm) => {
+        fn confirm<'a>(
+            &'a self,
+            action: &'a openhands_runtime_api::ActionEvent,
+        ) -> futures_util::future::BoxFuture<'a, Option<openhands_runtime_api::Observation>> {
+            self.inner.confirm(action)
+        }
+    };
+    (before_finish) => {
+        fn before_finish(&self) -> futures_util::future::BoxFuture<'_, Option<String>> {
+            self.inner.before_finish()
+        }
+    };
+    ($($method:ident),+ $(,)?) => {
+        $( $crate::runtime::pass_on!($method); )+
+    };
+}
+pub(crate) use pass_on;
+
 /// A sandbox that executes actions.
 pub trait Runtime: Send + Sync {
     /// Runs one action. A runtime that died is restarted when possible and the observation says so.
