@@ -207,10 +207,8 @@ pub fn code_actions(backend: &Backend, uri: &Uri) -> Vec<(String, &'static str, 
         .iter()
         .rev()
         .find(|t| {
-            matches!(
-                t.state().as_str(),
-                "finished" | "awaiting_user_input" | "stopped"
-            )
+            use crate::lsp::tasks::TaskState as S;
+            matches!(t.state(), S::Finished | S::AwaitingUserInput | S::Stopped)
         })
         .map(|t| {
             (
