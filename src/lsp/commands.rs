@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 use tower_lsp_server::Client;
-use tower_lsp_server::ls_types::{MessageType, Range, ShowDocumentParams, Uri};
+use tower_lsp_server::ls_types::{MessageType, Range, Uri};
 
 use super::approvals::Decision;
 use super::tasks::{self, TaskInfo, TaskRequest};
@@ -159,18 +159,7 @@ pub fn execute(
                 let line = format!("OpenHands transcript: {}", path.display());
                 tokio::spawn(async move { c.show_message(MessageType::INFO, line).await });
             } else {
-                let c = client.clone();
-                let u = uri.clone();
-                tokio::spawn(async move {
-                    let params = ShowDocumentParams {
-                        uri: u,
-                        external: None,
-                        take_focus: Some(true),
-                        selection: None,
-                    };
-                    let _ =
-                        tokio::time::timeout(tasks::CLIENT_TIMEOUT, c.show_document(params)).await;
-                });
+                tasks::show_document(client, uri.clone());
             }
             Ok(json!({"uri": uri.as_str()}))
         }

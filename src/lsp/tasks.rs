@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use tower_lsp_server::Client;
 use tower_lsp_server::ls_types::notification::Progress;
 use tower_lsp_server::ls_types::{
-    MessageType, NumberOrString, ProgressParams, ProgressParamsValue, WorkDoneProgress,
-    WorkDoneProgressBegin, WorkDoneProgressEnd, WorkDoneProgressReport,
+    MessageType, NumberOrString, ProgressParams, ProgressParamsValue, ShowDocumentParams, Uri,
+    WorkDoneProgress, WorkDoneProgressBegin, WorkDoneProgressEnd, WorkDoneProgressReport,
 };
 
 use super::bridge::{EditorRuntime, Link};
@@ -25,6 +25,20 @@ use crate::session::{Open, Session, one_line};
 
 /// Every request to the client waits at most this long.
 pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Asks the editor to show `uri` (the editor must support `window/showDocument`), without waiting for it.
+pub fn show_document(client: &Client, uri: Uri) {
+    let c = client.clone();
+    tokio::spawn(async move {
+        let params = ShowDocumentParams {
+            uri,
+            external: None,
+            take_focus: Some(true),
+            selection: None,
+        };
+        let _ = tokio::time::timeout(CLIENT_TIMEOUT, c.show_document(params)).await;
+    });
+}
 /// `$/progress` reports are coalesced to at most this rate.
 const REPORT_EVERY: Duration = Duration::from_millis(250);
 
