@@ -357,7 +357,8 @@ impl Controller {
             .complete(&request, cancel, &move |e| listener(e))
             .await;
         self.metrics.llm_time += started.elapsed();
-        let response = result?;
+        let mut response = result?;
+        super::parse::unique_ids(&mut response, &self.stream.events());
         self.context_errors = 0;
         self.count(&response);
         let mcp = self.mcp.clone();
