@@ -6,6 +6,7 @@ local panel = require("openhands.panel")
 local status = require("openhands.status")
 local log = require("openhands.log")
 local approvals = require("openhands.approvals")
+local changes = require("openhands.changes")
 
 local M = {}
 local api = vim.api
@@ -95,6 +96,9 @@ local function task_state(params)
   if type(params) == "table" and type(params.message) == "string" and (terminal or params.state == "retrying") then
     panel.renderer():status(params.message, state_groups[params.state])
   end
+  if terminal then
+    changes.task_ended(params)
+  end
 end
 
 local function handlers()
@@ -114,10 +118,21 @@ local function handlers()
     end,
     ["window/logMessage"] = function(_, params)
       log.append(params)
+      changes.server_message(params)
     end,
     ["window/showMessage"] = function(_, params)
       log.append(params)
       show_message(params)
+    end,
+    ["window/showDocument"] = function(err, params, ctx, cfg)
+      -- A task's diff (openhands.task.diff from a code action) opens like the changes list opens it.
+      if changes.show_document(params and params.uri) then
+        return { success = true }
+      end
+      if core["window/showDocument"] then
+        return core["window/showDocument"](err, params, ctx, cfg)
+      end
+      return { success = false }
     end,
     ["window/showMessageRequest"] = function(err, params, ctx, cfg)
       local answer = approvals.legacy(params or {})
@@ -404,6 +419,13 @@ function M.transcript(id)
     return notify_error("OpenHands: no transcript at " .. path)
   end
   vim.cmd("edit " .. vim.fn.fnameescape(path))
+end
+
+--- `:OpenHandsChanges [taskId|conversationId]`: the files the task changed, to diff, keep or revert.
+function M.changes(target)
+  with_client(function()
+    changes.open(target)
+  end)
 end
 
 M.toggle_panel = panel.toggle

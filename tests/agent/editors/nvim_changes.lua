@@ -1,0 +1,126 @@
+-- Why this file exists: the `changes` scenario of nvim_plugin.lua: after a real task edited an open buffer and
+-- a closed file, the user reviews its changes in `:OpenHandsChanges` with the list's own keys (diff, revert,
+-- a refused revert, keep), then a second task edits more and the list follows it (revert all).
+local api = vim.api
+
+return function(report, done, server, base_url, file)
+  local panel = require("openhands.panel")
+  local changes = require("openhands.changes")
+  local ws = vim.fn.fnamemodify(file, ":p:h")
+
+  local function press(keys)
+    api.nvim_feedkeys(api.nvim_replace_termcodes(keys, true, false, true), "x", false)
+  end
+  local function list()
+    return api.nvim_buf_get_lines(changes.buf(), 0, -1, false)
+  end
+  -- Puts the cursor on `path`'s line of the list, in the list's window.
+  local function on(path)
+    api.nvim_set_current_win((assert(changes.window(), "the list is not shown")))
+    for row, p in pairs(changes.state().rows) do
+      if p == path then
+        api.nvim_win_set_cursor(0, { row, 0 })
+        return
+      end
+    end
+    error("no " .. path .. " in the list:\n" .. table.concat(list(), "\n"))
+  end
+  local function settled()
+    local st = changes.state()
+    return not st.pending and st.loading == 0
+  end
+  local function list_has(text)
+    return table.concat(list(), "\n"):find(text, 1, true) ~= nil
+  end
+  local function panel_has(text)
+    return table.concat(api.nvim_buf_get_lines(panel.buf(), 0, -1, false), "\n"):find(text, 1, true) ~= nil
+  end
+  local function disk(name)
+    return vim.fn.readfile(ws .. "/" .. name)
+  end
+
+  vim.cmd("edit " .. vim.fn.fnameescape(file))
+  local notes = api.nvim_get_current_buf()
+  require("openhands").setup({ cmd = { server }, base_url = base_url, approvals = "never" })
+  if not require("openhands.client").wait_initialized(15000) then
+    return done(false, "the server did not initialize")
+  end
+  vim.cmd("OpenHands edit two files")
+  if not vim.wait(60000, function()
+    return panel_has("OpenHands finished")
+  end, 50) then
+    return done(false, "the first task did not finish")
+  end
+  vim.wait(300)
+
+  -- The list: both files with their counts.
+  vim.cmd("OpenHandsChanges")
+  report.loaded = vim.wait(10000, function()
+    return changes.state().result ~= nil and settled()
+  end, 20)
+  report.list = list()
+  report.list_window = changes.window() ~= nil
+
+  -- <CR> on b.txt: its diff, read-only.
+  on("b.txt")
+  press("<CR>")
+  vim.wait(5000, function()
+    return api.nvim_buf_get_name(0):find("openhands://diff/", 1, true) ~= nil
+  end, 20)
+  report.diff_name = api.nvim_buf_get_name(0)
+  report.diff = api.nvim_buf_get_lines(0, 0, -1, false)
+  report.diff_modifiable = vim.bo.modifiable
+  report.diff_filetype = vim.bo.filetype
+
+  -- r on b.txt (closed): restored on disk, the list says so.
+  on("b.txt")
+  press("r")
+  report.reverted = vim.wait(10000, function()
+    return settled() and list_has("+3 −1  reverted")
+  end, 20)
+  report.list_after_revert = list()
+  report.b_disk = disk("b.txt")
+
+  -- The user changes the line the task changed in notes.txt: r is refused with the server's message.
+  api.nvim_buf_set_lines(notes, 0, 1, false, { "first line, edited by me" })
+  vim.wait(300)
+  on("notes.txt")
+  press("r")
+  report.refused = vim.wait(10000, function()
+    return settled() and list_has("NOT reverted")
+  end, 20)
+  report.list_after_refusal = list()
+  report.notes_after_refusal = api.nvim_buf_get_lines(notes, 0, -1, false)
+
+  -- k keeps it.
+  on("notes.txt")
+  press("k")
+  report.kept = vim.wait(10000, function()
+    return settled() and list_has("  kept")
+  end, 20)
+  report.list_after_keep = list()
+
+  -- b.txt opened in a buffer shows the restored text; the next task edits that buffer, and the list follows.
+  vim.cmd("wincmd t")
+  vim.cmd("edit " .. vim.fn.fnameescape(ws .. "/b.txt"))
+  local b = api.nvim_get_current_buf()
+  report.b_buffer = api.nvim_buf_get_lines(b, 0, -1, false)
+  vim.cmd("OpenHandsReply now change b.txt")
+  report.followed = vim.wait(60000, function()
+    return settled() and list_has("b.txt  +1 −1") and not list_has("notes.txt")
+  end, 50)
+  report.list_second = list()
+  report.b_buffer_second = api.nvim_buf_get_lines(b, 0, -1, false)
+
+  -- R reverts every file: the open buffer through the editor, unsaved.
+  api.nvim_set_current_win(changes.window())
+  press("R")
+  report.reverted_all = vim.wait(10000, function()
+    return settled() and list_has("+1 −1  reverted")
+  end, 20)
+  report.list_after_revert_all = list()
+  report.b_buffer_after = api.nvim_buf_get_lines(b, 0, -1, false)
+  report.b_disk_after = disk("b.txt")
+  report.log = require("openhands.log").lines()
+  done(true)
+end
