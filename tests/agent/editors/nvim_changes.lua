@@ -35,6 +35,17 @@ return function(report, done, server, base_url, file)
   local function panel_has(text)
     return table.concat(api.nvim_buf_get_lines(panel.buf(), 0, -1, false), "\n"):find(text, 1, true) ~= nil
   end
+  local function diff_buffers()
+    local names = {}
+    for _, b in ipairs(api.nvim_list_bufs()) do
+      local name = api.nvim_buf_get_name(b)
+      if name:find("openhands://diff/", 1, true) == 1 then
+        names[#names + 1] = name
+      end
+    end
+    table.sort(names)
+    return names
+  end
   local function disk(name)
     return vim.fn.readfile(ws .. "/" .. name)
   end
@@ -71,6 +82,9 @@ return function(report, done, server, base_url, file)
   report.diff = api.nvim_buf_get_lines(0, 0, -1, false)
   report.diff_modifiable = vim.bo.modifiable
   report.diff_filetype = vim.bo.filetype
+  -- The server's window/showDocument of the same diff (0.11 supports it) opens no second one.
+  vim.wait(500)
+  report.diff_buffers = diff_buffers()
 
   -- r on b.txt (closed): restored on disk, the list says so.
   on("b.txt")
@@ -121,6 +135,13 @@ return function(report, done, server, base_url, file)
   report.list_after_revert_all = list()
   report.b_buffer_after = api.nvim_buf_get_lines(b, 0, -1, false)
   report.b_disk_after = disk("b.txt")
+  -- The diff command run by itself (a code action's): on 0.11 the server shows it with window/showDocument,
+  -- which opens it like the list does; 0.7 does not support showDocument.
+  require("openhands.client").execute("openhands.task.diff", { { taskId = "t1", file = "notes.txt" } }, function() end)
+  vim.wait(3000, function()
+    return vim.tbl_contains(diff_buffers(), "openhands://diff/notes.txt")
+  end, 20)
+  report.diff_buffers_after_command = diff_buffers()
   report.log = require("openhands.log").lines()
   done(true)
 end

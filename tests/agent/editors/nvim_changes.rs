@@ -68,6 +68,11 @@ fn reviews_changes(nvim: Option<Nvim>) {
     );
     assert_eq!(report["diff_modifiable"], false, "{v}");
     assert_eq!(report["diff_filetype"], "diff", "{v}");
+    assert_eq!(
+        report["diff_buffers"],
+        json!(["openhands://diff/b.txt"]),
+        "{v}: one diff, however many ways it was shown"
+    );
 
     // r on the closed file: restored on disk, and the list says so.
     assert_eq!(
@@ -131,6 +136,13 @@ fn reviews_changes(nvim: Option<Nvim>) {
     );
     assert_eq!(report["b_buffer_after"], json!(["one", "two"]), "{v}");
     assert_eq!(report["b_disk_after"], json!(["one", "two"]), "{v}");
+
+    // openhands.task.diff by itself (as a code action runs it): 0.11 opens what the server shows.
+    let mut want = vec!["openhands://diff/b.txt"];
+    if v.contains("v0.11") {
+        want.push("openhands://diff/notes.txt");
+    }
+    assert_eq!(report["diff_buffers_after_command"], json!(want), "{v}");
 }
 
 #[test]

@@ -13,7 +13,8 @@ local ns = api.nvim_create_namespace("openhands_changes")
 -- buf: the list's buffer; target: the task id or conversation id it shows (nil: the task the plugin follows);
 -- pinned: the user named the target; rows: line number -> path; message: the last outcome, with its group;
 -- result: the last answer of openhands.task.changes (or error: why there is none); pending: a revert whose
--- outcome has not arrived; loading: requests for the list not answered yet.
+-- outcome has not arrived; loading: requests for the list not answered yet; diffing: diff requests not
+-- answered yet; shown: diffs the list showed, whose `window/showDocument` from the server is not needed.
 local state = {
   buf = nil,
   target = nil,
@@ -25,6 +26,8 @@ local state = {
   error = nil,
   pending = false,
   loading = 0,
+  diffing = 0,
+  shown = {},
 }
 
 local marks = { added = "A", modified = "M", deleted = "D" }
@@ -264,19 +267,32 @@ function M.show_document(uri)
   if type(uri) ~= "string" or not uri:match("/reviews/[^/]+%.diff$") then
     return false
   end
+  if state.diffing > 0 or state.shown[uri] then
+    -- The list asked for this diff: its answer shows it (the server also sends it to editors without a list).
+    state.shown[uri] = nil
+    return true
+  end
   local path = vim.uri_to_fname(uri)
   local ok, lines = pcall(vim.fn.readfile, path)
   if not ok then
     return false
   end
+  -- `<conversation>-<first event>[-<file with / as _>].diff`: named by the file, or "task".
+  local name = vim.fn.fnamemodify(path, ":t:r")
+  name = name:match("^%x+%-%d+%-(.+)$") or (name:match("^%x+%-%d+$") and "task") or name
   vim.schedule(function()
-    M.show_diff(vim.fn.fnamemodify(path, ":t:r"), table.concat(lines, "\n"))
+    M.show_diff(name, table.concat(lines, "\n"))
   end)
   return true
 end
 
 local function diff(file)
+  state.diffing = state.diffing + 1
   client.execute("openhands.task.diff", { task_args({ file = file }) }, function(err, result)
+    state.diffing = state.diffing - 1
+    if result and type(result.uri) == "string" then
+      state.shown[result.uri] = true
+    end
     if err then
       return say("OpenHands: " .. tostring(err.message or err), true)
     end
