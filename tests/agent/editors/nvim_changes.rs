@@ -1,11 +1,13 @@
 //! The Neovim review list (`:OpenHandsChanges`) against the real server and runtime: a task edits an open
 //! buffer and a closed file; the list shows both with their counts, `<CR>` shows a diff, `r` reverts the closed
 //! file on disk, a revert over the user's own edit is refused with the server's message, `k` keeps; the next
-//! task's changes replace the list by themselves and `R` reverts the open buffer through the editor.
+//! task's changes replace the list by themselves and `R` reverts the open buffer through the editor. And the
+//! same as a new user types it, in Neovim with its default settings in tmux: no prompt ever waits for Enter.
 
 use serde_json::json;
 
-use super::{Home, Nvim, lines, nvim_07, nvim_011, scenario};
+use super::super::tmux::Tmux;
+use super::{Home, Nvim, lines, nvim_07, nvim_011, plugin_dir, scenario};
 use crate::scripted_llm::{Reply, ScriptedLlm, Wire, tool};
 
 fn script() -> Vec<Reply> {
@@ -153,4 +155,130 @@ fn nvim_07_reviews_a_tasks_changes() {
 #[test]
 fn nvim_011_reviews_a_tasks_changes() {
     reviews_changes(nvim_011());
+}
+
+/// A new user's Neovim (the README's set-up, every other setting Neovim's default) in tmux: `:OpenHands`, then
+/// `:OpenHandsChanges`, `<CR>` and `r` typed as keys; each step shows on the screen without a prompt between.
+fn typed_by_a_user(nvim: Option<Nvim>) {
+    let Some(nvim) = nvim else { return };
+    if !Tmux::available() {
+        eprintln!("skipped: no tmux");
+        return;
+    }
+    let v = &nvim.version;
+    let llm = ScriptedLlm::start(Wire::OpenAi, script());
+    let home = Home::new();
+    std::fs::write(home.ws().join("b.txt"), "one\ntwo\n").unwrap();
+    let init = home.dir.path().join("init.lua");
+    std::fs::write(
+        &init,
+        format!(
+            "vim.opt.runtimepath:append({plugin:?})\n\
+             require('openhands').setup({{ cmd = {{ {lsp:?} }}, base_url = {url:?} }})\n",
+            plugin = plugin_dir().display().to_string(),
+            lsp = env!("CARGO_BIN_EXE_openhands-lsp"),
+            url = llm.base_url,
+        ),
+    )
+    .unwrap();
+    let d = home.dir.path();
+    let command = format!(
+        "cd {ws} && env HOME={d} XDG_CONFIG_HOME={d}/config XDG_STATE_HOME={d}/state XDG_CACHE_HOME={d}/cache \
+         XDG_DATA_HOME={d}/share OPENHANDS_DATA_DIR={d}/data LLM_MODEL=scripted-model \
+         LLM_API_KEY=sk-test-secret LLM_NATIVE_TOOL_CALLING=true LLM_NUM_RETRIES=0 \
+         {nvim} -i NONE -n -u {init} notes.txt",
+        ws = home.ws().display(),
+        d = d.display(),
+        nvim = nvim.bin.display(),
+        init = init.display(),
+    );
+    let tmux = Tmux::start(&format!("changes{}", v.len()), &command);
+    let no_prompt = |s: &str| {
+        for bad in ["Press ENTER", "[Y]es", "(y/n)", "Type number and <Enter>"] {
+            assert!(!s.contains(bad), "{v}: a prompt waits: {bad:?}\n{s}");
+        }
+    };
+    tmux.wait("the file", 30, |s| s.contains("first line"), String::new);
+    tmux.keys(&[":OpenHands edit two files", "Enter"]);
+    let s = tmux.wait(
+        "the finished task",
+        60,
+        |s| s.contains("OpenHands finished"),
+        || format!("{v}"),
+    );
+    no_prompt(&s);
+    tmux.keys(&[":OpenHandsChanges", "Enter"]);
+    let s = tmux.wait(
+        "the list",
+        30,
+        |s| s.contains("M b.txt      +3 −1") && s.contains("M notes.txt  +1 −1"),
+        || format!("{v}"),
+    );
+    no_prompt(&s);
+    // The cursor starts on the first file (b.txt): Enter shows its diff, then back to the list and revert it.
+    tmux.keys(&["Enter"]);
+    let s = tmux.wait(
+        "the diff",
+        30,
+        |s| s.contains("openhands://diff/b.txt") && s.contains("+++ b/b.txt"),
+        || format!("{v}"),
+    );
+    no_prompt(&s);
+    tmux.keys(&[":wincmd b", "Enter"]);
+    tmux.wait(
+        "the list's window",
+        10,
+        |s| s.lines().any(|l| l.starts_with(":wincmd b")),
+        || format!("{v}"),
+    );
+    tmux.keys(&["r"]);
+    let s = tmux.wait(
+        "the reverted file",
+        30,
+        |s| s.contains("M b.txt      +3 −1  reverted"),
+        || format!("{v}"),
+    );
+    no_prompt(&s);
+    assert_eq!(
+        std::fs::read_to_string(home.ws().join("b.txt")).unwrap(),
+        "one\ntwo\n",
+        "{v}"
+    );
+    // The user types over the task's line in notes.txt; reverting it is refused, the reason shown in the list
+    // and the echo area, and no prompt asks for Enter however long the reason is.
+    tmux.keys(&[":wincmd t", "Enter"]);
+    tmux.keys(&["A by me", "Escape"]);
+    tmux.wait(
+        "the user's edit",
+        10,
+        |s| s.contains("first line, edited by me"),
+        || format!("{v}"),
+    );
+    tmux.keys(&[":wincmd b", "Enter"]);
+    tmux.keys(&["j", "r"]);
+    let s = tmux.wait(
+        "the refusal",
+        30,
+        |s| s.contains("OpenHands: NOT reverted: "),
+        || format!("{v}"),
+    );
+    no_prompt(&s);
+    // Neovim still takes commands: nothing holds the keyboard.
+    tmux.keys(&[":echo 'still here'", "Enter"]);
+    tmux.wait(
+        "the echo",
+        10,
+        |s| s.contains("still here"),
+        || format!("{v}"),
+    );
+}
+
+#[test]
+fn nvim_07_reviews_changes_typed_by_a_user() {
+    typed_by_a_user(nvim_07());
+}
+
+#[test]
+fn nvim_011_reviews_changes_typed_by_a_user() {
+    typed_by_a_user(nvim_011());
 }

@@ -154,6 +154,10 @@ local function render()
   for _, h in ipairs(hls) do
     pcall(api.nvim_buf_add_highlight, buf, ns, h[4], h[1], h[2], h[3])
   end
+  if win and api.nvim_win_is_valid(win) and #api.nvim_tabpage_list_wins(0) > 1 then
+    -- The list's window fits the list (the diff above gets the rest).
+    api.nvim_win_set_height(win, math.min(15, math.max(5, #lines)))
+  end
   if win and api.nvim_win_is_valid(win) then
     -- The cursor stays on its file; off a file, it goes to the first one.
     local first, same
@@ -254,6 +258,8 @@ function M.show_diff(name, text)
       vim.cmd("botright split")
     end
     win = api.nvim_get_current_win()
+    -- Half the screen for the diff, taken from the windows above (the list keeps its height).
+    api.nvim_win_set_height(win, math.max(10, math.floor(vim.o.lines / 2)))
   end
   api.nvim_win_set_buf(win, buf)
   api.nvim_set_current_win(win)
@@ -337,17 +343,22 @@ local function keep(file)
 end
 
 local function revert(file)
+  -- Pending from the request on: the outcome's log line may come before the answer.
+  state.pending = true
   client.execute("openhands.task.revert", { task_args({ file = file }) }, function(err, result)
     if err then
       -- Refused (the user changed the same lines, a task still runs, ...): nothing was reverted.
+      state.pending = false
       return say("OpenHands: NOT reverted: " .. tostring(err.message or err), true)
     end
     local paths = result and result.reverting or {}
     if #paths == 0 then
+      state.pending = false
       return say("OpenHands: nothing to revert (every file is settled)")
     end
-    state.pending = true
-    say(("OpenHands: reverting %s…"):format(table.concat(paths, ", ")))
+    if state.pending then
+      say(("OpenHands: reverting %s…"):format(table.concat(paths, ", ")))
+    end
   end)
 end
 
@@ -447,7 +458,8 @@ function M.open(target)
     vim.cmd("botright split")
     win = api.nvim_get_current_win()
     api.nvim_win_set_buf(win, buf)
-    api.nvim_win_set_height(win, 12)
+    api.nvim_win_set_height(win, 8)
+    vim.wo[win].winfixheight = true
     vim.wo[win].number = false
     vim.wo[win].relativenumber = false
     vim.wo[win].signcolumn = "no"
