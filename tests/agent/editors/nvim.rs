@@ -203,6 +203,8 @@ fn loads(nvim: Option<Nvim>) {
         "openhands-setup\t",
         "openhands-approvals\t",
         ":OpenHandsResume\t",
+        ":OpenHandsChanges\t",
+        "openhands-changes\t",
     ] {
         assert!(
             tags.contains(tag),

@@ -204,7 +204,7 @@ fn typed_by_a_user(nvim: Option<Nvim>) {
         "the finished task",
         60,
         |s| s.contains("OpenHands finished"),
-        || format!("{v}"),
+        || v.to_string(),
     );
     no_prompt(&s);
     tmux.keys(&[":OpenHandsChanges", "Enter"]);
@@ -212,7 +212,7 @@ fn typed_by_a_user(nvim: Option<Nvim>) {
         "the list",
         30,
         |s| s.contains("M b.txt      +3 −1") && s.contains("M notes.txt  +1 −1"),
-        || format!("{v}"),
+        || v.to_string(),
     );
     no_prompt(&s);
     // The cursor starts on the first file (b.txt): Enter shows its diff, then back to the list and revert it.
@@ -221,7 +221,7 @@ fn typed_by_a_user(nvim: Option<Nvim>) {
         "the diff",
         30,
         |s| s.contains("openhands://diff/b.txt") && s.contains("+++ b/b.txt"),
-        || format!("{v}"),
+        || v.to_string(),
     );
     no_prompt(&s);
     tmux.keys(&[":wincmd b", "Enter"]);
@@ -229,14 +229,14 @@ fn typed_by_a_user(nvim: Option<Nvim>) {
         "the list's window",
         10,
         |s| s.lines().any(|l| l.starts_with(":wincmd b")),
-        || format!("{v}"),
+        || v.to_string(),
     );
     tmux.keys(&["r"]);
     let s = tmux.wait(
         "the reverted file",
         30,
         |s| s.contains("M b.txt      +3 −1  reverted"),
-        || format!("{v}"),
+        || v.to_string(),
     );
     no_prompt(&s);
     assert_eq!(
@@ -252,7 +252,7 @@ fn typed_by_a_user(nvim: Option<Nvim>) {
         "the user's edit",
         10,
         |s| s.contains("first line, edited by me"),
-        || format!("{v}"),
+        || v.to_string(),
     );
     tmux.keys(&[":wincmd b", "Enter"]);
     tmux.keys(&["j", "r"]);
@@ -260,7 +260,7 @@ fn typed_by_a_user(nvim: Option<Nvim>) {
         "the refusal",
         30,
         |s| s.contains("OpenHands: NOT reverted: "),
-        || format!("{v}"),
+        || v.to_string(),
     );
     no_prompt(&s);
     // Neovim still takes commands: nothing holds the keyboard.
@@ -269,7 +269,7 @@ fn typed_by_a_user(nvim: Option<Nvim>) {
         "the echo",
         10,
         |s| s.contains("still here"),
-        || format!("{v}"),
+        || v.to_string(),
     );
 }
 

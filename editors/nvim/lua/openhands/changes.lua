@@ -117,7 +117,7 @@ local function render()
     end
     for _, f in ipairs(files) do
       local line = M.format_file(f, width)
-      add(line, f.settled and "OpenHandsChangesKept" or nil)
+      add(line, (f.settled == "kept" and "OpenHandsChangesKept") or (f.settled and "OpenHandsChangesReverted") or nil)
       rows[#lines] = tostring(f.path)
       if not f.settled and not f.binary then
         local s = line:find("+", 3 + width, true)
