@@ -1,8 +1,9 @@
 //! The Neovim review list (`:OpenHandsChanges`) against the real server and runtime: a task edits an open
-//! buffer and a closed file; the list shows both with their counts, `<CR>` shows a diff, `r` reverts the closed
-//! file on disk, a revert over the user's own edit is refused with the server's message, `k` keeps; the next
-//! task's changes replace the list by themselves and `R` reverts the open buffer through the editor. And the
-//! same as a new user types it, in Neovim with its default settings in tmux: no prompt ever waits for Enter.
+//! buffer and a closed file; the list shows both with their counts, `<CR>` shows a diff, `r` reverts the
+//! closed file on disk, a revert over the user's own edit is refused with the server's message, `k` keeps; the
+//! next task's edits show while it runs, its changes replace the list by themselves when it ends, and `R`
+//! reverts the open buffer through the editor. And the same as a new user types it, in Neovim with its default
+//! settings in tmux: no prompt ever waits for Enter.
 
 use serde_json::json;
 
@@ -26,6 +27,7 @@ fn script() -> Vec<Reply> {
             "str_replace_editor",
             json!({"command": "str_replace", "path": "b.txt", "old_str": "one", "new_str": "one!"}),
         ),
+        tool("execute_bash", json!({"command": "sleep 3"})),
         tool("finish", json!({"message": "changed b"})),
     ]
 }
@@ -123,6 +125,19 @@ fn reviews_changes(nvim: Option<Nvim>) {
 
     // The next task: the list follows it by itself; R reverts the open buffer through the editor.
     assert_eq!(report["b_buffer"], json!(["one", "two"]), "{v}");
+    assert_eq!(report["live"], true, "{v}:\n{}", text("list_running"));
+    let running = lines(&report["list_running"]);
+    for l in [
+        "task t2 is running; its changes are listed when it ends",
+        "Edited so far by t2 (the list comes when it ends):",
+        "~ b.txt",
+    ] {
+        assert!(
+            running.contains(&l.to_owned()),
+            "{v}: no {l:?} in\n{}",
+            running.join("\n")
+        );
+    }
     assert_eq!(report["followed"], true, "{v}:\n{}", text("list_second"));
     assert_eq!(report["b_buffer_second"], json!(["one!", "two"]), "{v}");
     assert_eq!(

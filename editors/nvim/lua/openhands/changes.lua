@@ -14,7 +14,8 @@ local ns = api.nvim_create_namespace("openhands_changes")
 -- pinned: the user named the target; rows: line number -> path; message: the last outcome, with its group;
 -- result: the last answer of openhands.task.changes (or error: why there is none); pending: a revert whose
 -- outcome has not arrived; loading: requests for the list not answered yet; diffing: diff requests not
--- answered yet; shown: diffs the list showed, whose `window/showDocument` from the server is not needed.
+-- answered yet; shown: diffs the list showed, whose `window/showDocument` from the server is not needed;
+-- live: the files the running task (live_task) edited so far, from the panel's updates.
 local state = {
   buf = nil,
   target = nil,
@@ -28,6 +29,8 @@ local state = {
   loading = 0,
   diffing = 0,
   shown = {},
+  live = {},
+  live_task = nil,
 }
 
 local marks = { added = "A", modified = "M", deleted = "D" }
@@ -139,6 +142,14 @@ local function render()
       add(state.error, "OpenHandsChangesError")
     else
       add("(loading…)")
+    end
+    if #state.live > 0 then
+      -- A running task's edits as the panel sees them; the server lists them with counts when it ends.
+      add("")
+      add(("Edited so far by %s (the list comes when it ends):"):format(state.live_task or "the task"))
+      for _, path in ipairs(state.live) do
+        add("~ " .. path)
+      end
     end
   end
   if state.message then
@@ -401,6 +412,47 @@ function M.server_message(params)
   end
 end
 
+--- `path` relative to the workspace when it is inside it.
+local function relative(path)
+  local root = client.root()
+  if root and path:sub(1, #root + 1) == root .. "/" then
+    return path:sub(#root + 2)
+  end
+  return path
+end
+
+--- An `openhands/sessionUpdate`: a running task's finished edits show in the list while the server cannot list
+--- them yet.
+function M.session_update(params)
+  if not (state.buf and api.nvim_buf_is_valid(state.buf)) or type(params) ~= "table" then
+    return
+  end
+  local task = type(params._meta) == "table" and params._meta.taskId or nil
+  if state.pinned and task ~= state.target then
+    return
+  end
+  if task and task ~= state.live_task then
+    -- A new task: the server lists its changes when it ends (then task_ended asks).
+    state.live, state.live_task = {}, task
+    state.result, state.message = nil, nil
+    state.error = ("task %s is running; its changes are listed when it ends"):format(task)
+    vim.schedule(render)
+  end
+  local u = params.update
+  if type(u) ~= "table" or u.sessionUpdate ~= "tool_call_update" or u.status ~= "completed" then
+    return
+  end
+  for _, c in ipairs(type(u.content) == "table" and u.content or {}) do
+    if type(c) == "table" and c.type == "diff" and type(c.path) == "string" then
+      local path = relative(c.path)
+      if not vim.tbl_contains(state.live, path) then
+        state.live[#state.live + 1] = path
+        vim.schedule(render)
+      end
+    end
+  end
+end
+
 --- A task reached a final state: the list shows its changes now (the task the plugin follows, unless the
 --- user named one).
 function M.task_ended(params)
@@ -410,6 +462,7 @@ function M.task_ended(params)
   if not state.pinned then
     state.message = nil
   end
+  state.live = {}
   vim.schedule(M.refresh)
 end
 

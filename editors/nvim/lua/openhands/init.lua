@@ -106,6 +106,7 @@ local function handlers()
   return {
     ["openhands/sessionUpdate"] = function(_, params)
       panel.session_update(params)
+      changes.session_update(params)
     end,
     ["openhands/taskState"] = function(_, params)
       task_state(params)
