@@ -3,7 +3,9 @@
 -- a refused revert, keep), then a second task edits more and the list follows it (revert all).
 local api = vim.api
 
-return function(report, done, server, base_url, file)
+local M = {}
+
+function M.changes(report, done, server, base_url, file)
   local panel = require("openhands.panel")
   local changes = require("openhands.changes")
   local ws = vim.fn.fnamemodify(file, ":p:h")
@@ -150,3 +152,51 @@ return function(report, done, server, base_url, file)
   report.log = require("openhands.log").lines()
   done(true)
 end
+
+--- What the list says when there is nothing to list or nobody to ask: no task yet, a bad id, a key on a line
+--- that is not a file, a server that stopped.
+function M.changes_faults(report, done, server, base_url, file)
+  local changes = require("openhands.changes")
+  local function list()
+    return api.nvim_buf_get_lines(changes.buf(), 0, -1, false)
+  end
+  local function answered()
+    return changes.state().loading == 0
+  end
+  vim.cmd("edit " .. vim.fn.fnameescape(file))
+  require("openhands").setup({ cmd = { server }, base_url = base_url, approvals = "never" })
+  if not require("openhands.client").wait_initialized(15000) then
+    return done(false, "the server did not initialize")
+  end
+  vim.cmd("OpenHandsChanges")
+  vim.wait(5000, function()
+    return answered() and changes.state().error ~= nil
+  end, 20)
+  report.no_task = list()
+  -- A key on the header asks nothing.
+  api.nvim_win_set_cursor(0, { 1, 0 })
+  api.nvim_feedkeys("r", "x", false)
+  report.pending_after_header_key = changes.state().pending
+  vim.cmd("OpenHandsChanges not-an-id")
+  vim.wait(5000, function()
+    return answered() and changes.state().error ~= nil
+  end, 20)
+  report.bad_id = list()
+  vim.cmd("OpenHandsChanges 0123456789ab")
+  vim.wait(5000, function()
+    return answered() and changes.state().error ~= nil
+  end, 20)
+  report.unknown_conversation = list()
+  -- The server stops; the list says so instead of waiting.
+  require("openhands.client").stop()
+  vim.wait(2000, function()
+    return require("openhands.client").get() == nil
+  end, 20)
+  api.nvim_set_current_win(changes.window())
+  api.nvim_feedkeys("gr", "x", false)
+  vim.wait(2000, answered, 20)
+  report.stopped = list()
+  done(true)
+end
+
+return M

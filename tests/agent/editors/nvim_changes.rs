@@ -297,3 +297,40 @@ fn nvim_07_reviews_changes_typed_by_a_user() {
 fn nvim_011_reviews_changes_typed_by_a_user() {
     typed_by_a_user(nvim_011());
 }
+
+/// No task yet, a malformed id, an unknown conversation, a key off the files, a stopped server: each is said
+/// in the list, in the server's words where it answered.
+fn faults(nvim: Option<Nvim>) {
+    let Some(nvim) = nvim else { return };
+    let v = &nvim.version;
+    let llm = ScriptedLlm::start(Wire::OpenAi, vec![]);
+    let home = Home::new();
+    let report = scenario(&nvim, &home, "changes_faults", &llm.base_url);
+    let has = |key: &str, want: &str| {
+        let l = lines(&report[key]);
+        assert!(
+            l.iter().any(|x| x.contains(want)),
+            "{v}: {key}: no {want:?} in\n{}",
+            l.join("\n")
+        );
+    };
+    has(
+        "no_task",
+        "no conversation yet: name one with `conversationId` (start a task with :OpenHands, or name a \
+         stored conversation: :OpenHandsChanges {id})",
+    );
+    assert_eq!(report["pending_after_header_key"], false, "{v}");
+    has("bad_id", "not-an-id");
+    has("unknown_conversation", "0123456789ab");
+    has("stopped", "not running");
+}
+
+#[test]
+fn nvim_07_changes_list_says_what_is_wrong() {
+    faults(nvim_07());
+}
+
+#[test]
+fn nvim_011_changes_list_says_what_is_wrong() {
+    faults(nvim_011());
+}

@@ -1,5 +1,6 @@
 -- Why this file exists: headless Neovim with only editors/nvim on its runtimepath plays the user for
--- tests/agent/editors/nvim.rs: it runs one scenario (OH_SCENARIO: load, task, missing, health, changes) through the
+-- tests/agent/editors/nvim.rs: it runs one scenario (OH_SCENARIO: load, task, missing, health, changes,
+-- changes_faults) through the
 -- plugin's own commands and writes what the user would see as JSON to OH_REPORT (exit 1 on failure).
 local scenario = os.getenv("OH_SCENARIO")
 local report_path = os.getenv("OH_REPORT")
@@ -220,9 +221,9 @@ guard(function()
     return done(true)
   end
 
-  if scenario == "changes" then
+  if scenario == "changes" or scenario == "changes_faults" then
     local here = vim.fn.fnamemodify(debug.getinfo(1, "S").source:sub(2), ":p:h")
-    return dofile(here .. "/nvim_changes.lua")(report, done, server, base_url, file)
+    return dofile(here .. "/nvim_changes.lua")[scenario](report, done, server, base_url, file)
   end
 
   -- scenario == "task"

@@ -203,6 +203,10 @@ function M.refresh()
     state.loading = state.loading - 1
     if err then
       state.result, state.error = nil, tostring(err.message or err)
+      if not state.target and not status.current() then
+        state.error = state.error .. " (start a task with :OpenHands, or name a stored conversation: "
+          .. ":OpenHandsChanges {id})"
+      end
     else
       state.result, state.error = result, nil
     end
