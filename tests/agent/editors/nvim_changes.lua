@@ -64,7 +64,11 @@ function M.changes(report, done, server, base_url, file)
   end, 50) then
     return done(false, "the first task did not finish")
   end
-  vim.wait(300)
+  -- The panel says how much the task changed and how to review it.
+  vim.wait(5000, function()
+    return panel_has("file(s) changed")
+  end, 20)
+  report.panel = api.nvim_buf_get_lines(panel.buf(), 0, -1, false)
 
   -- The list: both files with their counts.
   vim.cmd("OpenHandsChanges")

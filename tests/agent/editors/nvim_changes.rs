@@ -41,6 +41,13 @@ fn reviews_changes(nvim: Option<Nvim>) {
     let report = scenario(&nvim, &home, "changes", &llm.base_url);
     let text = |k: &str| lines(&report[k]).join("\n");
 
+    let panel = lines(&report["panel"]);
+    assert!(
+        panel
+            .contains(&"── 2 file(s) changed (+4 −2): :OpenHandsChanges to review them".to_owned()),
+        "{v}:\n{}",
+        panel.join("\n")
+    );
     assert_eq!(report["loaded"], true, "{v}: {report:#}");
     let list = lines(&report["list"]);
     assert!(

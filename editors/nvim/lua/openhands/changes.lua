@@ -470,6 +470,26 @@ function M.task_ended(params)
   vim.schedule(M.refresh)
 end
 
+--- Asks for task `task_id`'s changes and calls `show(line)` with one line about them when it changed files:
+--- `2 file(s) changed (+4 −2): :OpenHandsChanges to review them`.
+function M.summary(task_id, show)
+  if type(task_id) ~= "string" then
+    return
+  end
+  client.execute("openhands.task.changes", { { taskId = task_id } }, function(err, result)
+    local files = not err and type(result) == "table" and type(result.files) == "table" and result.files or {}
+    if #files == 0 then
+      return
+    end
+    local added, removed = 0, 0
+    for _, f in ipairs(files) do
+      added = added + (tonumber(f.added) or 0)
+      removed = removed + (tonumber(f.removed) or 0)
+    end
+    show(("%d file(s) changed (+%d −%d): :OpenHandsChanges to review them"):format(#files, added, removed))
+  end)
+end
+
 local function buffer()
   if state.buf and api.nvim_buf_is_valid(state.buf) then
     return state.buf

@@ -98,6 +98,9 @@ local function task_state(params)
   end
   if terminal then
     changes.task_ended(params)
+    changes.summary(params.taskId, function(line)
+      panel.renderer():status(line)
+    end)
   end
 end
 
