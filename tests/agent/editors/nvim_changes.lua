@@ -92,6 +92,18 @@ function M.changes(report, done, server, base_url, file)
   vim.wait(500)
   report.diff_buffers = diff_buffers()
 
+  -- D: the whole diff, both files; o: the file itself.
+  api.nvim_set_current_win(changes.window())
+  press("D")
+  vim.wait(5000, function()
+    return api.nvim_buf_get_name(0) == "openhands://diff/task"
+  end, 20)
+  report.whole_diff = api.nvim_buf_get_lines(0, 0, -1, false)
+  on("notes.txt")
+  press("o")
+  report.opened = api.nvim_buf_get_name(0)
+  report.list_still_shown = changes.window() ~= nil
+
   -- r on b.txt (closed): restored on disk, the list says so.
   on("b.txt")
   press("r")

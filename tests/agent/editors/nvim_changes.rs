@@ -85,6 +85,22 @@ fn reviews_changes(nvim: Option<Nvim>) {
         "{v}: one diff, however many ways it was shown"
     );
 
+    // D: the whole diff; o: the file, with the list still there.
+    let whole = lines(&report["whole_diff"]);
+    for l in ["+++ b/b.txt", "+++ b/notes.txt", "+first line, edited"] {
+        assert!(
+            whole.iter().any(|d| d == l),
+            "{v}: no {l:?} in\n{}",
+            whole.join("\n")
+        );
+    }
+    assert_eq!(
+        report["opened"],
+        home.ws().join("notes.txt").display().to_string(),
+        "{v}"
+    );
+    assert_eq!(report["list_still_shown"], true, "{v}");
+
     // r on the closed file: restored on disk, and the list says so.
     assert_eq!(
         report["reverted"],
@@ -166,6 +182,7 @@ fn reviews_changes(nvim: Option<Nvim>) {
     if v.contains("v0.11") {
         want.push("openhands://diff/notes.txt");
     }
+    want.push("openhands://diff/task");
     assert_eq!(report["diff_buffers_after_command"], json!(want), "{v}");
 }
 
