@@ -77,6 +77,13 @@ function M.changes(report, done, server, base_url, file)
   end, 20)
   report.list = list()
   report.list_window = changes.window() ~= nil
+  -- The counts' highlights: the text each highlight covers, with its group.
+  report.highlights = {}
+  for _, m in ipairs(api.nvim_buf_get_extmarks(changes.buf(), changes.ns, 0, -1, { details = true })) do
+    local row, col, d = m[2], m[3], m[4]
+    local text = api.nvim_buf_get_lines(changes.buf(), row, row + 1, false)[1]:sub(col + 1, d.end_col)
+    table.insert(report.highlights, { text, d.hl_group })
+  end
 
   -- <CR> on b.txt: its diff, read-only.
   on("b.txt")

@@ -63,6 +63,19 @@ fn reviews_changes(nvim: Option<Nvim>) {
         list.join("\n")
     );
 
+    let highlights = report["highlights"].as_array().unwrap();
+    for want in [
+        json!(["+3", "OpenHandsChangesAdded"]),
+        json!(["−1", "OpenHandsChangesRemoved"]),
+        json!(["+1", "OpenHandsChangesAdded"]),
+        json!([list[0], "OpenHandsChangesHeader"]),
+    ] {
+        assert!(
+            highlights.contains(&want),
+            "{v}: no {want} in {highlights:?}"
+        );
+    }
+
     // <CR>: the file's diff, read-only.
     assert_eq!(report["diff_name"], "openhands://diff/b.txt", "{v}");
     let diff = lines(&report["diff"]);

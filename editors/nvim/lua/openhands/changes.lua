@@ -9,6 +9,7 @@ local M = {}
 local api = vim.api
 
 local ns = api.nvim_create_namespace("openhands_changes")
+M.ns = ns
 
 -- buf: the list's buffer; target: the task id or conversation id it shows (nil: the task the plugin follows);
 -- pinned: the user named the target; rows: line number -> path; message: the last outcome, with its group;
@@ -71,21 +72,29 @@ local function define_highlights()
   set("OpenHandsChangesError", "ErrorMsg")
 end
 
---- One line of the list for `f` (a FileChange), with the path column `width` cells wide.
+--- A JSON value that is there (the server's `null` may reach Lua as vim.NIL).
+local function given(v)
+  return v ~= nil and v ~= vim.NIL
+end
+
+--- One line of the list for `f` (a FileChange), with the path column `width` cells wide, and the byte
+--- offsets of its `+added` and `−removed` counts (nil for a binary file).
 function M.format_file(f, width)
-  local counts
-  if f.binary then
-    counts = "binary"
-  else
-    counts = ("+%d −%d"):format(tonumber(f.added) or 0, tonumber(f.removed) or 0)
-  end
   local path = tostring(f.path)
   local pad = (" "):rep(math.max(0, width - vim.fn.strdisplaywidth(path)))
-  local line = ("%s %s%s  %s"):format(marks[f.status] or "?", path, pad, counts)
-  if f.settled then
+  local prefix = ("%s %s%s  "):format(marks[f.status] or "?", path, pad)
+  local line, plus, minus
+  if given(f.binary) and f.binary then
+    line = prefix .. "binary"
+  else
+    local added = ("+%d"):format(tonumber(f.added) or 0)
+    line = ("%s%s −%d"):format(prefix, added, tonumber(f.removed) or 0)
+    plus, minus = #prefix, #prefix + #added + 1
+  end
+  if given(f.settled) then
     line = line .. "  " .. tostring(f.settled)
   end
-  return line
+  return line, plus, minus
 end
 
 --- Writes the list into the buffer, keeping the cursor on the same file where it can.
@@ -119,16 +128,13 @@ local function render()
       width = math.max(width, vim.fn.strdisplaywidth(tostring(f.path)))
     end
     for _, f in ipairs(files) do
-      local line = M.format_file(f, width)
-      add(line, (f.settled == "kept" and "OpenHandsChangesKept") or (f.settled and "OpenHandsChangesReverted") or nil)
+      local line, plus, minus = M.format_file(f, width)
+      local settled = given(f.settled) and f.settled or nil
+      add(line, (settled == "kept" and "OpenHandsChangesKept") or (settled and "OpenHandsChangesReverted") or nil)
       rows[#lines] = tostring(f.path)
-      if not f.settled and not f.binary then
-        local s = line:find("+", 3 + width, true)
-        local e = line:find(" ", s or 1, true)
-        if s and e then
-          hls[#hls + 1] = { #lines - 1, s - 1, e - 1, "OpenHandsChangesAdded" }
-          hls[#hls + 1] = { #lines - 1, e, #line, "OpenHandsChangesRemoved" }
-        end
+      if not settled and plus then
+        hls[#hls + 1] = { #lines - 1, plus, minus - 1, "OpenHandsChangesAdded" }
+        hls[#hls + 1] = { #lines - 1, minus, -1, "OpenHandsChangesRemoved" }
       end
     end
     if #files == 0 then
@@ -163,7 +169,9 @@ local function render()
   vim.bo[buf].modified = false
   api.nvim_buf_clear_namespace(buf, ns, 0, -1)
   for _, h in ipairs(hls) do
-    pcall(api.nvim_buf_add_highlight, buf, ns, h[4], h[1], h[2], h[3])
+    local row, first, last, group = h[1], h[2], h[3], h[4]
+    last = last == -1 and #lines[row + 1] or last
+    api.nvim_buf_set_extmark(buf, ns, row, first, { end_col = last, hl_group = group })
   end
   if win and api.nvim_win_is_valid(win) and #api.nvim_tabpage_list_wins(0) > 1 then
     -- The list's window fits the list (the diff above gets the rest).
