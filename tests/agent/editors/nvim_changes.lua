@@ -165,6 +165,13 @@ function M.changes(report, done, server, base_url, file)
   report.list_after_revert_all = list()
   report.b_buffer_after = api.nvim_buf_get_lines(b, 0, -1, false)
   report.b_disk_after = disk("b.txt")
+  -- K with every file settled keeps nothing and says so.
+  api.nvim_set_current_win(changes.window())
+  press("K")
+  vim.wait(5000, function()
+    return settled() and list_has("OpenHands kept nothing")
+  end, 20)
+  report.list_after_keep_all = list()
   -- The diff command run by itself (a code action's): on 0.11 the server shows it with window/showDocument,
   -- which opens it like the list does; 0.7 does not support showDocument.
   require("openhands.client").execute("openhands.task.diff", { { taskId = "t1", file = "notes.txt" } }, function() end)

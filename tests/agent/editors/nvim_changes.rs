@@ -189,6 +189,13 @@ fn reviews_changes(nvim: Option<Nvim>) {
     );
     assert_eq!(report["b_buffer_after"], json!(["one", "two"]), "{v}");
     assert_eq!(report["b_disk_after"], json!(["one", "two"]), "{v}");
+    let after = lines(&report["list_after_keep_all"]);
+    assert!(
+        after.contains(&"OpenHands kept nothing (every file is settled)".to_owned())
+            && after.contains(&"M b.txt  +1 −1  reverted".to_owned()),
+        "{v}: K with nothing left to keep:\n{}",
+        after.join("\n")
+    );
 
     // openhands.task.diff by itself (as a code action runs it): 0.11 opens what the server shows.
     let mut want = vec!["openhands://diff/b.txt"];
