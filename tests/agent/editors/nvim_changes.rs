@@ -378,3 +378,78 @@ fn nvim_07_changes_list_says_what_is_wrong() {
 fn nvim_011_changes_list_says_what_is_wrong() {
     faults(nvim_011());
 }
+
+/// A picture of the list for the README: Neovim 0.11 in tmux after a task, b.txt reverted and notes.txt's
+/// diff shown, written to `$CARGO_TARGET_TMPDIR/nvim-changes.png` (docs/images/nvim-changes.png is a copy).
+#[test]
+fn nvim_011_changes_screenshot() {
+    let Some(nvim) = nvim_011() else { return };
+    let chromium = std::path::Path::new("/usr/bin/chromium");
+    if !Tmux::available() || !chromium.exists() {
+        eprintln!("skipped: no tmux or no /usr/bin/chromium");
+        return;
+    }
+    let llm = ScriptedLlm::start(Wire::OpenAi, script());
+    let home = Home::new();
+    std::fs::write(home.ws().join("b.txt"), "one\ntwo\n").unwrap();
+    let init = home.dir.path().join("init.lua");
+    std::fs::write(
+        &init,
+        format!(
+            "vim.opt.rtp:append({plugin:?})\nvim.o.termguicolors = true\nvim.o.laststatus = 2\n\
+             vim.o.statusline = \"%f %m%=%{{v:lua.require'openhands'.statusline()}} \"\n\
+             require('openhands').setup({{ cmd = {{ {lsp:?} }}, base_url = {url:?}, approvals = 'never', \
+             panel = {{ size = 70 }} }})\n",
+            plugin = plugin_dir().display().to_string(),
+            lsp = env!("CARGO_BIN_EXE_openhands-lsp"),
+            url = llm.base_url,
+        ),
+    )
+    .unwrap();
+    let d = home.dir.path();
+    let command = format!(
+        "cd {ws} && env HOME={d} XDG_CONFIG_HOME={d}/config XDG_STATE_HOME={d}/state XDG_CACHE_HOME={d}/cache \
+         XDG_DATA_HOME={d}/share OPENHANDS_DATA_DIR={d}/data LLM_MODEL=scripted-model \
+         LLM_API_KEY=sk-test-secret LLM_NATIVE_TOOL_CALLING=true LLM_NUM_RETRIES=0 TERM=tmux-256color \
+         {nvim} -i NONE -n -u {init} notes.txt",
+        ws = home.ws().display(),
+        d = d.display(),
+        nvim = nvim.bin.display(),
+        init = init.display(),
+    );
+    let tmux = Tmux::start_sized("nvim-changes", &command, 150, 30);
+    tmux.run(&["set-option", "-g", "default-terminal", "tmux-256color"]);
+    tmux.wait("the file", 30, |s| s.contains("first line"), String::new);
+    tmux.keys(&[":OpenHands edit two files", "Enter"]);
+    tmux.wait(
+        "the task",
+        60,
+        |s| s.contains("file(s) changed"),
+        String::new,
+    );
+    tmux.keys(&[":OpenHandsChanges", "Enter"]);
+    tmux.wait(
+        "the list",
+        30,
+        |s| s.contains("M notes.txt  +1 −1"),
+        String::new,
+    );
+    tmux.keys(&["r"]);
+    tmux.wait(
+        "the revert",
+        30,
+        |s| s.contains("+3 −1  reverted"),
+        String::new,
+    );
+    tmux.keys(&["j", "Enter"]);
+    tmux.wait(
+        "the diff",
+        30,
+        |s| s.contains("openhands://diff/notes.txt") && s.contains("+++ b/notes.txt"),
+        String::new,
+    );
+    tmux.keys(&["C-w", "b"]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let png = super::screenshot::picture(&tmux, chromium, "nvim-changes", "1290,550");
+    eprintln!("the changes list: {}", png.display());
+}
