@@ -251,7 +251,13 @@ fn typed_by_a_user(nvim: Option<Nvim>) {
         nvim = nvim.bin.display(),
         init = init.display(),
     );
-    let tmux = Tmux::start(&format!("changes{}", v.len()), &command);
+    let tmux = Tmux::start(
+        &format!(
+            "changes-{}",
+            v.replace(|c: char| !c.is_ascii_alphanumeric(), "")
+        ),
+        &command,
+    );
     let no_prompt = |s: &str| {
         for bad in ["Press ENTER", "[Y]es", "(y/n)", "Type number and <Enter>"] {
             assert!(!s.contains(bad), "{v}: a prompt waits: {bad:?}\n{s}");
