@@ -172,13 +172,19 @@ function M.changes(report, done, server, base_url, file)
     return settled() and list_has("OpenHands kept nothing")
   end, 20)
   report.list_after_keep_all = list()
-  -- The diff command run by itself (a code action's): on 0.11 the server shows it with window/showDocument,
-  -- which opens it like the list does; 0.7 does not support showDocument.
+  -- The diff command run by itself (a code action's): the server shows it with window/showDocument, which
+  -- opens it like the list does (on 0.7 too: the plugin handles showDocument there).
   require("openhands.client").execute("openhands.task.diff", { { taskId = "t1", file = "notes.txt" } }, function() end)
   vim.wait(3000, function()
     return vim.tbl_contains(diff_buffers(), "openhands://diff/notes.txt")
   end, 20)
   report.diff_buffers_after_command = diff_buffers()
+  -- Any other document the server shows (the transcript) opens as a file, on 0.7 through the plugin.
+  require("openhands.client").execute("openhands.transcript.open", {}, function() end)
+  vim.wait(3000, function()
+    return api.nvim_buf_get_name(0):match("%.md$") ~= nil
+  end, 20)
+  report.shown_document = api.nvim_buf_get_name(0)
   report.log = require("openhands.log").lines()
   done(true)
 end

@@ -197,13 +197,27 @@ fn reviews_changes(nvim: Option<Nvim>) {
         after.join("\n")
     );
 
-    // openhands.task.diff by itself (as a code action runs it): 0.11 opens what the server shows.
-    let mut want = vec!["openhands://diff/b.txt"];
-    if v.contains("v0.11") {
-        want.push("openhands://diff/notes.txt");
-    }
-    want.push("openhands://diff/task");
-    assert_eq!(report["diff_buffers_after_command"], json!(want), "{v}");
+    // openhands.task.diff by itself (as a code action runs it): what the server shows opens like the list's.
+    assert_eq!(
+        report["diff_buffers_after_command"],
+        json!([
+            "openhands://diff/b.txt",
+            "openhands://diff/notes.txt",
+            "openhands://diff/task"
+        ]),
+        "{v}"
+    );
+    let shown = report["shown_document"].as_str().unwrap();
+    assert!(
+        shown.starts_with(
+            &home
+                .ws()
+                .join(".openhands/transcripts/")
+                .display()
+                .to_string()
+        ) && shown.ends_with(".md"),
+        "{v}: {shown}"
+    );
 }
 
 #[test]

@@ -104,6 +104,27 @@ local function task_state(params)
   end
 end
 
+--- `window/showDocument` where Neovim has no handler (0.7): opens a `file://` document in the current window.
+local function open_document(params)
+  local uri = type(params) == "table" and params.uri or nil
+  if type(uri) ~= "string" or not uri:match("^file://") or params.external then
+    return { success = false }
+  end
+  vim.schedule(function()
+    vim.cmd("edit " .. vim.fn.fnameescape(vim.uri_to_fname(uri)))
+  end)
+  return { success = true }
+end
+
+--- The client's capabilities: Neovim's, and `window/showDocument` on every version (0.7 does not say it has it;
+--- the handler above does it there).
+local function capabilities()
+  local caps = vim.lsp.protocol.make_client_capabilities()
+  caps.window = caps.window or {}
+  caps.window.showDocument = { support = true }
+  return caps
+end
+
 local function handlers()
   local core = vim.lsp.handlers
   return {
@@ -136,7 +157,8 @@ local function handlers()
       if core["window/showDocument"] then
         return core["window/showDocument"](err, params, ctx, cfg)
       end
-      return { success = false }
+      -- Neovim 0.7 has no handler of its own: a file is opened, anything else is refused.
+      return open_document(params)
     end,
     ["window/showMessageRequest"] = function(err, params, ctx, cfg)
       local answer = approvals.legacy(params or {})
@@ -200,6 +222,7 @@ local function lsp_config(cfg)
     root_dir = cfg.root_dir,
     workspace_folders = { { uri = vim.uri_from_fname(cfg.root_dir), name = vim.fn.fnamemodify(cfg.root_dir, ":t") } },
     init_options = { openhands = M.server_options(cfg) },
+    capabilities = capabilities(),
     handlers = handlers(),
     flags = { debounce_text_changes = 50 },
     on_exit = function(code, signal)
