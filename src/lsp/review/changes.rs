@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use serde_json::{Map, Value, json};
 use tower_lsp_server::Client;
-use tower_lsp_server::ls_types::{ShowDocumentParams, Uri};
+use tower_lsp_server::ls_types::Uri;
 
 use super::editor::{EditorSide, report};
 use super::{
@@ -99,18 +99,7 @@ pub(super) fn diff(backend: &Backend, client: &Client, args: &[Value]) -> Result
     if backend.lock().client.show_document
         && let Ok(u) = uri.parse::<Uri>()
     {
-        let c = client.clone();
-        tokio::spawn(async move {
-            let params = ShowDocumentParams {
-                uri: u,
-                external: None,
-                take_focus: Some(true),
-                selection: None,
-            };
-            let _ =
-                tokio::time::timeout(crate::lsp::tasks::CLIENT_TIMEOUT, c.show_document(params))
-                    .await;
-        });
+        crate::lsp::tasks::show_document(client, u);
     }
     Ok(json!({"uri": uri, "diff": text}))
 }
@@ -207,10 +196,8 @@ pub fn code_actions(backend: &Backend, uri: &Uri) -> Vec<(String, &'static str, 
         .iter()
         .rev()
         .find(|t| {
-            matches!(
-                t.state().as_str(),
-                "finished" | "awaiting_user_input" | "stopped"
-            )
+            use crate::lsp::tasks::TaskState as S;
+            matches!(t.state(), S::Finished | S::AwaitingUserInput | S::Stopped)
         })
         .map(|t| {
             (

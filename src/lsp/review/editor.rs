@@ -8,10 +8,7 @@ use std::time::Duration;
 
 use tower_lsp_server::Client;
 use tower_lsp_server::ls_types::request::ApplyWorkspaceEdit;
-use tower_lsp_server::ls_types::{
-    ApplyWorkspaceEditParams, DocumentChanges, MessageType, OneOf,
-    OptionalVersionedTextDocumentIdentifier, TextDocumentEdit, Uri, WorkspaceEdit,
-};
+use tower_lsp_server::ls_types::{ApplyWorkspaceEditParams, MessageType, Uri};
 
 use crate::checkpoint::FileRestore;
 use crate::lsp::edits::minimal_edits;
@@ -81,23 +78,7 @@ impl EditorSide {
             return Err("the editor does not accept edits from the server".into());
         }
         let parsed: Uri = uri.parse().map_err(|_| format!("bad URI {uri}"))?;
-        let edit = if profile.document_changes {
-            WorkspaceEdit {
-                document_changes: Some(DocumentChanges::Edits(vec![TextDocumentEdit {
-                    text_document: OptionalVersionedTextDocumentIdentifier {
-                        uri: parsed,
-                        version: Some(version),
-                    },
-                    edits: edits.into_iter().map(OneOf::Left).collect(),
-                }])),
-                ..Default::default()
-            }
-        } else {
-            WorkspaceEdit {
-                changes: Some([(parsed, edits)].into_iter().collect()),
-                ..Default::default()
-            }
-        };
+        let edit = crate::lsp::edits::buffer_edit(&profile, parsed, version, edits);
         let notified = self.changed.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();

@@ -151,13 +151,7 @@ fn running_here(backend: &Backend, conversation: &str) -> Option<String> {
         .lock()
         .tasks
         .iter()
-        .find(|t| {
-            t.conversation_id == conversation
-                && !matches!(
-                    t.state().as_str(),
-                    "finished" | "awaiting_user_input" | "stopped" | "error"
-                )
-        })
+        .find(|t| t.conversation_id == conversation && !t.state().is_over())
         .map(|t| t.task_id.clone())
 }
 
