@@ -1,5 +1,5 @@
 -- OpenHands (`openhands-lsp acp`) as an ACP adapter of codecompanion.nvim: put this in your Neovim config.
--- Not exercised by the test suite (CodeCompanion is not vendored here); the protocol it speaks is.
+-- Tried by hand with CodeCompanion f1afd025 (2026-12) in Neovim 0.11; the test suite cannot install it.
 local helpers = require("codecompanion.adapters.acp.helpers")
 
 local openhands = {
@@ -28,5 +28,5 @@ local openhands = {
 
 require("codecompanion").setup({
   adapters = { acp = { openhands = function() return openhands end } },
-  strategies = { chat = { adapter = "openhands" } },
+  interactions = { chat = { adapter = "openhands" } },
 })
