@@ -104,6 +104,39 @@ export type ConversationSummary = {
   cost: number;
 };
 
+/** A file of `openhands.task.changes`'s answer. */
+export type FileChange = {
+  /** Relative to the workspace, `/`-separated. */
+  path: string;
+  status: "added" | "modified" | "deleted";
+  /** Lines added and removed; null for a binary file. */
+  added: number | null;
+  removed: number | null;
+  binary: boolean;
+  /** What the user decided; null while it waits for a review. */
+  settled: "kept" | "reverted" | null;
+};
+
+/** `openhands.task.changes`'s answer: the last run of a conversation and the files it changed. */
+export type TaskChanges = { conversationId: string; firstEvent: number; lastEvent: number; files: FileChange[] };
+
+/** The panel's "Changes" section, whole. */
+export type ChangesView = {
+  /**
+   * `live`: the running task's edits so far, counted from its edit tool calls (keep and revert wait for its
+   * end); `review`: the server's list for the last finished run, each file kept or reverted from here.
+   */
+  mode: "live" | "review";
+  /** Files still to review (settled ones left the list). */
+  files: Pick<FileChange, "path" | "status" | "added" | "removed" | "binary">[];
+  kept: number;
+  reverted: number;
+  /** Files with a keep or revert under way (`*`: all); their buttons wait. */
+  busy: string[];
+  /** The server's last word on a refused or failed keep, revert or diff (or why there is no list). */
+  message?: { text: string; error: boolean };
+};
+
 /** Extension host → webview. */
 export type ToPanel =
   | { type: "reset"; conversationId: string | null }
@@ -112,6 +145,7 @@ export type ToPanel =
   | { type: "approval"; approval: ApprovalRequest }
   | { type: "approvalResolved"; resolved: ApprovalResolved }
   | { type: "conversations"; list: ConversationSummary[] }
+  | { type: "changes"; changes: ChangesView }
   | {
       type: "server";
       status: "starting" | "running" | "stopped" | "crashed" | "missing";
@@ -127,4 +161,8 @@ export type FromPanel =
   | { type: "listConversations" }
   | { type: "resume"; conversationId: string }
   | { type: "approve"; approvalId: string; decision: Decision }
-  | { type: "openDiff"; path: string; oldText: string | null; newText: string; title: string };
+  | { type: "openDiff"; path: string; oldText: string | null; newText: string; title: string }
+  /** The Changes section: a file's diff, or keep / revert one file (`path`) or every file left (no `path`). */
+  | { type: "changeDiff"; path: string }
+  | { type: "changeKeep"; path?: string }
+  | { type: "changeRevert"; path?: string };

@@ -17,6 +17,8 @@ export type Handlers = {
   /** Called with each rich notification once the client runs. */
   notifications: (client: LanguageClient) => void;
   status: (s: ServerStatus) => void;
+  /** Each line the server logs (`window/logMessage`), after it went to the output channel. */
+  logged?: (line: string) => void;
 };
 
 /** A setting's value only where the user set it: the defaults in package.json must not override the server's
@@ -72,9 +74,15 @@ export class Server implements vscode.Disposable {
     const { CloseAction, ErrorAction, LanguageClient, RevealOutputChannelOn } = await lc();
     /** Its own error notifications ("couldn't create connection", "Server initialization failed") would bury
      * ours, which say what to do: it only logs them. */
+    const logged = (line: string) => this.handlers.logged?.(line);
     class Client extends LanguageClient {
       override error(message: string, data?: unknown): void {
         super.error(message, data, false);
+        logged(message);
+      }
+      override info(message: string, data?: unknown, showNotification?: boolean): void {
+        super.info(message, data, showNotification);
+        logged(message);
       }
     }
     const config = vscode.workspace.getConfiguration("openhands");

@@ -1,0 +1,148 @@
+// Why this file exists: the panel's "Changes" section on the extension host's side: it follows the running task's
+// edits, asks the server for the finished run's list (`openhands.task.changes`), and carries the panel's keep,
+// revert and diff clicks to `openhands.task.keep`/`revert`/`diff`, showing what the server says back.
+
+import * as vscode from "vscode";
+
+import { ChangesModel, type Outcome, revertOutcome } from "./changes";
+import type { ChangesView, SessionUpdateParams, TaskChanges, TaskState, ToPanel } from "./protocol";
+import type { Server } from "./server";
+
+/** How long a revert may take to report (the server waits for the editor to show each restored buffer). */
+const REVERT_TIMEOUT_MS = 20_000;
+
+const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+export class Review {
+  readonly model = new ChangesModel();
+  /** Bumped by every reset: an answer about an earlier conversation is dropped. */
+  private generation = 0;
+  private waiting: ((o: Outcome) => void) | undefined;
+
+  constructor(
+    private readonly server: Server,
+    private readonly post: (m: ToPanel) => void,
+    private readonly conversation: () => string | null,
+    private readonly trace: (event: string, data?: unknown) => void,
+  ) {}
+
+  view(): ChangesView {
+    return this.model.view();
+  }
+
+  private publish(): void {
+    this.post({ type: "changes", changes: this.model.view() });
+  }
+
+  /** Another conversation is shown: its list, if it has one, comes from the server. */
+  reset(): void {
+    this.generation++;
+    this.model.reset();
+    this.publish();
+  }
+
+  /** Updates as they arrive (not replayed history): the running task's edits. */
+  updates(list: SessionUpdateParams[]): void {
+    const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    if (this.model.updates(list, root)) this.publish();
+  }
+
+  taskState(s: TaskState): void {
+    const r = this.model.taskState(s);
+    if (r.changed) this.publish();
+    if (r.ended) void this.refresh();
+  }
+
+  /** The server's list for the conversation's last finished run. */
+  async refresh(): Promise<void> {
+    const id = this.conversation();
+    if (!id) return;
+    const generation = this.generation;
+    try {
+      const c = await this.server.command<TaskChanges>("openhands.task.changes", [{ conversationId: id }]);
+      if (generation !== this.generation) return;
+      this.model.setReview(c);
+      this.trace("changes", { files: c.files.length });
+    } catch (e) {
+      if (generation !== this.generation) return;
+      this.model.unavailable(errorText(e));
+      this.trace("changes.error", errorText(e));
+    }
+    this.publish();
+  }
+
+  /** A line the server logged: the outcome of the revert that waits for one. */
+  logged(line: string): void {
+    const o = revertOutcome(line);
+    if (o && this.waiting) {
+      this.waiting(o);
+      this.waiting = undefined;
+    }
+  }
+
+  /** Runs a keep or revert with `path`'s buttons waiting, then shows the list as the server has it. */
+  private async act(path: string | undefined, f: (args: Record<string, string>) => Promise<void>): Promise<void> {
+    const id = this.conversation();
+    if (!id || !this.model.reviewing) return;
+    const key = path ?? "*";
+    this.model.busy(key, true);
+    this.model.message(undefined);
+    this.publish();
+    const args: Record<string, string> = { conversationId: id };
+    if (path !== undefined) args.file = path;
+    try {
+      await f(args);
+    } catch (e) {
+      this.model.message(errorText(e));
+    } finally {
+      this.model.busy(key, false);
+    }
+    await this.refresh();
+  }
+
+  keep(path: string | undefined): Promise<void> {
+    return this.act(path, async (args) => {
+      await this.server.command("openhands.task.keep", [args]);
+    });
+  }
+
+  revert(path: string | undefined): Promise<void> {
+    return this.act(path, async (args) => {
+      // The outcome may be logged before the command's answer arrives: listen first.
+      const outcome = new Promise<Outcome | undefined>((resolve) => {
+        const timer = setTimeout(() => resolve(undefined), REVERT_TIMEOUT_MS);
+        this.waiting = (o) => {
+          clearTimeout(timer);
+          resolve(o);
+        };
+      });
+      let r: { reverting?: string[] };
+      try {
+        r = await this.server.command<{ reverting?: string[] }>("openhands.task.revert", [args]);
+      } catch (e) {
+        this.waiting = undefined;
+        throw e;
+      }
+      if (!r.reverting?.length) {
+        this.waiting = undefined;
+        return;
+      }
+      const o = await outcome;
+      this.trace("revert", o ?? "no outcome");
+      if (!o) this.model.message("the server did not say how the revert went; see OpenHands: Show server log");
+      else if (!o.ok) this.model.message(o.text);
+    });
+  }
+
+  /** The file's diff: the server opens it as a read-only document. */
+  async diff(path: string): Promise<void> {
+    const id = this.conversation();
+    if (!id) return;
+    try {
+      await this.server.command("openhands.task.diff", [{ conversationId: id, file: path }]);
+    } catch (e) {
+      this.model.message(errorText(e));
+      this.publish();
+    }
+  }
+}

@@ -1,0 +1,116 @@
+// Why this file exists: the panel's "Changes" section: the live list during a task, the review list with its
+// counts, what each button posts, busy files, the server's refusal shown, and nothing shown when there is nothing.
+
+import { strict as assert } from "node:assert";
+import { test } from "node:test";
+import type { ChangesView } from "../../src/protocol";
+import { mount } from "./harness";
+
+const view = (over: Partial<ChangesView> = {}): ChangesView => ({
+  mode: "review",
+  files: [
+    { path: "src/a.rs", status: "modified", added: 3, removed: 1, binary: false },
+    { path: "new.txt", status: "added", added: 2, removed: 0, binary: false },
+    { path: "logo.png", status: "deleted", added: null, removed: null, binary: true },
+  ],
+  kept: 0,
+  reverted: 0,
+  busy: [],
+  ...over,
+});
+
+test("changes: hidden until there is something, then each file with its counts, status and buttons", () => {
+  const p = mount();
+  const section = p.q("changes");
+  assert.equal(section.hidden, true);
+  p.send({ type: "changes", changes: view({ files: [] }) });
+  assert.equal(section.hidden, true);
+  p.send({ type: "changes", changes: view() });
+  assert.equal(section.hidden, false);
+  assert.equal(section.getAttribute("data-mode"), "review");
+  assert.equal(section.querySelector(".changes-title")!.textContent, "Changes · 3 files");
+  const rows = p.qa("change");
+  assert.deepEqual(
+    rows.map((r) => [r.getAttribute("data-path"), r.getAttribute("data-status"), r.getAttribute("data-added"), r.getAttribute("data-removed")]),
+    [
+      ["src/a.rs", "modified", "3", "1"],
+      ["new.txt", "added", "2", "0"],
+      ["logo.png", "deleted", null, null],
+    ],
+  );
+  assert.deepEqual(
+    rows.map((r) => p.q("change-counts", r).textContent),
+    ["+3 −1", "+2 −0", "binary"],
+  );
+  assert.deepEqual(rows.map((r) => r.querySelector(".change-mark")!.textContent), ["M", "A", "D"]);
+  assert.equal(p.qa("change-keep").length, 3);
+  assert.equal(p.qa("change-revert").length, 3);
+  assert.equal(p.qa("changes-message").length, 0);
+});
+
+test("changes: the buttons post the file's diff, keep and revert, and keep all / revert all", () => {
+  const p = mount();
+  p.send({ type: "changes", changes: view() });
+  const [a, added] = p.qa("change");
+  p.q("change-open", a).click();
+  p.q("change-keep", added).click();
+  p.q("change-revert", a).click();
+  p.q("changes-keep-all").click();
+  p.q("changes-revert-all").click();
+  assert.deepEqual(p.posted, [
+    { type: "changeDiff", path: "src/a.rs" },
+    { type: "changeKeep", path: "new.txt" },
+    { type: "changeRevert", path: "src/a.rs" },
+    { type: "changeKeep" },
+    { type: "changeRevert" },
+  ]);
+});
+
+test("changes: a busy file's buttons wait (all of them for `*`), and keep all / revert all wait for any", () => {
+  const p = mount();
+  p.send({ type: "changes", changes: view({ busy: ["new.txt"] }) });
+  const disabled = (id: string) => p.qa(id).map((b) => (b as HTMLButtonElement).disabled);
+  assert.deepEqual(disabled("change-revert"), [false, true, false]);
+  assert.deepEqual(disabled("change-keep"), [false, true, false]);
+  assert.deepEqual(disabled("changes-revert-all"), [true]);
+  assert.deepEqual(p.qa("change").map((r) => r.hasAttribute("data-busy")), [false, true, false]);
+  p.send({ type: "changes", changes: view({ busy: ["*"] }) });
+  assert.deepEqual(disabled("change-revert"), [true, true, true]);
+});
+
+test("changes: during a task the list is so far, without buttons; the path is text", () => {
+  const p = mount();
+  p.send({ type: "changes", changes: view({ mode: "live", files: view().files.slice(0, 2) }) });
+  assert.equal(p.q("changes").getAttribute("data-mode"), "live");
+  assert.equal(p.q("changes").querySelector(".changes-title")!.textContent, "Changes · 2 files so far");
+  assert.equal(p.qa("change").length, 2);
+  assert.equal(p.qa("change-keep").length + p.qa("change-revert").length + p.qa("change-open").length, 0);
+  assert.equal(p.qa("changes-keep-all").length, 0);
+  assert.match(p.q("changes").textContent!, /Keep or revert them when the task ends/);
+});
+
+test("changes: the server's refusal is shown as an alert; settled files are counted; all reviewed", () => {
+  const p = mount();
+  const refusal = "notes.txt was edited since the task on the lines the task changed; nothing was reverted";
+  p.send({ type: "changes", changes: view({ kept: 1, reverted: 2, message: { text: refusal, error: true } }) });
+  const m = p.q("changes-message");
+  assert.equal(m.textContent, refusal);
+  assert.equal(m.getAttribute("data-error"), "true");
+  assert.equal(m.getAttribute("role"), "alert");
+  assert.match(p.q("changes").textContent!, /1 kept, 2 reverted/);
+  p.send({ type: "changes", changes: view({ files: [], kept: 1, reverted: 1 }) });
+  assert.equal(p.q("changes").hidden, false);
+  assert.equal(p.q("changes").querySelector(".changes-title")!.textContent, "Changes · all reviewed (1 kept, 1 reverted)");
+  assert.equal(p.qa("change").length, 0);
+  assert.equal(p.qa("changes-keep-all").length, 0);
+});
+
+test("changes: a path with markup is text, and a reset conversation's section goes when the host says so", () => {
+  const p = mount();
+  const evil = '<img src=x onerror="alert(1)">.txt';
+  p.send({ type: "changes", changes: view({ files: [{ path: evil, status: "added", added: 1, removed: 0, binary: false }] }) });
+  assert.equal(p.q("changes").querySelector("img"), null);
+  assert.equal(p.q("change-open").textContent, evil);
+  p.send({ type: "reset", conversationId: null }, { type: "changes", changes: view({ files: [] }) });
+  assert.equal(p.q("changes").hidden, true);
+});
