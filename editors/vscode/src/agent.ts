@@ -41,7 +41,7 @@ export class Agent {
     private readonly statusItem: vscode.StatusBarItem,
     private readonly trace: (event: string, data?: unknown) => void,
   ) {
-    this.review = new Review(server, (m) => this.panel?.post(m), () => this.store.conversationId, trace);
+    this.review = new Review(server, diffs, (m) => this.panel?.post(m), () => this.store.conversationId, trace);
     const last = context.workspaceState.get<string>(LAST_CONVERSATION);
     if (last) this.store.switchTo(last);
     this.showStatus();

@@ -114,9 +114,10 @@ export class ChangesModel {
 
   /** The server's list for the run that ended. */
   setReview(c: TaskChanges): void {
+    // What the live list said (no checkpoints...) is past; a refusal said about this list stays.
+    if (this.mode === "live") this.note = undefined;
     this.mode = "review";
     this.review = c.files ?? [];
-    this.note = undefined;
   }
 
   /** The server has no list (no checkpoints, a remote runtime...): said only where there were edits to review. */

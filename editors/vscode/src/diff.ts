@@ -23,6 +23,15 @@ export class DiffDocuments implements vscode.TextDocumentContentProvider {
     return vscode.Uri.from({ scheme: DIFF_SCHEME, path: id });
   }
 
+  /** The diff editor from `oldText` to the document at `right` (a file: the user may edit it there). */
+  async openAgainst(file: string, oldText: string, right: vscode.Uri | null, title: string): Promise<void> {
+    this.next++;
+    const left = this.put("before", file, oldText);
+    await vscode.commands.executeCommand("vscode.diff", left, right ?? this.put("after", file, ""), title, {
+      preview: true,
+    });
+  }
+
   async open(file: string, oldText: string | null, newText: string, title: string): Promise<void> {
     this.next++;
     const left = this.put("before", file, oldText ?? "");

@@ -45,6 +45,7 @@ export function activate(context: vscode.ExtensionContext): void {
       },
       status: (s) => agent.serverStatus(s),
       logged: (line) => agent.review.logged(line),
+      showDocument: (uri): boolean => agent.review.tookDocument(uri),
     },
     trace,
   );

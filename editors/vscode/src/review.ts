@@ -5,8 +5,10 @@
 import * as vscode from "vscode";
 
 import { ChangesModel, type Outcome, revertOutcome } from "./changes";
+import type { DiffDocuments } from "./diff";
 import type { ChangesView, SessionUpdateParams, TaskChanges, TaskState, ToPanel } from "./protocol";
 import type { Server } from "./server";
+import { reverseApply } from "./unidiff";
 
 /** How long a revert may take to report (the server waits for the editor to show each restored buffer). */
 const REVERT_TIMEOUT_MS = 20_000;
@@ -19,8 +21,12 @@ export class Review {
   private generation = 0;
   private waiting: ((o: Outcome) => void) | undefined;
 
+  /** Until when the server's diff document (`window/showDocument` of a `.diff` under `reviews/`) is ours to show. */
+  private diffWanted = 0;
+
   constructor(
     private readonly server: Server,
+    private readonly diffs: DiffDocuments,
     private readonly post: (m: ToPanel) => void,
     private readonly conversation: () => string | null,
     private readonly trace: (event: string, data?: unknown) => void,
@@ -134,15 +140,47 @@ export class Review {
     });
   }
 
-  /** The file's diff: the server opens it as a read-only document. */
+  /** The server's diff document that `diff` asked for: shown by `diff` itself, in VS Code's diff editor. */
+  tookDocument(uri: string): boolean {
+    if (Date.now() > this.diffWanted || !/\/reviews\/[^/]+\.diff$/.test(uri)) return false;
+    this.diffWanted = 0;
+    return true;
+  }
+
+  /**
+   * The file's change in VS Code's diff editor: the text before the task (the server's diff undone on the file
+   * as it is now) beside the file itself. Where that cannot be rebuilt (the file changed since, a binary file),
+   * the server's read-only diff document.
+   */
   async diff(path: string): Promise<void> {
     const id = this.conversation();
-    if (!id) return;
+    const root = vscode.workspace.workspaceFolders?.[0]?.uri;
+    if (!id || !root) return;
+    this.diffWanted = Date.now() + 10_000;
+    let r: { uri: string; diff: string };
     try {
-      await this.server.command("openhands.task.diff", [{ conversationId: id, file: path }]);
+      r = await this.server.command<{ uri: string; diff: string }>("openhands.task.diff", [
+        { conversationId: id, file: path },
+      ]);
     } catch (e) {
+      this.diffWanted = 0;
       this.model.message(errorText(e));
       this.publish();
+      return;
     }
+    const file = vscode.Uri.joinPath(root, path);
+    let now: string | null = null;
+    try {
+      now = (await vscode.workspace.openTextDocument(file)).getText();
+    } catch {
+      // Deleted: the diff editor shows it against an empty side.
+    }
+    const before = reverseApply(r.diff, now ?? "");
+    this.trace("diff", { path, rebuilt: before !== undefined });
+    if (before === undefined) {
+      await vscode.window.showTextDocument(vscode.Uri.parse(r.uri), { preview: true });
+      return;
+    }
+    await this.diffs.openAgainst(path, before, now === null ? null : file, `${path} (task's change)`);
   }
 }

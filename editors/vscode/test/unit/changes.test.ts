@@ -98,6 +98,9 @@ test("review: the server's list less the settled files; keep and revert only the
   });
   m.message("refused");
   assert.deepEqual(m.view().message, { text: "refused", error: true });
+  // The list the server gives after a refused revert keeps the refusal in view.
+  m.setReview({ conversationId: "c1", firstEvent: 1, lastEvent: 9, files: [] });
+  assert.deepEqual(m.view().message, { text: "refused", error: true });
   m.reset();
   assert.deepEqual(m.view(), { mode: "live", files: [], kept: 0, reverted: 0, busy: [], message: undefined });
 });
