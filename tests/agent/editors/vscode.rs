@@ -555,6 +555,7 @@ fn vscode_panel_reviews_a_tasks_changes() {
                 {"path": "a.txt", "added": 1, "removed": 1},
                 {"path": "b.txt", "added": 2, "removed": 0},
                 {"path": "c.txt", "added": 1, "removed": 1},
+                {"path": "scratch.txt", "added": 0, "removed": 1},
             ],
             "revert": {"path": "a.txt", "restored": "beta"},
             "refused": {
@@ -565,7 +566,7 @@ fn vscode_panel_reviews_a_tasks_changes() {
                 "diffLine": "+GAMMA",
             },
             "keep": {"path": "b.txt", "diffLine": "three"},
-            "allReviewed": "all reviewed (2 kept, 1 reverted)",
+            "allReviewed": "all reviewed (3 kept, 1 reverted)",
         }),
         None,
     );
@@ -586,6 +587,8 @@ fn vscode_panel_reviews_a_tasks_changes() {
             {"path": "a.txt", "added": 1, "removed": 1},
             {"path": "b.txt", "added": 2, "removed": 0},
             {"path": "c.txt", "added": 1, "removed": 1},
+            // The command's deletion is the task's change too.
+            {"path": "scratch.txt", "added": 0, "removed": 1},
         ])
     );
     assert!(
@@ -614,7 +617,7 @@ fn vscode_panel_reviews_a_tasks_changes() {
         serde_json::from_str(&std::fs::read_to_string(conv.join("tasks.json")).unwrap()).unwrap();
     assert_eq!(
         tasks[0]["settled"],
-        json!({"a.txt": "reverted", "b.txt": "kept", "c.txt": "kept"}),
+        json!({"a.txt": "reverted", "b.txt": "kept", "c.txt": "kept", "scratch.txt": "kept"}),
         "{tasks:#}"
     );
     // The panel asked for each action and the list after each.
