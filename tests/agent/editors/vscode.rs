@@ -631,3 +631,84 @@ fn vscode_panel_reviews_a_tasks_changes() {
         assert!(from_panel.iter().any(|x| x == t), "{from_panel:?}");
     }
 }
+
+/// The editor's diagnostics reach the agent, with VS Code's default settings: an agent edit that breaks a
+/// TypeScript file open in code-server gets the new error from VS Code's own TypeScript server in its
+/// observation (`openhands/diagnostics` from `src/diagnostics.ts`), not the error that was there before, and
+/// the finish is held back once while it remains.
+#[test]
+fn vscode_sends_the_editors_diagnostics_to_the_agent() {
+    let Some(cs) = prerequisites() else { return };
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![
+            Reply::Tools {
+                text: "Changing the count.".into(),
+                calls: vec![(
+                    "str_replace_editor".into(),
+                    json!({"command": "str_replace", "path": "calc.ts",
+                           "old_str": "count: number = 1", "new_str": "count: number = \"one\""}),
+                )],
+            },
+            Reply::Tools {
+                text: String::new(),
+                calls: vec![("finish".into(), json!({"message": "Changed it."}))],
+            },
+            Reply::Tools {
+                text: String::new(),
+                calls: vec![("finish".into(), json!({"message": "Changed it, type error and all."}))],
+            },
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    std::fs::create_dir_all(&ws).unwrap();
+    std::fs::write(
+        ws.join("calc.ts"),
+        "export const count: number = 1;\nexport const label: string = 2;\n",
+    )
+    .unwrap();
+    let out = output_dir("diagnostics");
+    let editor = Editor::start(
+        &cs,
+        dir.path(),
+        &ws,
+        &out,
+        json!({"files.autoSave": null}),
+        &[
+            ("LLM_MODEL", "scripted-model"),
+            ("LLM_BASE_URL", &llm.base_url),
+            ("LLM_API_KEY", "sk-test"),
+            ("LLM_NATIVE_TOOL_CALLING", "true"),
+            ("LLM_NUM_RETRIES", "0"),
+        ],
+    );
+    let report = editor.drive(
+        "diagnostics",
+        &out,
+        json!({
+            "file": "calc.ts",
+            "before": "count: number = 1",
+            "prompt": "make the count a word",
+            "final": "Changed it, type error and all.",
+        }),
+        None,
+    );
+    drop(editor);
+    assert_eq!(report["ok"], true, "{report:#}\nsee {}", out.display());
+    let requests = llm.requests();
+    assert_eq!(requests.len(), 3, "the first finish was held back");
+    // The edit's observation, as the model read it.
+    let observed = requests[1].to_string();
+    assert!(
+        observed.contains("The editor reports new problems in")
+            && observed.contains("is not assignable to type 'number'"),
+        "{observed}"
+    );
+    assert!(
+        !observed.contains("not assignable to type 'string'"),
+        "the error that was there before is not new: {observed}"
+    );
+    eprintln!("problems before {}, after {}", report["before"], report["after"]);
+}

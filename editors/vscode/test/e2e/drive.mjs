@@ -1,10 +1,12 @@
 // Why this file exists: drives real VS Code (code-server) in headless Chromium for tests/agent/editors/vscode.rs:
 // the agent panel runs a task end to end (prompt, messages, command output, diff, an approval answered in the
 // panel, the edit in the unsaved buffer, the final message, replay after a window reload), a task's changes are
-// reviewed in the panel (MODE=review), or a broken set-up shows its notifications. The Rust test owns the scripted model, the workspace and the expectations (env).
+// reviewed in the panel (MODE=review), an edit's new TypeScript error reaches the agent (MODE=diagnostics), or a
+// broken set-up shows its notifications. The Rust test owns the scripted model, the workspace and the
+// expectations (env).
 //
-// Env: CS_URL (code-server with ?folder=), OUT (directory for screenshots and report.json), MODE ("task", "review"
-// or "faults"), EXPECT (JSON, see below), SCREENSHOT (optional extra copy of the panel screenshot),
+// Env: CS_URL (code-server with ?folder=), OUT (directory for screenshots and report.json), MODE ("task", "review",
+// "diagnostics" or "faults"), EXPECT (JSON, see below), SCREENSHOT (optional extra copy of the panel screenshot),
 // SETTINGS (the user settings.json, read for MODE=faults).
 import { chromium } from "playwright-core";
 import { appendFileSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -263,6 +265,38 @@ async function review(page) {
   return { live, rows, refusal };
 }
 
+/** The status bar's problem counts, e.g. "1 Error, 0 Warnings" (its aria-label) or its text. */
+async function problems(page) {
+  const item = page.locator('[id="status.problems"]').first();
+  const label = await item.locator("a").first().getAttribute("aria-label").catch(() => null);
+  return label ?? (await item.innerText()).replace(/\s+/g, " ");
+}
+
+/** An agent edit that breaks a TypeScript file open in the editor: VS Code's own TypeScript server reports it. */
+async function diagnostics(page) {
+  await workbench(page);
+  await openFile(page, EXPECT.file, EXPECT.before);
+  // The file has one error already: once the status bar counts it, the TypeScript server has the file.
+  const deadline = Date.now() + 60000;
+  let count = "";
+  while (!/^1 |Errors?: 1\b/i.test((count = await problems(page)))) {
+    if (Date.now() > deadline) throw new Error(`the TypeScript server reported nothing: ${count}`);
+    await page.waitForTimeout(250);
+  }
+  step(`TypeScript server ready: ${count}`);
+  const frame = await openPanel(page);
+  const box = frame.getByTestId("prompt");
+  await box.click();
+  await box.fill(EXPECT.prompt);
+  await box.press("Enter");
+  step("prompt sent");
+  await frame.getByTestId("message-agent").filter({ hasText: EXPECT.final }).first().waitFor({ timeout: 60000 });
+  step("task finished");
+  const after = await problems(page);
+  await page.screenshot({ path: join(OUT, "diagnostics.png") });
+  return { before: count, after };
+}
+
 /** The notifications' text, once one containing `text` is shown. */
 async function notification(page, text, timeout = 30000) {
   const toast = page.locator(".notifications-toasts .notification-toast", { hasText: text }).first();
@@ -317,7 +351,7 @@ page.on("console", (m) => {
 });
 let report = { ok: false, mode: MODE, steps };
 try {
-  const run = { task, review, faults }[MODE];
+  const run = { task, review, diagnostics, faults }[MODE];
   if (!run) throw new Error(`unknown MODE ${MODE}`);
   report = { ...report, ...(await run(page)), ok: true };
 } catch (e) {
