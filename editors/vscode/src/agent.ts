@@ -59,6 +59,7 @@ export class Agent {
 
   serverStatus(s: ServerStatus): void {
     this.store.server = s;
+    if (s.status === "starting") this.review.serverRestarted();
     // A task does not outlive its server.
     if (s.status !== "running" && s.status !== "starting" && busy(this.store.taskState)) this.store.forgetTask();
     this.panel?.post(s);
@@ -185,13 +186,13 @@ export class Agent {
         void this.run(() => this.diffs.open(m.path, m.oldText, m.newText, m.title));
         break;
       case "changeDiff":
-        void this.review.diff(m.path);
+        void this.review.diff(m.path, m.taskId ?? null);
         break;
       case "changeKeep":
-        void this.review.keep(m.path);
+        void this.review.keep(m.path, m.taskId);
         break;
       case "changeRevert":
-        void this.review.revert(m.path);
+        void this.review.revert(m.path, m.taskId);
         break;
     }
   }

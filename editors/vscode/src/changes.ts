@@ -1,9 +1,10 @@
 // Why this file exists: what the panel's "Changes" section shows, kept by the extension host so a reloaded panel
-// gets it back: the running task's edits so far (from its edit tool calls), then the server's list for the run
-// that ended, less the files the user kept or reverted. No `vscode` import, so it is unit-tested.
+// gets it back: the server's list of each run of the conversation (a task, a reply) that ended in this window,
+// less the files the user kept or reverted, and the running task's edits so far (from its edit tool calls).
+// No `vscode` import, so it is unit-tested.
 
 import { diffLines, textLines } from "../webview/diff";
-import type { ChangesView, FileChange, SessionUpdateParams, TaskChanges, TaskState } from "./protocol";
+import type { ChangeRow, ChangesView, FileChange, SessionUpdateParams, TaskChanges, TaskState } from "./protocol";
 
 /** States in which a task works (its changes are not final; keep and revert wait). */
 const RUNNING = new Set<TaskState["state"]>(["starting", "running", "awaiting_approval", "retrying"]);
@@ -40,38 +41,57 @@ export function revertOutcome(line: string): Outcome | undefined {
   return failed ? { ok: false, text: failed[1] } : undefined;
 }
 
+/** A run that ended, with the server's list. */
+type Run = { taskId: string | null; firstEvent: number; files: FileChange[] };
+
+const runKey = (taskId: string | null, path: string | undefined) => `${taskId ?? ""}\u0000${path ?? "*"}`;
+
 export class ChangesModel {
-  private mode: ChangesView["mode"] = "live";
-  /** The task whose edits `live` counts. */
+  /** The conversation's runs of this window with files to review, oldest first (a reload keeps the last one). */
+  private runs: Run[] = [];
+  /** The task whose edits `live` counts, and whether it still works. */
   private liveTask: string | null = null;
+  private running = false;
   private live = new Map<string, LiveEdit>();
-  private review: FileChange[] = [];
   private busySet = new Set<string>();
   private note: ChangesView["message"];
 
   /** Another conversation (or none): nothing to show. */
   reset(): void {
-    this.mode = "live";
+    this.runs = [];
     this.liveTask = null;
+    this.running = false;
     this.live.clear();
-    this.review = [];
     this.busySet.clear();
     this.note = undefined;
+  }
+
+  /** The server restarted: its task ids are new, so the runs it knew are known by conversation (the last). */
+  serverRestarted(): void {
+    const last = this.runs[this.runs.length - 1];
+    this.runs = last ? [{ ...last, taskId: null }] : [];
+    this.running = false;
   }
 
   /** A task's state: a new running task starts a new live list; `ended` says the server's list is due. */
   taskState(s: TaskState): { changed: boolean; ended: boolean } {
     if (RUNNING.has(s.state)) {
-      if (s.taskId === this.liveTask && this.mode === "live") return { changed: false, ended: false };
-      this.startLive(s.taskId);
+      if (s.taskId === this.liveTask && this.running) return { changed: false, ended: false };
+      if (s.taskId !== this.liveTask) this.startLive(s.taskId);
+      this.running = true;
       return { changed: true, ended: false };
     }
-    return { changed: false, ended: true };
+    const changed = this.running;
+    if (s.taskId === this.liveTask) this.running = false;
+    return { changed, ended: true };
   }
 
   private startLive(taskId: string): void {
-    this.reset();
     this.liveTask = taskId;
+    this.live.clear();
+    this.note = undefined;
+    // Runs reviewed to the end have nothing more to show.
+    this.runs = this.runs.filter((r) => r.files.some((f) => !f.settled));
   }
 
   /** Live updates of the current conversation; whether the view changed. */
@@ -82,8 +102,9 @@ export class ChangesModel {
       if (u.sessionUpdate !== "tool_call" && u.sessionUpdate !== "tool_call_update") continue;
       // An update of a task not seen running yet: its taskState may come after its first updates.
       if (p._meta.taskId !== this.liveTask) {
-        if (u.sessionUpdate !== "tool_call" || this.mode !== "live") continue;
+        if (u.sessionUpdate !== "tool_call") continue;
         this.startLive(p._meta.taskId);
+        this.running = true;
         changed = true;
       }
       if (u.sessionUpdate === "tool_call") {
@@ -109,38 +130,55 @@ export class ChangesModel {
         }
       }
     }
-    return changed && this.mode === "live";
+    return changed;
   }
 
-  /** The server's list for the run that ended. */
-  setReview(c: TaskChanges): void {
-    // What the live list said (no checkpoints...) is past; a refusal said about this list stays.
-    if (this.mode === "live") this.note = undefined;
-    this.mode = "review";
-    this.review = c.files ?? [];
+  /** The server's list of a run (`taskId`, or null: the conversation's last run); it replaces that run's edits. */
+  setRun(taskId: string | null, c: TaskChanges): void {
+    const run: Run = { taskId, firstEvent: c.firstEvent, files: c.files ?? [] };
+    const i = this.runs.findIndex((r) => r.firstEvent === c.firstEvent);
+    if (i >= 0) this.runs[i] = { ...run, taskId: taskId ?? this.runs[i].taskId };
+    else {
+      this.runs.push(run);
+      this.runs.sort((a, b) => a.firstEvent - b.firstEvent);
+    }
+    if (taskId !== null && taskId === this.liveTask && !this.running) {
+      // What the live list said (no checkpoints...) is past; a refusal said about a list stays.
+      if (this.live.size) this.note = undefined;
+      this.live.clear();
+    }
+  }
+
+  /** The runs to ask the server about again after a keep or revert. */
+  get known(): (string | null)[] {
+    return this.runs.map((r) => r.taskId);
   }
 
   /** The server has no list (no checkpoints, a remote runtime...): said only where there were edits to review. */
   unavailable(why: string): void {
-    if (this.mode === "live" && this.liveFiles().length) this.note = { text: why, error: true };
+    if (this.liveFiles().length) this.note = { text: why, error: true };
   }
 
   message(text: string | undefined, error = true): void {
     this.note = text === undefined ? undefined : { text, error };
   }
 
-  busy(path: string, on: boolean): void {
-    if (on) this.busySet.add(path);
-    else this.busySet.delete(path);
+  /** A keep or revert of `path` (undefined: every file) of run `taskId` starts or ends. */
+  busy(taskId: string | null, path: string | undefined, on: boolean): void {
+    if (on) this.busySet.add(runKey(taskId, path));
+    else this.busySet.delete(runKey(taskId, path));
   }
 
-  /** Whether keep and revert make sense now (a finished run's list). */
-  get reviewing(): boolean {
-    return this.mode === "review";
+  /** The runs with files to review, newest first (the order to revert them in). */
+  get reviewable(): (string | null)[] {
+    return this.runs
+      .filter((r) => r.files.some((f) => !f.settled))
+      .map((r) => r.taskId)
+      .reverse();
   }
 
-  private liveFiles(): ChangesView["files"] {
-    const byPath = new Map<string, ChangesView["files"][number]>();
+  private liveFiles(): ChangeRow[] {
+    const byPath = new Map<string, ChangeRow>();
     for (const e of this.live.values()) {
       if (!e.done) continue;
       const f = byPath.get(e.path);
@@ -154,6 +192,9 @@ export class ChangesModel {
           added: e.added,
           removed: e.removed,
           binary: false,
+          taskId: this.liveTask,
+          live: true,
+          busy: false,
         });
       }
     }
@@ -161,12 +202,30 @@ export class ChangesModel {
   }
 
   view(): ChangesView {
-    const busy = [...this.busySet];
-    if (this.mode === "live") return { mode: "live", files: this.liveFiles(), kept: 0, reverted: 0, busy, message: this.note };
-    const files = this.review
-      .filter((f) => !f.settled)
-      .map(({ path, status, added, removed, binary }) => ({ path, status, added, removed, binary }));
-    const count = (s: FileChange["settled"]) => this.review.filter((f) => f.settled === s).length;
-    return { mode: "review", files, kept: count("kept"), reverted: count("reverted"), busy, message: this.note };
+    const rows: ChangeRow[] = [];
+    let kept = 0;
+    let reverted = 0;
+    for (const r of this.runs) {
+      for (const f of r.files) {
+        if (f.settled === "kept") kept++;
+        else if (f.settled === "reverted") reverted++;
+        else {
+          const busy = this.busySet.has(runKey(r.taskId, f.path)) || this.busySet.has(runKey(r.taskId, undefined));
+          const { path, status, added, removed, binary } = f;
+          rows.push({ path, status, added, removed, binary, taskId: r.taskId, live: false, busy });
+        }
+      }
+    }
+    const reviewing = rows.length > 0;
+    rows.push(...this.liveFiles());
+    return {
+      mode: reviewing ? "review" : "live",
+      running: this.running,
+      files: rows,
+      kept,
+      reverted,
+      busy: this.busySet.size > 0,
+      message: this.note,
+    };
   }
 }

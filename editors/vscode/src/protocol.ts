@@ -120,19 +120,28 @@ export type FileChange = {
 /** `openhands.task.changes`'s answer: the last run of a conversation and the files it changed. */
 export type TaskChanges = { conversationId: string; firstEvent: number; lastEvent: number; files: FileChange[] };
 
-/** The panel's "Changes" section, whole. */
+/** A row of the panel's "Changes" section. */
+export type ChangeRow = Pick<FileChange, "path" | "status" | "added" | "removed" | "binary"> & {
+  /** The run it belongs to (`openhands.task.*`'s `taskId`); null: the conversation's last run. */
+  taskId: string | null;
+  /** The running task's edit so far, counted from its tool calls: keep and revert wait for its end. */
+  live: boolean;
+  /** A keep or revert of it is under way. */
+  busy: boolean;
+};
+
+/** The panel's "Changes" section, whole: the files of the conversation's runs that wait for a review. */
 export type ChangesView = {
-  /**
-   * `live`: the running task's edits so far, counted from its edit tool calls (keep and revert wait for its
-   * end); `review`: the server's list for the last finished run, each file kept or reverted from here.
-   */
+  /** `review` when a row can be kept or reverted; `live` while only the running task's edits are known. */
   mode: "live" | "review";
-  /** Files still to review (settled ones left the list). */
-  files: Pick<FileChange, "path" | "status" | "added" | "removed" | "binary">[];
+  /** A task works on the conversation: the server refuses reverts meanwhile. */
+  running: boolean;
+  files: ChangeRow[];
+  /** Files settled in the runs shown. */
   kept: number;
   reverted: number;
-  /** Files with a keep or revert under way (`*`: all); their buttons wait. */
-  busy: string[];
+  /** A keep or revert is under way. */
+  busy: boolean;
   /** The server's last word on a refused or failed keep, revert or diff (or why there is no list). */
   message?: { text: string; error: boolean };
 };
@@ -162,7 +171,7 @@ export type FromPanel =
   | { type: "resume"; conversationId: string }
   | { type: "approve"; approvalId: string; decision: Decision }
   | { type: "openDiff"; path: string; oldText: string | null; newText: string; title: string }
-  /** The Changes section: a file's diff, or keep / revert one file (`path`) or every file left (no `path`). */
-  | { type: "changeDiff"; path: string }
-  | { type: "changeKeep"; path?: string }
-  | { type: "changeRevert"; path?: string };
+  /** The Changes section: a file's diff, or keep / revert one file of a run, or every file left (no `path`). */
+  | { type: "changeDiff"; path: string; taskId: string | null }
+  | { type: "changeKeep"; path?: string; taskId?: string | null }
+  | { type: "changeRevert"; path?: string; taskId?: string | null };

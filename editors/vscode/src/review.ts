@@ -56,19 +56,31 @@ export class Review {
   taskState(s: TaskState): void {
     const r = this.model.taskState(s);
     if (r.changed) this.publish();
-    if (r.ended) void this.refresh();
+    if (r.ended) void this.refresh(s.taskId);
   }
 
-  /** The server's list for the conversation's last finished run. */
-  async refresh(): Promise<void> {
+  /** The server restarted: the runs it knew are now known by conversation. */
+  serverRestarted(): void {
+    this.model.serverRestarted();
+  }
+
+  /** Which run a command is about: this server's task, or the conversation's last run. */
+  private target(taskId: string | null): Record<string, string> | undefined {
+    if (taskId) return { taskId };
     const id = this.conversation();
-    if (!id) return;
+    return id ? { conversationId: id } : undefined;
+  }
+
+  /** The server's list of run `taskId` (null: the conversation's last run). */
+  async refresh(taskId: string | null = null): Promise<void> {
+    const target = this.target(taskId);
+    if (!target) return;
     const generation = this.generation;
     try {
-      const c = await this.server.command<TaskChanges>("openhands.task.changes", [{ conversationId: id }]);
+      const c = await this.server.command<TaskChanges>("openhands.task.changes", [target]);
       if (generation !== this.generation) return;
-      this.model.setReview(c);
-      this.trace("changes", { files: c.files.length });
+      this.model.setRun(taskId, c);
+      this.trace("changes", { taskId, files: c.files.length });
     } catch (e) {
       if (generation !== this.generation) return;
       this.model.unavailable(errorText(e));
@@ -86,34 +98,44 @@ export class Review {
     }
   }
 
-  /** Runs a keep or revert with `path`'s buttons waiting, then shows the list as the server has it. */
-  private async act(path: string | undefined, f: (args: Record<string, string>) => Promise<void>): Promise<void> {
-    const id = this.conversation();
-    if (!id || !this.model.reviewing) return;
-    const key = path ?? "*";
-    this.model.busy(key, true);
+  /**
+   * Keeps or reverts `path` of run `taskId`, or (no `path`) every file left of every run, newest run first; the
+   * buttons wait meanwhile; then the lists as the server has them.
+   */
+  private async act(
+    path: string | undefined,
+    taskId: string | null | undefined,
+    f: (args: Record<string, string>) => Promise<void>,
+  ): Promise<void> {
+    const runs = path === undefined ? this.model.reviewable : [taskId ?? null];
+    const generation = this.generation;
     this.model.message(undefined);
+    for (const run of runs) this.model.busy(run, path, true);
     this.publish();
-    const args: Record<string, string> = { conversationId: id };
-    if (path !== undefined) args.file = path;
     try {
-      await f(args);
+      for (const run of runs) {
+        const target = this.target(run);
+        if (!target || generation !== this.generation) break;
+        if (path !== undefined) target.file = path;
+        await f(target);
+      }
     } catch (e) {
       this.model.message(errorText(e));
     } finally {
-      this.model.busy(key, false);
+      for (const run of runs) this.model.busy(run, path, false);
     }
-    await this.refresh();
+    for (const run of this.model.known) await this.refresh(run);
+    this.publish();
   }
 
-  keep(path: string | undefined): Promise<void> {
-    return this.act(path, async (args) => {
+  keep(path: string | undefined, taskId: string | null | undefined): Promise<void> {
+    return this.act(path, taskId, async (args) => {
       await this.server.command("openhands.task.keep", [args]);
     });
   }
 
-  revert(path: string | undefined): Promise<void> {
-    return this.act(path, async (args) => {
+  revert(path: string | undefined, taskId: string | null | undefined): Promise<void> {
+    return this.act(path, taskId, async (args) => {
       // The outcome may be logged before the command's answer arrives: listen first.
       const outcome = new Promise<Outcome | undefined>((resolve) => {
         const timer = setTimeout(() => resolve(undefined), REVERT_TIMEOUT_MS);
@@ -135,8 +157,8 @@ export class Review {
       }
       const o = await outcome;
       this.trace("revert", o ?? "no outcome");
-      if (!o) this.model.message("the server did not say how the revert went; see OpenHands: Show server log");
-      else if (!o.ok) this.model.message(o.text);
+      if (!o) throw new Error("the server did not say how the revert went; see OpenHands: Show server log");
+      if (!o.ok) throw new Error(o.text);
     });
   }
 
@@ -152,16 +174,14 @@ export class Review {
    * as it is now) beside the file itself. Where that cannot be rebuilt (the file changed since, a binary file),
    * the server's read-only diff document.
    */
-  async diff(path: string): Promise<void> {
-    const id = this.conversation();
+  async diff(path: string, taskId: string | null): Promise<void> {
+    const target = this.target(taskId);
     const root = vscode.workspace.workspaceFolders?.[0]?.uri;
-    if (!id || !root) return;
+    if (!target || !root) return;
     this.diffWanted = Date.now() + 10_000;
     let r: { uri: string; diff: string };
     try {
-      r = await this.server.command<{ uri: string; diff: string }>("openhands.task.diff", [
-        { conversationId: id, file: path },
-      ]);
+      r = await this.server.command<{ uri: string; diff: string }>("openhands.task.diff", [{ ...target, file: path }]);
     } catch (e) {
       this.diffWanted = 0;
       this.model.message(errorText(e));

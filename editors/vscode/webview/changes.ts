@@ -2,7 +2,7 @@
 // a click for its diff, Keep and Revert per file and for all; replaced whole by each `changes` message.
 
 import type { ChangesView, FromPanel } from "../src/protocol";
-import { button, clear, el } from "./dom";
+import { append, button, clear, el } from "./dom";
 
 const STATUS_MARK: Record<ChangesView["files"][number]["status"], string> = { added: "A", modified: "M", deleted: "D" };
 
@@ -24,23 +24,31 @@ export function renderChanges(doc: Document, root: HTMLElement, v: ChangesView, 
   root.hidden = v.files.length === 0 && !v.message && !settled;
   root.setAttribute("data-mode", v.mode);
   if (root.hidden) return;
-  const reviewing = v.mode === "review";
-  const all = v.busy.includes("*");
-  const waits = (path: string) => all || v.busy.includes(path);
+  const reviewable = v.files.filter((f) => !f.live).length;
+  // Rows of several runs say which run each is (a reply to the agent starts a new one).
+  const runs = new Set(v.files.map((f) => f.taskId));
   const title =
     v.files.length === 0
       ? `Changes · all reviewed${settled ? ` (${settled})` : ""}`
-      : `Changes · ${v.files.length} file${v.files.length === 1 ? "" : "s"}${reviewing ? "" : " so far"}`;
+      : `Changes · ${v.files.length} file${v.files.length === 1 ? "" : "s"}${v.running ? " so far" : ""}`;
   const head = el(doc, "div", { class: "changes-head" }, el(doc, "span", { class: "changes-title" }, title));
-  if (reviewing && v.files.length > 0) {
-    const disabled = v.busy.length > 0 ? "" : undefined;
+  if (reviewable > 0) {
+    const waits = v.busy ? "" : undefined;
     head.append(
       el(doc, "span", { class: "spacer" }),
-      button(doc, "Keep all", { class: "secondary", "data-testid": "changes-keep-all", disabled }, () =>
+      button(doc, "Keep all", { class: "secondary", "data-testid": "changes-keep-all", disabled: waits }, () =>
         post({ type: "changeKeep" }),
       ),
-      button(doc, "Revert all", { class: "secondary", "data-testid": "changes-revert-all", disabled }, () =>
-        post({ type: "changeRevert" }),
+      button(
+        doc,
+        "Revert all",
+        {
+          class: "secondary",
+          "data-testid": "changes-revert-all",
+          disabled: v.busy || v.running ? "" : undefined,
+          title: v.running ? "Revert once the task has ended" : undefined,
+        },
+        () => post({ type: "changeRevert" }),
       ),
     );
   }
@@ -49,31 +57,45 @@ export function renderChanges(doc: Document, root: HTMLElement, v: ChangesView, 
     const list = el(doc, "ul", { class: "changes-files" });
     for (const f of v.files) {
       const row = el(doc, "li", {
-        class: `change change-${f.status}`,
+        class: `change change-${f.status}${f.live ? " change-live" : ""}`,
         "data-testid": "change",
         "data-path": f.path,
         "data-status": f.status,
         "data-added": f.added === null ? undefined : String(f.added),
         "data-removed": f.removed === null ? undefined : String(f.removed),
+        "data-task-id": f.taskId ?? undefined,
+        "data-live": f.live ? "" : undefined,
+        "data-busy": f.busy ? "" : undefined,
       });
-      if (waits(f.path)) row.setAttribute("data-busy", "");
-      row.append(
+      append(
+        row,
         el(doc, "span", { class: "change-mark", title: f.status }, STATUS_MARK[f.status] ?? "M"),
-        reviewing
-          ? button(doc, f.path, { class: "change-path link", "data-testid": "change-open", title: `Diff of ${f.path}` }, () =>
-              post({ type: "changeDiff", path: f.path }),
-            )
-          : el(doc, "span", { class: "change-path" }, f.path),
+        f.live
+          ? el(doc, "span", { class: "change-path", title: "so far: keep or revert it when the task ends" }, f.path)
+          : button(doc, f.path, { class: "change-path link", "data-testid": "change-open", title: `Diff of ${f.path}` }, () =>
+              post({ type: "changeDiff", path: f.path, taskId: f.taskId }),
+            ),
+        runs.size > 1 && f.taskId ? el(doc, "span", { class: "change-run" }, f.live ? `${f.taskId} · so far` : f.taskId) : null,
         el(doc, "span", { class: "change-counts", "data-testid": "change-counts" }, countsText(f)),
       );
-      if (reviewing) {
-        const disabled = waits(f.path) ? "" : undefined;
+      if (!f.live) {
         row.append(
-          button(doc, "Keep", { class: "secondary", "data-testid": "change-keep", disabled, title: `Keep ${f.path}` }, () =>
-            post({ type: "changeKeep", path: f.path }),
+          button(
+            doc,
+            "Keep",
+            { class: "secondary", "data-testid": "change-keep", disabled: f.busy ? "" : undefined, title: `Keep ${f.path}` },
+            () => post({ type: "changeKeep", path: f.path, taskId: f.taskId }),
           ),
-          button(doc, "Revert", { class: "secondary", "data-testid": "change-revert", disabled, title: `Revert ${f.path}` }, () =>
-            post({ type: "changeRevert", path: f.path }),
+          button(
+            doc,
+            "Revert",
+            {
+              class: "secondary",
+              "data-testid": "change-revert",
+              disabled: f.busy || v.running ? "" : undefined,
+              title: v.running ? "Revert once the task has ended" : `Revert ${f.path}`,
+            },
+            () => post({ type: "changeRevert", path: f.path, taskId: f.taskId }),
           ),
         );
       }
@@ -81,7 +103,7 @@ export function renderChanges(doc: Document, root: HTMLElement, v: ChangesView, 
     }
     root.appendChild(list);
   }
-  if (!reviewing && v.files.length) {
+  if (reviewable === 0 && v.files.length) {
     root.appendChild(el(doc, "div", { class: "changes-note" }, "Keep or revert them when the task ends."));
   } else if (settled && v.files.length) {
     root.appendChild(el(doc, "div", { class: "changes-note" }, settled));

@@ -119,6 +119,12 @@ async function task(page) {
   step("reply sent from the panel");
   await frame.getByTestId("message-agent").filter({ hasText: EXPECT.final }).first().waitFor({ timeout: 30000 });
   step("final message shown");
+  // The edit was made before the question; the reply's run changed nothing: the edit is still to review.
+  await frame
+    .locator(`[data-testid="change"][data-path="${EXPECT.file}"][data-added="1"][data-removed="1"]`)
+    .getByTestId("change-keep")
+    .waitFor({ timeout: 20000 });
+  step("the first run's edit listed under Changes");
   await editorHas(page, EXPECT.after);
   // The buffer holds the edit and is not saved.
   await page.locator(".tabs-container .tab.active.dirty").waitFor({ timeout: 10000 });
