@@ -41,7 +41,19 @@ export class Agent {
     private readonly statusItem: vscode.StatusBarItem,
     private readonly trace: (event: string, data?: unknown) => void,
   ) {
-    this.review = new Review(server, diffs, (m) => this.panel?.post(m), () => this.store.conversationId, trace);
+    this.review = new Review({
+      command: (c, args) => server.command(c, args),
+      post: (m) => this.panel?.post(m),
+      conversation: () => this.store.conversationId,
+      root: () => vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
+      showDiff: async (file, d) => {
+        const root = vscode.workspace.workspaceFolders?.[0]?.uri;
+        const rebuilt = root ? await diffs.openTaskChange(root, file, d.diff, d.uri) : false;
+        if (!root) await vscode.window.showTextDocument(vscode.Uri.parse(d.uri), { preview: true });
+        trace("diff", { file, rebuilt });
+      },
+      trace,
+    });
     const last = context.workspaceState.get<string>(LAST_CONVERSATION);
     if (last) this.store.switchTo(last);
     this.showStatus();

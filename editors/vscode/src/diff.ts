@@ -1,8 +1,10 @@
-// Why this file exists: shows an agent's edit in VS Code's own diff editor: the two texts become read-only
-// virtual documents of our `openhands-diff` scheme, served from memory.
+// Why this file exists: shows an agent's edit, or a task's change to a file, in VS Code's own diff editor: the
+// texts become read-only virtual documents of our `openhands-diff` scheme, served from memory.
 
 import * as path from "node:path";
 import * as vscode from "vscode";
+
+import { reverseApply } from "./unidiff";
 
 export const DIFF_SCHEME = "openhands-diff";
 /** Texts kept for diffs the user opened; old ones are dropped so a long session does not grow without end. */
@@ -23,13 +25,29 @@ export class DiffDocuments implements vscode.TextDocumentContentProvider {
     return vscode.Uri.from({ scheme: DIFF_SCHEME, path: id });
   }
 
-  /** The diff editor from `oldText` to the document at `right` (a file: the user may edit it there). */
-  async openAgainst(file: string, oldText: string, right: vscode.Uri | null, title: string): Promise<void> {
+  /**
+   * A task's change to `file` (workspace-relative) in the diff editor: the text before the task (the server's
+   * `diff` undone on the file as it is now) beside the file itself, which the user may edit there. Where that
+   * cannot be rebuilt (the file changed since, a binary file), the server's read-only diff document at `uri`.
+   */
+  async openTaskChange(root: vscode.Uri, file: string, diff: string, uri: string): Promise<boolean> {
+    const target = vscode.Uri.joinPath(root, file);
+    let now: string | null = null;
+    try {
+      now = (await vscode.workspace.openTextDocument(target)).getText();
+    } catch {
+      // Deleted: shown against an empty side.
+    }
+    const before = reverseApply(diff, now ?? "");
+    if (before === undefined) {
+      await vscode.window.showTextDocument(vscode.Uri.parse(uri), { preview: true });
+      return false;
+    }
     this.next++;
-    const left = this.put("before", file, oldText);
-    await vscode.commands.executeCommand("vscode.diff", left, right ?? this.put("after", file, ""), title, {
-      preview: true,
-    });
+    const left = this.put("before", file, before);
+    const right = now === null ? this.put("after", file, "") : target;
+    await vscode.commands.executeCommand("vscode.diff", left, right, `${file} (task's change)`, { preview: true });
+    return true;
   }
 
   async open(file: string, oldText: string | null, newText: string, title: string): Promise<void> {

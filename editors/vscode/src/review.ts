@@ -1,17 +1,30 @@
 // Why this file exists: the panel's "Changes" section on the extension host's side: it follows the running task's
 // edits, asks the server for the finished run's list (`openhands.task.changes`), and carries the panel's keep,
-// revert and diff clicks to `openhands.task.keep`/`revert`/`diff`, showing what the server says back.
-
-import * as vscode from "vscode";
+// revert and diff clicks to `openhands.task.keep`/`revert`/`diff`, showing what the server says back. What it needs
+// of VS Code comes through `ReviewHost`, so it is unit-tested against a fake server.
 
 import { ChangesModel, type Outcome, revertOutcome } from "./changes";
-import type { DiffDocuments } from "./diff";
 import type { ChangesView, SessionUpdateParams, TaskChanges, TaskState, ToPanel } from "./protocol";
-import type { Server } from "./server";
-import { reverseApply } from "./unidiff";
 
 /** How long a revert may take to report (the server waits for the editor to show each restored buffer). */
 const REVERT_TIMEOUT_MS = 20_000;
+
+/** `openhands.task.diff`'s answer. */
+export type TaskDiff = { uri: string; diff: string };
+
+export type ReviewHost = {
+  /** `workspace/executeCommand`; rejects with the server's sentence. */
+  command<T>(command: string, args: unknown[]): Promise<T>;
+  post(m: ToPanel): void;
+  /** The conversation the panel shows. */
+  conversation(): string | null;
+  /** The workspace folder's path. */
+  root(): string | undefined;
+  /** Shows a file's change, given what `openhands.task.diff` answered. */
+  showDiff(path: string, d: TaskDiff): Promise<void>;
+  trace(event: string, data?: unknown): void;
+  revertTimeoutMs?: number;
+};
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -24,20 +37,14 @@ export class Review {
   /** Until when the server's diff document (`window/showDocument` of a `.diff` under `reviews/`) is ours to show. */
   private diffWanted = 0;
 
-  constructor(
-    private readonly server: Server,
-    private readonly diffs: DiffDocuments,
-    private readonly post: (m: ToPanel) => void,
-    private readonly conversation: () => string | null,
-    private readonly trace: (event: string, data?: unknown) => void,
-  ) {}
+  constructor(private readonly host: ReviewHost) {}
 
   view(): ChangesView {
     return this.model.view();
   }
 
   private publish(): void {
-    this.post({ type: "changes", changes: this.model.view() });
+    this.host.post({ type: "changes", changes: this.model.view() });
   }
 
   /** Another conversation is shown: its list, if it has one, comes from the server. */
@@ -49,8 +56,7 @@ export class Review {
 
   /** Updates as they arrive (not replayed history): the running task's edits. */
   updates(list: SessionUpdateParams[]): void {
-    const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-    if (this.model.updates(list, root)) this.publish();
+    if (this.model.updates(list, this.host.root())) this.publish();
   }
 
   taskState(s: TaskState): void {
@@ -67,7 +73,7 @@ export class Review {
   /** Which run a command is about: this server's task, or the conversation's last run. */
   private target(taskId: string | null): Record<string, string> | undefined {
     if (taskId) return { taskId };
-    const id = this.conversation();
+    const id = this.host.conversation();
     return id ? { conversationId: id } : undefined;
   }
 
@@ -77,14 +83,14 @@ export class Review {
     if (!target) return;
     const generation = this.generation;
     try {
-      const c = await this.server.command<TaskChanges>("openhands.task.changes", [target]);
+      const c = await this.host.command<TaskChanges>("openhands.task.changes", [target]);
       if (generation !== this.generation) return;
       this.model.setRun(taskId, c);
-      this.trace("changes", { taskId, files: c.files.length });
+      this.host.trace("changes", { taskId, files: c.files.length });
     } catch (e) {
       if (generation !== this.generation) return;
       this.model.unavailable(errorText(e));
-      this.trace("changes.error", errorText(e));
+      this.host.trace("changes.error", errorText(e));
     }
     this.publish();
   }
@@ -130,7 +136,7 @@ export class Review {
 
   keep(path: string | undefined, taskId: string | null | undefined): Promise<void> {
     return this.act(path, taskId, async (args) => {
-      await this.server.command("openhands.task.keep", [args]);
+      await this.host.command("openhands.task.keep", [args]);
     });
   }
 
@@ -138,7 +144,7 @@ export class Review {
     return this.act(path, taskId, async (args) => {
       // The outcome may be logged before the command's answer arrives: listen first.
       const outcome = new Promise<Outcome | undefined>((resolve) => {
-        const timer = setTimeout(() => resolve(undefined), REVERT_TIMEOUT_MS);
+        const timer = setTimeout(() => resolve(undefined), this.host.revertTimeoutMs ?? REVERT_TIMEOUT_MS);
         this.waiting = (o) => {
           clearTimeout(timer);
           resolve(o);
@@ -146,7 +152,7 @@ export class Review {
       });
       let r: { reverting?: string[] };
       try {
-        r = await this.server.command<{ reverting?: string[] }>("openhands.task.revert", [args]);
+        r = await this.host.command<{ reverting?: string[] }>("openhands.task.revert", [args]);
       } catch (e) {
         this.waiting = undefined;
         throw e;
@@ -156,7 +162,7 @@ export class Review {
         return;
       }
       const o = await outcome;
-      this.trace("revert", o ?? "no outcome");
+      this.host.trace("revert", o ?? "no outcome");
       if (!o) throw new Error("the server did not say how the revert went; see OpenHands: Show server log");
       if (!o.ok) throw new Error(o.text);
     });
@@ -169,38 +175,20 @@ export class Review {
     return true;
   }
 
-  /**
-   * The file's change in VS Code's diff editor: the text before the task (the server's diff undone on the file
-   * as it is now) beside the file itself. Where that cannot be rebuilt (the file changed since, a binary file),
-   * the server's read-only diff document.
-   */
+  /** The file's change, as `ReviewHost.showDiff` shows it; a refusal goes to the panel. */
   async diff(path: string, taskId: string | null): Promise<void> {
     const target = this.target(taskId);
-    const root = vscode.workspace.workspaceFolders?.[0]?.uri;
-    if (!target || !root) return;
+    if (!target) return;
     this.diffWanted = Date.now() + 10_000;
-    let r: { uri: string; diff: string };
+    let d: TaskDiff;
     try {
-      r = await this.server.command<{ uri: string; diff: string }>("openhands.task.diff", [{ ...target, file: path }]);
+      d = await this.host.command<TaskDiff>("openhands.task.diff", [{ ...target, file: path }]);
     } catch (e) {
       this.diffWanted = 0;
       this.model.message(errorText(e));
       this.publish();
       return;
     }
-    const file = vscode.Uri.joinPath(root, path);
-    let now: string | null = null;
-    try {
-      now = (await vscode.workspace.openTextDocument(file)).getText();
-    } catch {
-      // Deleted: the diff editor shows it against an empty side.
-    }
-    const before = reverseApply(r.diff, now ?? "");
-    this.trace("diff", { path, rebuilt: before !== undefined });
-    if (before === undefined) {
-      await vscode.window.showTextDocument(vscode.Uri.parse(r.uri), { preview: true });
-      return;
-    }
-    await this.diffs.openAgainst(path, before, now === null ? null : file, `${path} (task's change)`);
+    await this.host.showDiff(path, d);
   }
 }
