@@ -33,6 +33,8 @@ export class Review {
   /** Bumped by every reset: an answer about an earlier conversation is dropped. */
   private generation = 0;
   private waiting: ((o: Outcome) => void) | undefined;
+  /** The keep or revert under way; the next waits for it. */
+  private queue: Promise<void> = Promise.resolve();
 
   /** Until when the server's diff document (`window/showDocument` of a `.diff` under `reviews/`) is ours to show. */
   private diffWanted = 0;
@@ -108,30 +110,35 @@ export class Review {
    * Keeps or reverts `path` of run `taskId`, or (no `path`) every file left of every run, newest run first; the
    * buttons wait meanwhile; then the lists as the server has them.
    */
-  private async act(
+  private act(
     path: string | undefined,
     taskId: string | null | undefined,
     f: (args: Record<string, string>) => Promise<void>,
   ): Promise<void> {
     const runs = path === undefined ? this.model.reviewable : [taskId ?? null];
     const generation = this.generation;
-    this.model.message(undefined);
     for (const run of runs) this.model.busy(run, path, true);
     this.publish();
-    try {
-      for (const run of runs) {
-        const target = this.target(run);
-        if (!target || generation !== this.generation) break;
-        if (path !== undefined) target.file = path;
-        await f(target);
+    // One at a time: a revert's outcome is told by a log line that names no request.
+    const done = this.queue.then(async () => {
+      this.model.message(undefined);
+      try {
+        for (const run of runs) {
+          const target = this.target(run);
+          if (!target || generation !== this.generation) break;
+          if (path !== undefined) target.file = path;
+          await f(target);
+        }
+      } catch (e) {
+        this.model.message(errorText(e));
+      } finally {
+        for (const run of runs) this.model.busy(run, path, false);
       }
-    } catch (e) {
-      this.model.message(errorText(e));
-    } finally {
-      for (const run of runs) this.model.busy(run, path, false);
-    }
-    for (const run of this.model.known) await this.refresh(run);
-    this.publish();
+      for (const run of this.model.known) await this.refresh(run);
+      this.publish();
+    });
+    this.queue = done;
+    return done;
   }
 
   keep(path: string | undefined, taskId: string | null | undefined): Promise<void> {

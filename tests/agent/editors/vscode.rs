@@ -572,7 +572,11 @@ fn vscode_panel_reviews_a_tasks_changes() {
     );
     drop(editor);
     assert_eq!(report["ok"], true, "{report:#}\nsee {}", out.display());
-    eprintln!("review session: driver {} s; screenshots in {}", report["seconds"], out.display());
+    eprintln!(
+        "review session: driver {} s; screenshots in {}",
+        report["seconds"],
+        out.display()
+    );
     // The counts the panel showed, during the task and after it.
     assert_eq!(
         report["live"],
@@ -657,7 +661,10 @@ fn vscode_sends_the_editors_diagnostics_to_the_agent() {
             },
             Reply::Tools {
                 text: String::new(),
-                calls: vec![("finish".into(), json!({"message": "Changed it, type error and all."}))],
+                calls: vec![(
+                    "finish".into(),
+                    json!({"message": "Changed it, type error and all."}),
+                )],
             },
         ],
     );
@@ -710,5 +717,8 @@ fn vscode_sends_the_editors_diagnostics_to_the_agent() {
         !observed.contains("not assignable to type 'string'"),
         "the error that was there before is not new: {observed}"
     );
-    eprintln!("problems before {}, after {}", report["before"], report["after"]);
+    eprintln!(
+        "problems before {}, after {}",
+        report["before"], report["after"]
+    );
 }

@@ -182,3 +182,26 @@ test("a conversation without checkpoints or finished runs shows nothing; a diff 
   assert.equal(f.review.tookDocument("file:///data/reviews/c1-1-a.txt.diff"), false);
   assert.equal(f.review.tookDocument("file:///ws/.openhands/transcripts/c1.md"), false);
 });
+
+test("two reverts clicked at once run one after the other, each with its own outcome", async () => {
+  const runs = { t1: { firstEvent: 1, files: [file("a.txt"), file("b.txt")] } };
+  const f = fake(runs);
+  let running = 0;
+  f.behaviour["openhands.task.revert"] = (a) => {
+    running++;
+    assert.equal(running, 1, "one revert at a time");
+    setTimeout(() => {
+      runs.t1.files.find((x) => x.path === a.file)!.settled = "reverted";
+      running--;
+      f.review.logged(`OpenHands reverted 1 file(s) of the task in conversation c1: ${a.file}`);
+    }, 20);
+    return { reverting: [a.file], started: true };
+  };
+  f.review.taskState(ended("t1"));
+  await settle();
+  const both = Promise.all([f.review.revert("a.txt", "t1"), f.review.revert("b.txt", "t1")]);
+  // Both rows wait at once.
+  assert.deepEqual(f.last().files.map((r) => r.busy), [true, true]);
+  await both;
+  assert.deepEqual([f.paths(), f.last().reverted, f.last().message], [[], 2, undefined]);
+});
