@@ -4,6 +4,9 @@
 import type { ChangesView, FromPanel } from "../src/protocol";
 import { append, button, clear, el } from "./dom";
 
+/** Rows shown at most: a task that rewrote a whole tree still gets a usable panel (Keep all / Revert all cover all). */
+export const MAX_ROWS = 300;
+
 const STATUS_MARK: Record<ChangesView["files"][number]["status"], string> = { added: "A", modified: "M", deleted: "D" };
 
 /** `+3 −1`, or `binary`. */
@@ -55,7 +58,7 @@ export function renderChanges(doc: Document, root: HTMLElement, v: ChangesView, 
   root.appendChild(head);
   if (v.files.length) {
     const list = el(doc, "ul", { class: "changes-files" });
-    for (const f of v.files) {
+    for (const f of v.files.slice(0, MAX_ROWS)) {
       const row = el(doc, "li", {
         class: `change change-${f.status}${f.live ? " change-live" : ""}`,
         "data-testid": "change",
@@ -102,6 +105,11 @@ export function renderChanges(doc: Document, root: HTMLElement, v: ChangesView, 
       list.appendChild(row);
     }
     root.appendChild(list);
+    if (v.files.length > MAX_ROWS) {
+      root.appendChild(
+        el(doc, "div", { class: "changes-note", "data-testid": "changes-more" }, `… and ${v.files.length - MAX_ROWS} more files`),
+      );
+    }
   }
   if (reviewable === 0 && v.files.length) {
     root.appendChild(el(doc, "div", { class: "changes-note" }, "Keep or revert them when the task ends."));

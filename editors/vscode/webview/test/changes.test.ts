@@ -5,6 +5,7 @@
 import { strict as assert } from "node:assert";
 import { test } from "node:test";
 import type { ChangeRow, ChangesView } from "../../src/protocol";
+import { MAX_ROWS } from "../changes";
 import { mount } from "./harness";
 
 const row = (over: Partial<ChangeRow> & Pick<ChangeRow, "path">): ChangeRow => ({
@@ -145,4 +146,17 @@ test("changes: a path with markup is text, and a reset conversation's section go
   assert.equal(p.q("change-open").textContent, evil);
   p.send({ type: "reset", conversationId: null }, { type: "changes", changes: view({ files: [] }) });
   assert.equal(p.q("changes").hidden, true);
+});
+
+test("changes: a task that changed 20,000 files shows the first rows and says how many more; keep all covers them", () => {
+  const p = mount();
+  const many = Array.from({ length: 20_000 }, (_, i) => row({ path: `gen/file${i}.js` }));
+  const t0 = performance.now();
+  p.send({ type: "changes", changes: view({ files: many }) });
+  const ms = performance.now() - t0;
+  assert.equal(p.qa("change").length, MAX_ROWS);
+  assert.equal(p.q("changes-more").textContent, `… and ${20_000 - MAX_ROWS} more files`);
+  assert.equal(p.q("changes").querySelector(".changes-title")!.textContent, "Changes · 20000 files");
+  assert.equal(p.qa("changes-keep-all").length, 1);
+  assert.ok(ms < 2000, `rendered in ${ms} ms`);
 });
