@@ -37,8 +37,9 @@ export function renderChanges(doc: Document, root: HTMLElement, v: ChangesView, 
   const head = el(doc, "div", { class: "changes-head" }, el(doc, "span", { class: "changes-title" }, title));
   if (reviewable > 0) {
     const waits = v.busy ? "" : undefined;
-    head.append(
-      el(doc, "span", { class: "spacer" }),
+    const actions = el(doc, "span", { class: "changes-actions" });
+    head.append(actions);
+    actions.append(
       button(doc, "Keep all", { class: "secondary", "data-testid": "changes-keep-all", disabled: waits }, () =>
         post({ type: "changeKeep" }),
       ),
