@@ -21,6 +21,46 @@ pub enum Parsed {
     Invalid { meta: ToolCallMeta, error: String },
 }
 
+/// Makes the response's id and its tool calls' ids new in the conversation `events`: some OpenAI-compatible
+/// servers answer every request with the same ids (or none), and the history pairs calls with their results
+/// and groups a response's calls by these ids.
+pub fn unique_ids(response: &mut Response, events: &[std::sync::Arc<Event>]) {
+    let mut responses = std::collections::HashSet::new();
+    let mut calls = std::collections::HashSet::new();
+    for meta in events
+        .iter()
+        .filter_map(|e| super::messages::tool_call_meta(e))
+    {
+        responses.insert(meta.response_id);
+        calls.extend(meta.tool_calls.into_iter().map(|c| c.id));
+    }
+    let fresh = |base: &str, taken: &std::collections::HashSet<String>| {
+        (1..)
+            .map(|n| format!("{base}_{n}"))
+            .find(|id| !taken.contains(id))
+            .unwrap_or_default()
+    };
+    if response.id.is_empty() || responses.contains(&response.id) {
+        let base = if response.id.is_empty() {
+            "response"
+        } else {
+            response.id.as_str()
+        };
+        response.id = fresh(base, &responses);
+    }
+    for call in &mut response.tool_calls {
+        if call.id.is_empty() || calls.contains(&call.id) {
+            let base = if call.id.is_empty() {
+                "call"
+            } else {
+                call.id.as_str()
+            };
+            call.id = fresh(base, &calls);
+        }
+        calls.insert(call.id.clone());
+    }
+}
+
 /// Every tool call of `response` in order; a response without tool calls is a message to the user.
 pub fn response_to_events(response: &Response) -> Vec<Parsed> {
     response_to_events_with(response, &|_| false)

@@ -152,7 +152,10 @@ impl Gate {
         };
         let previous = self.link.task.state();
         let task = &self.link.task;
-        task.set_state_saying("awaiting_approval", Some(format!("#{id}: {summary}")));
+        task.set_state_saying(
+            super::tasks::TaskState::AwaitingApproval,
+            Some(format!("#{id}: {summary}")),
+        );
         let client = &self.link.client;
         client
             .log_message(
@@ -205,7 +208,7 @@ impl Gate {
             self.ask_editor(&id, summary, settings, &mut rx, deadline, timed_out)
                 .await
         };
-        task.set_state_saying(&previous, None);
+        task.set_state_saying(previous, None);
         let answer = match &result {
             Ok(Decision::AllowOnce) => "allowed once".to_owned(),
             Ok(Decision::AllowAlways) => "allowed for this conversation".to_owned(),

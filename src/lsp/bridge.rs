@@ -14,10 +14,7 @@ use openhands_runtime_api::{
 use tokio::sync::Notify;
 use tower_lsp_server::Client;
 use tower_lsp_server::ls_types::request::ApplyWorkspaceEdit;
-use tower_lsp_server::ls_types::{
-    ApplyWorkspaceEditParams, DocumentChanges, MessageType, OneOf,
-    OptionalVersionedTextDocumentIdentifier, TextDocumentEdit, Uri, WorkspaceEdit,
-};
+use tower_lsp_server::ls_types::{ApplyWorkspaceEditParams, MessageType, Uri};
 
 use super::approvals::Gate;
 use super::edits::{merge3, minimal_edits, proposed_text};
@@ -342,23 +339,7 @@ impl EditorRuntime {
             .uri
             .parse()
             .map_err(|_| fail(format!("bad URI {}", m.uri)))?;
-        let edit = if profile.document_changes {
-            WorkspaceEdit {
-                document_changes: Some(DocumentChanges::Edits(vec![TextDocumentEdit {
-                    text_document: OptionalVersionedTextDocumentIdentifier {
-                        uri,
-                        version: Some(version),
-                    },
-                    edits: edits.into_iter().map(OneOf::Left).collect(),
-                }])),
-                ..Default::default()
-            }
-        } else {
-            WorkspaceEdit {
-                changes: Some([(uri, edits)].into_iter().collect()),
-                ..Default::default()
-            }
-        };
+        let edit = super::edits::buffer_edit(&profile, uri, version, edits);
         // Neovim's own handler prints the label ("Workspace edit ..."), and that message, stacked on
         // others, raised its hit-enter prompt: Neovim gets none (VS Code names its undo step with it).
         let label = (!profile.name.eq_ignore_ascii_case("neovim")).then(|| {

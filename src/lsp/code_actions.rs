@@ -58,7 +58,7 @@ pub fn actions(backend: &Backend, params: &CodeActionParams) -> Vec<CodeActionOr
         for t in st
             .tasks
             .iter()
-            .filter(|t| t.state() == "awaiting_user_input")
+            .filter(|t| t.state() == super::tasks::TaskState::AwaitingUserInput)
         {
             out.push(action(
                 format!(
@@ -129,10 +129,7 @@ pub fn actions(backend: &Backend, params: &CodeActionParams) -> Vec<CodeActionOr
         }
     }
     for t in &st.tasks {
-        if matches!(
-            t.state().as_str(),
-            "starting" | "running" | "awaiting_approval"
-        ) {
+        if !t.state().is_over() {
             out.push(action(
                 format!("OpenHands: cancel task {}", t.task_id),
                 None,

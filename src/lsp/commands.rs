@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 use tower_lsp_server::Client;
-use tower_lsp_server::ls_types::{MessageType, Range, ShowDocumentParams, Uri};
+use tower_lsp_server::ls_types::{MessageType, Range, Uri};
 
 use super::approvals::Decision;
 use super::tasks::{self, TaskInfo, TaskRequest};
@@ -50,7 +50,7 @@ pub fn execute(
                 .ok_or_else(|| {
                     "no task to reply to: start one with openhands.task.start".to_owned()
                 })?;
-                if task.state() == "running" || task.state() == "starting" {
+                if !task.state().is_over() {
                     return Err(format!(
                         "task {} is still running; wait for it to ask, or cancel it with openhands.task.cancel",
                         task.task_id
@@ -65,7 +65,7 @@ pub fn execute(
             let st = backend.lock();
             let task = match id {
                 Some(id) => st.tasks.iter().find(|t| t.task_id == id),
-                None => st.tasks.iter().rev().find(|t| t.state() == "running"),
+                None => st.tasks.iter().rev().find(|t| !t.state().is_over()),
             }
             .ok_or_else(|| match id {
                 Some(id) => format!("no task {id}"),
@@ -82,7 +82,7 @@ pub fn execute(
                     "OpenHands: {} task(s); last {} is {}",
                     st.tasks.len(),
                     t.task_id,
-                    t.state()
+                    t.state().as_str()
                 ),
                 None => "OpenHands: no tasks yet".to_owned(),
             };
@@ -159,18 +159,7 @@ pub fn execute(
                 let line = format!("OpenHands transcript: {}", path.display());
                 tokio::spawn(async move { c.show_message(MessageType::INFO, line).await });
             } else {
-                let c = client.clone();
-                let u = uri.clone();
-                tokio::spawn(async move {
-                    let params = ShowDocumentParams {
-                        uri: u,
-                        external: None,
-                        take_focus: Some(true),
-                        selection: None,
-                    };
-                    let _ =
-                        tokio::time::timeout(tasks::CLIENT_TIMEOUT, c.show_document(params)).await;
-                });
+                tasks::show_document(client, uri.clone());
             }
             Ok(json!({"uri": uri.as_str()}))
         }

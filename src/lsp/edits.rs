@@ -6,11 +6,42 @@ use std::ops::Range;
 
 use ropey::Rope;
 use similar::{DiffOp, TextDiff};
-use tower_lsp_server::ls_types::{Range as LspRange, TextEdit};
+use tower_lsp_server::ls_types::{
+    DocumentChanges, OneOf, OptionalVersionedTextDocumentIdentifier, Range as LspRange,
+    TextDocumentEdit, TextEdit, Uri, WorkspaceEdit,
+};
 
 use openhands_runtime_api::Action;
 
+use super::ClientProfile;
 use super::documents::Documents;
+
+/// `edits` of the buffer `uri` at `version` as the editor takes them: versioned `documentChanges` (so an
+/// editor whose buffer moved on refuses them) where it handles those, plain `changes` otherwise.
+pub fn buffer_edit(
+    profile: &ClientProfile,
+    uri: Uri,
+    version: i32,
+    edits: Vec<TextEdit>,
+) -> WorkspaceEdit {
+    if profile.document_changes {
+        WorkspaceEdit {
+            document_changes: Some(DocumentChanges::Edits(vec![TextDocumentEdit {
+                text_document: OptionalVersionedTextDocumentIdentifier {
+                    uri,
+                    version: Some(version),
+                },
+                edits: edits.into_iter().map(OneOf::Left).collect(),
+            }])),
+            ..Default::default()
+        }
+    } else {
+        WorkspaceEdit {
+            changes: Some([(uri, edits)].into_iter().collect()),
+            ..Default::default()
+        }
+    }
+}
 
 /// The whole file a write or editor action would leave, given the file's text `old` (`None`: no such file),
 /// or `None` when it cannot be told without running it (a `str_replace` whose text is not there exactly

@@ -36,6 +36,23 @@ use tasks::TaskInfo;
 /// one under load), short enough that a client skipping a version is not noticed.
 const HOLD_CHANGES: std::time::Duration = std::time::Duration::from_millis(300);
 
+/// Waits until `hold` has passed in time this process could use: a tick that overslept badly (a machine
+/// so loaded that the server did not run, and so could not have read the change it waits for either) does
+/// not count. Ten times `hold` at most in all.
+async fn wait_while_running(hold: std::time::Duration) {
+    const TICK: std::time::Duration = std::time::Duration::from_millis(25);
+    let start = std::time::Instant::now();
+    let mut counted = std::time::Duration::ZERO;
+    while counted < hold && start.elapsed() < hold * 10 {
+        let tick = std::time::Instant::now();
+        tokio::time::sleep(TICK).await;
+        let took = tick.elapsed();
+        if took < TICK * 3 {
+            counted += took;
+        }
+    }
+}
+
 /// The commands this server answers.
 pub const COMMANDS: &[&str] = &[
     "openhands.task.start",
@@ -425,7 +442,7 @@ impl LanguageServer for Backend {
                     self.client.clone(),
                 );
                 tokio::spawn(async move {
-                    tokio::time::sleep(HOLD_CHANGES).await;
+                    wait_while_running(HOLD_CHANGES).await;
                     let flushed = state
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())

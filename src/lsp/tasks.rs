@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use tower_lsp_server::Client;
 use tower_lsp_server::ls_types::notification::Progress;
 use tower_lsp_server::ls_types::{
-    MessageType, NumberOrString, ProgressParams, ProgressParamsValue, WorkDoneProgress,
-    WorkDoneProgressBegin, WorkDoneProgressEnd, WorkDoneProgressReport,
+    MessageType, NumberOrString, ProgressParams, ProgressParamsValue, ShowDocumentParams, Uri,
+    WorkDoneProgress, WorkDoneProgressBegin, WorkDoneProgressEnd, WorkDoneProgressReport,
 };
 
 use super::bridge::{EditorRuntime, Link};
@@ -25,8 +25,60 @@ use crate::session::{Open, Session, one_line};
 
 /// Every request to the client waits at most this long.
 pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Asks the editor to show `uri` (the editor must support `window/showDocument`), without waiting for it.
+pub fn show_document(client: &Client, uri: Uri) {
+    let c = client.clone();
+    tokio::spawn(async move {
+        let params = ShowDocumentParams {
+            uri,
+            external: None,
+            take_focus: Some(true),
+            selection: None,
+        };
+        let _ = tokio::time::timeout(CLIENT_TIMEOUT, c.show_document(params)).await;
+    });
+}
 /// `$/progress` reports are coalesced to at most this rate.
 const REPORT_EVERY: Duration = Duration::from_millis(250);
+
+/// Where a task is, as `openhands.task.status` and `openhands/taskState` name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskState {
+    Starting,
+    Running,
+    /// The model's server failed and the request is retried.
+    Retrying,
+    AwaitingApproval,
+    /// The agent asked the user; `openhands.task.reply` continues.
+    AwaitingUserInput,
+    Finished,
+    Stopped,
+    Error,
+}
+
+impl TaskState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Starting => "starting",
+            Self::Running => "running",
+            Self::Retrying => "retrying",
+            Self::AwaitingApproval => "awaiting_approval",
+            Self::AwaitingUserInput => "awaiting_user_input",
+            Self::Finished => "finished",
+            Self::Stopped => "stopped",
+            Self::Error => "error",
+        }
+    }
+
+    /// The task's run has ended (it may be continued by a reply or a new task).
+    pub fn is_over(self) -> bool {
+        matches!(
+            self,
+            Self::AwaitingUserInput | Self::Finished | Self::Stopped | Self::Error
+        )
+    }
+}
 
 /// What the server keeps about a task.
 #[derive(Clone)]
@@ -34,7 +86,7 @@ pub struct TaskInfo {
     pub task_id: String,
     pub conversation_id: String,
     pub prompt: String,
-    pub state: Arc<std::sync::Mutex<String>>,
+    pub state: Arc<std::sync::Mutex<TaskState>>,
     pub control: Arc<std::sync::Mutex<Option<ControlHandle>>>,
     /// The agent's steps so far, and the limit (known once the settings are resolved).
     pub step: Arc<AtomicU32>,
@@ -54,7 +106,7 @@ impl TaskInfo {
             task_id,
             conversation_id,
             prompt,
-            state: Arc::new(std::sync::Mutex::new("starting".into())),
+            state: Arc::new(std::sync::Mutex::new(TaskState::Starting)),
             control: Arc::new(std::sync::Mutex::new(None)),
             step: Arc::new(AtomicU32::new(0)),
             max_iterations: Arc::new(AtomicU32::new(0)),
@@ -63,23 +115,21 @@ impl TaskInfo {
             first_event: Arc::new(std::sync::atomic::AtomicI64::new(-1)),
         }
     }
-    pub fn state(&self) -> String {
-        self.state.lock().map(|s| s.clone()).unwrap_or_default()
+    pub fn state(&self) -> TaskState {
+        *self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
-    pub(crate) fn set_state(&self, s: &str) {
+    pub(crate) fn set_state(&self, s: TaskState) {
         self.set_state_saying(s, None);
     }
     /// Sets the state and tells a rich client, with one line about it (what the agent does, a retry, the
     /// outcome).
-    pub(crate) fn set_state_saying(&self, s: &str, message: Option<String>) {
-        if let Ok(mut st) = self.state.lock() {
-            *st = s.to_owned();
-        }
+    pub(crate) fn set_state_saying(&self, s: TaskState, message: Option<String>) {
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = s;
         if self.outbox.is_on() {
             let mut note = json!({
                 "taskId": self.task_id,
                 "conversationId": self.conversation_id,
-                "state": s,
+                "state": s.as_str(),
                 "step": self.step.load(Ordering::Relaxed),
                 "maxIterations": self.max_iterations.load(Ordering::Relaxed),
             });
@@ -152,7 +202,7 @@ pub async fn run(client: Client, req: TaskRequest) {
         info.max_iterations
             .store(s.agent.max_iterations, Ordering::Relaxed);
     }
-    info.set_state_saying("starting", Some(one_line(&shown_prompt, 120)));
+    info.set_state_saying(TaskState::Starting, Some(one_line(&shown_prompt, 120)));
     let token = NumberOrString::String(format!("openhands/task/{}", info.task_id));
     let progress_ok = req.progress
         && matches!(
@@ -210,10 +260,10 @@ pub async fn run(client: Client, req: TaskRequest) {
         ),
     };
     let state = match &outcome {
-        Ok(Outcome::Finished(_)) => "finished",
-        Ok(Outcome::AwaitingInput(_)) => "awaiting_user_input",
-        Ok(Outcome::Stopped) | Ok(Outcome::Paused) => "stopped",
-        _ => "error",
+        Ok(Outcome::Finished(_)) => TaskState::Finished,
+        Ok(Outcome::AwaitingInput(_)) => TaskState::AwaitingUserInput,
+        Ok(Outcome::Stopped) | Ok(Outcome::Paused) => TaskState::Stopped,
+        _ => TaskState::Error,
     };
     info.set_state_saying(state, Some(one_line(&text, 300)));
     if progress_ok {
@@ -313,7 +363,7 @@ async fn drive(
     if let Ok(mut c) = info.control.lock() {
         *c = Some(session.handle());
     }
-    info.set_state("running");
+    info.set_state(TaskState::Running);
     let meta = session.meta().clone();
     // LLM retries: shown in the log, the progress and the panel, since the user otherwise waits in silence.
     let (retry_tx, mut retry_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
@@ -331,7 +381,7 @@ async fn drive(
                 one_line(&reason, 120),
                 wait.as_secs()
             );
-            retry_info.set_state_saying("retrying", Some(line.clone()));
+            retry_info.set_state_saying(TaskState::Retrying, Some(line.clone()));
             let _ = retry_tx.send(line);
         }
     });
@@ -386,8 +436,8 @@ async fn drive(
                 && event.source() == Some(crate::events::EventSource::Agent)
             {
                 let step = task.step.fetch_add(1, Ordering::Relaxed) + 1;
-                if task.state() != "awaiting_approval" {
-                    task.set_state_saying("running", Some(one_line(&text, 120)));
+                if task.state() != TaskState::AwaitingApproval {
+                    task.set_state_saying(TaskState::Running, Some(one_line(&text, 120)));
                 }
                 // No percentage: step/limit is not progress (a finished task read 6 % in Helix).
                 if progress_ok && last_report.elapsed() >= REPORT_EVERY {
@@ -496,6 +546,6 @@ impl TranscriptWriter {
 
 /// The `openhands.task.status` entry of a task.
 pub fn status_json(t: &TaskInfo) -> Value {
-    json!({"taskId": t.task_id, "conversationId": t.conversation_id, "state": t.state(), "prompt": t.prompt,
+    json!({"taskId": t.task_id, "conversationId": t.conversation_id, "state": t.state().as_str(), "prompt": t.prompt,
            "step": t.step.load(Ordering::Relaxed), "maxIterations": t.max_iterations.load(Ordering::Relaxed)})
 }

@@ -175,6 +175,57 @@ async fn a_whole_task_through_anthropic_wire_and_a_real_runtime() {
 }
 
 /// Replaces what varies between runs with stable placeholders.
+/// A server that gives every response and call the same id still gets a history with every call and its
+/// result (a history keyed by those ids lost the second call and looped).
+async fn same_ids(wire: Wire) {
+    let s = setup().await;
+    let llm = ScriptedLlm::start(
+        wire,
+        vec![
+            tools(vec![("execute_bash", json!({"command": "echo one"}))]),
+            tools(vec![("execute_bash", json!({"command": "echo two"}))]),
+            tools(vec![("finish", json!({"message": "done"}))]),
+        ],
+    )
+    .same_ids();
+    let (mut c, stream) = controller(&s, llm.config(), AgentConfig::default());
+    assert_eq!(
+        c.send_user_message("echo twice").await,
+        Outcome::Finished("done".into())
+    );
+    assert_calls_paired(&stream);
+    let last = llm.requests().pop().unwrap();
+    let text = last.to_string();
+    for out in ["one", "two"] {
+        assert!(text.contains(&format!("echo {out}")), "{last:#}");
+    }
+    let ids: Vec<String> = match wire {
+        Wire::OpenAi => last["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|m| m["tool_call_id"].as_str().map(str::to_owned))
+            .collect(),
+        Wire::Anthropic => last["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|m| m["content"].as_array())
+            .flatten()
+            .filter_map(|b| b["tool_use_id"].as_str().map(str::to_owned))
+            .collect(),
+    };
+    assert_eq!(ids.len(), 2, "{last:#}");
+    assert_ne!(ids[0], ids[1]);
+    s.runtime.close().await;
+}
+
+#[tokio::test]
+async fn a_server_reusing_response_and_call_ids_still_gets_every_call_and_result_back() {
+    same_ids(Wire::OpenAi).await;
+    same_ids(Wire::Anthropic).await;
+}
+
 fn stable(v: &Value, workspace: &Path) -> String {
     let mut v = v.clone();
     if let Some(msgs) = v.get_mut("messages").and_then(Value::as_array_mut)

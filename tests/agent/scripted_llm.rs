@@ -80,6 +80,8 @@ struct Shared {
     /// the body and how many such requests came before.
     untooled: Option<Untooled>,
     untooled_seen: usize,
+    /// Every response and tool call has the same id, as some OpenAI-compatible servers answer.
+    same_ids: bool,
 }
 
 /// How the server answers a request that offers no tools.
@@ -147,6 +149,13 @@ impl ScriptedLlm {
     /// Requests that offer no tools (the summariser's) are answered by `f`, not from the script.
     pub fn answer_untooled(self, f: Untooled) -> Self {
         lock(&self.shared).untooled = Some(f);
+        self
+    }
+
+    /// Answers every request with the same response id and tool-call ids (`chatcmpl-0`, `call_0_0`), as
+    /// some OpenAI-compatible servers do.
+    pub fn same_ids(self) -> Self {
+        lock(&self.shared).same_ids = true;
         self
     }
 
@@ -268,7 +277,12 @@ fn serve(mut conn: TcpStream, wire: Wire, shared: &Mutex<Shared>) -> std::io::Re
         ) {
             shared.usages.push(usage);
         }
-        (reply, shared.requests.len(), usage)
+        let n = if shared.same_ids {
+            0
+        } else {
+            shared.requests.len()
+        };
+        (reply, n, usage)
     };
     let reply = reply.unwrap_or(Reply::Status {
         status: 500,

@@ -42,3 +42,7 @@ end, { nargs = 0, desc = "OpenHands: the server's log messages" })
 command("OpenHandsTranscript", function(o)
   oh().transcript(o.args)
 end, { nargs = "?", desc = "OpenHands: open the conversation's Markdown transcript" })
+
+command("OpenHandsChanges", function(o)
+  oh().changes(o.args)
+end, { nargs = "?", desc = "OpenHands: the files the task changed, to diff, keep or revert" })

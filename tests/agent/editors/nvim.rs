@@ -10,6 +10,8 @@ use serde_json::{Value, json};
 
 use crate::scripted_llm::{ScriptedLlm, Wire};
 
+#[path = "nvim_changes.rs"]
+mod changes;
 #[path = "nvim_render.rs"]
 mod render;
 #[path = "nvim_screenshot.rs"]
@@ -161,6 +163,7 @@ fn loads(nvim: Option<Nvim>) {
     for name in [
         "openhands",
         "openhands.approvals",
+        "openhands.changes",
         "openhands.client",
         "openhands.diagnostics",
         "openhands.doc",
@@ -179,7 +182,7 @@ fn loads(nvim: Option<Nvim>) {
     }
     assert_eq!(
         modules.len(),
-        10,
+        11,
         "a module the test does not know: {modules:?}"
     );
     let fit = report["fit"].as_str().unwrap();
@@ -200,6 +203,8 @@ fn loads(nvim: Option<Nvim>) {
         "openhands-setup\t",
         "openhands-approvals\t",
         ":OpenHandsResume\t",
+        ":OpenHandsChanges\t",
+        "openhands-changes\t",
     ] {
         assert!(
             tags.contains(tag),

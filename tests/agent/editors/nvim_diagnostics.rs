@@ -4,6 +4,14 @@
 use std::path::Path;
 use std::process::Command;
 
+#[path = "nvim_pyright.rs"]
+mod pyright;
+
+/// The plugin's directory, for the tests that start Neovim with it.
+fn nvim_plugin_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("editors/nvim")
+}
+
 fn sends_diagnostics(nvim: &Path) {
     let dir = tempfile::tempdir().unwrap();
     let ws = dir.path().join("ws");

@@ -1,5 +1,6 @@
 -- Why this file exists: headless Neovim with only editors/nvim on its runtimepath plays the user for
--- tests/agent/editors/nvim.rs: it runs one scenario (OH_SCENARIO: load, task, missing, health) through the
+-- tests/agent/editors/nvim.rs: it runs one scenario (OH_SCENARIO: load, task, missing, health, changes,
+-- changes_faults) through the
 -- plugin's own commands and writes what the user would see as JSON to OH_REPORT (exit 1 on failure).
 local scenario = os.getenv("OH_SCENARIO")
 local report_path = os.getenv("OH_REPORT")
@@ -48,7 +49,7 @@ guard(function()
   vim.cmd("runtime plugin/openhands.lua")
   report.commands = {}
   for _, c in ipairs({ "OpenHands", "OpenHandsReply", "OpenHandsStop", "OpenHandsResume", "OpenHandsPanel",
-    "OpenHandsLog", "OpenHandsTranscript" }) do
+    "OpenHandsLog", "OpenHandsTranscript", "OpenHandsChanges" }) do
     report.commands[c] = vim.fn.exists(":" .. c) == 2
   end
 
@@ -218,6 +219,11 @@ guard(function()
     report.panel = api.nvim_buf_get_lines(panel.buf(), 0, -1, false)
     report.statusline = require("openhands").statusline()
     return done(true)
+  end
+
+  if scenario == "changes" or scenario == "changes_faults" then
+    local here = vim.fn.fnamemodify(debug.getinfo(1, "S").source:sub(2), ":p:h")
+    return dofile(here .. "/nvim_changes.lua")[scenario](report, done, server, base_url, file)
   end
 
   -- scenario == "task"

@@ -255,12 +255,19 @@ fn nvim_011_panel_screenshot() {
             "no {want:?} on the screen:\n{s}\n(first capture:\n{screen})"
         );
     }
+    let png = picture(&tmux, chromium, "nvim-panel", "1290,550");
+    eprintln!("the panel: {}", png.display());
+}
+
+/// The tmux screen with its colours as `$CARGO_TARGET_TMPDIR/<name>.png`, rendered by headless Chromium in a
+/// window of `size` ("width,height" pixels).
+pub(super) fn picture(tmux: &Tmux, chromium: &Path, name: &str, size: &str) -> std::path::PathBuf {
     let coloured = tmux.screen_coloured();
     assert!(coloured.contains("\u{1b}["), "the capture has no colours");
     let out = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let page = out.join("nvim-panel.html");
+    let page = out.join(format!("{name}.html"));
     std::fs::write(&page, ansi_to_html(&coloured, "#e0e2ea", "#14161b")).unwrap();
-    let png = out.join("nvim-panel.png");
+    let png = out.join(format!("{name}.png"));
     let _ = std::fs::remove_file(&png);
     let shot = Command::new(chromium)
         .args([
@@ -270,7 +277,7 @@ fn nvim_011_panel_screenshot() {
             "--hide-scrollbars",
         ])
         .arg(format!("--screenshot={}", png.display()))
-        .arg("--window-size=1290,550")
+        .arg(format!("--window-size={size}"))
         .arg(format!("file://{}", page.display()))
         .output()
         .unwrap();
@@ -286,7 +293,7 @@ fn nvim_011_panel_screenshot() {
         "a nearly empty picture ({} bytes)",
         bytes.len()
     );
-    eprintln!("the panel: {}", png.display());
+    png
 }
 
 #[test]

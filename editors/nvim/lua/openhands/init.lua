@@ -6,6 +6,7 @@ local panel = require("openhands.panel")
 local status = require("openhands.status")
 local log = require("openhands.log")
 local approvals = require("openhands.approvals")
+local changes = require("openhands.changes")
 
 local M = {}
 local api = vim.api
@@ -95,6 +96,33 @@ local function task_state(params)
   if type(params) == "table" and type(params.message) == "string" and (terminal or params.state == "retrying") then
     panel.renderer():status(params.message, state_groups[params.state])
   end
+  if terminal then
+    changes.task_ended(params)
+    changes.summary(params.taskId, function(line)
+      panel.renderer():status(line)
+    end)
+  end
+end
+
+--- `window/showDocument` where Neovim has no handler (0.7): opens a `file://` document in the current window.
+local function open_document(params)
+  local uri = type(params) == "table" and params.uri or nil
+  if type(uri) ~= "string" or not uri:match("^file://") or params.external then
+    return { success = false }
+  end
+  vim.schedule(function()
+    vim.cmd("edit " .. vim.fn.fnameescape(vim.uri_to_fname(uri)))
+  end)
+  return { success = true }
+end
+
+--- The client's capabilities: Neovim's, and `window/showDocument` on every version (0.7 does not say it has it;
+--- the handler above does it there).
+local function capabilities()
+  local caps = vim.lsp.protocol.make_client_capabilities()
+  caps.window = caps.window or {}
+  caps.window.showDocument = { support = true }
+  return caps
 end
 
 local function handlers()
@@ -102,6 +130,7 @@ local function handlers()
   return {
     ["openhands/sessionUpdate"] = function(_, params)
       panel.session_update(params)
+      changes.session_update(params)
     end,
     ["openhands/taskState"] = function(_, params)
       task_state(params)
@@ -114,10 +143,22 @@ local function handlers()
     end,
     ["window/logMessage"] = function(_, params)
       log.append(params)
+      changes.server_message(params)
     end,
     ["window/showMessage"] = function(_, params)
       log.append(params)
       show_message(params)
+    end,
+    ["window/showDocument"] = function(err, params, ctx, cfg)
+      -- A task's diff (openhands.task.diff from a code action) opens like the changes list opens it.
+      if changes.show_document(params and params.uri) then
+        return { success = true }
+      end
+      if core["window/showDocument"] then
+        return core["window/showDocument"](err, params, ctx, cfg)
+      end
+      -- Neovim 0.7 has no handler of its own: a file is opened, anything else is refused.
+      return open_document(params)
     end,
     ["window/showMessageRequest"] = function(err, params, ctx, cfg)
       local answer = approvals.legacy(params or {})
@@ -181,6 +222,7 @@ local function lsp_config(cfg)
     root_dir = cfg.root_dir,
     workspace_folders = { { uri = vim.uri_from_fname(cfg.root_dir), name = vim.fn.fnamemodify(cfg.root_dir, ":t") } },
     init_options = { openhands = M.server_options(cfg) },
+    capabilities = capabilities(),
     handlers = handlers(),
     flags = { debounce_text_changes = 50 },
     on_exit = function(code, signal)
@@ -404,6 +446,13 @@ function M.transcript(id)
     return notify_error("OpenHands: no transcript at " .. path)
   end
   vim.cmd("edit " .. vim.fn.fnameescape(path))
+end
+
+--- `:OpenHandsChanges [taskId|conversationId]`: the files the task changed, to diff, keep or revert.
+function M.changes(target)
+  with_client(function()
+    changes.open(target)
+  end)
 end
 
 M.toggle_panel = panel.toggle

@@ -1,191 +1,18 @@
-//! Diagnostics in the loop: after an agent edit of a file, the new errors and warnings the editor reports
-//! for it (`openhands/diagnostics`, opt-in) are added to the edit's observation; where the editor sends
-//! none, a configured checker command (`[checkers]`) run in the sandbox serves instead, with a time limit.
+//! The Runtime wrapper that puts diagnostics in the loop: it adds an edit's new problems (the editor's or the
+//! checker's) to the edit's observation and holds the agent's finish back once while new errors remain.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use openhands_runtime_api::{Action, ActionEvent, CmdRunAction, Observation, ObservationKind};
-use serde_json::Value;
-use tokio::sync::Notify;
 
-use super::{State, uri_path};
+use super::checkers::{checker_for, checkers, shell_quote};
+use super::{CHECKER_TIMEOUT, DiagStore, MAX_TOLD, Problem, new_problems};
+use crate::lsp::{State, uri_path};
 use crate::runtime::{Runtime, RuntimeError};
-
-/// How long an edit waits for the editor's first diagnostics of the file.
-const FIRST_WAIT: Duration = Duration::from_millis(2500);
-/// After the first, how long the diagnostics must stay unchanged (language servers report in stages).
-const SETTLE: Duration = Duration::from_millis(300);
-/// A checker command's time limit, in seconds.
-const CHECKER_TIMEOUT: f64 = 60.0;
-/// At most this many problems are told per edit.
-const MAX_TOLD: usize = 20;
-
-/// One problem as the editor reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Problem {
-    /// 0-based, as LSP counts.
-    pub line: u32,
-    /// `error` or `warning`.
-    pub severity: &'static str,
-    pub message: String,
-    pub source: String,
-}
-
-/// The latest diagnostics each open file's editor sent.
-#[derive(Default)]
-pub struct DiagStore {
-    files: Mutex<HashMap<PathBuf, (u64, Vec<Problem>)>>,
-    /// Whether the editor ever sent one: an editor that never does gets the checker at once.
-    fed: std::sync::atomic::AtomicBool,
-    changed: Notify,
-}
-
-impl DiagStore {
-    /// Takes an `openhands/diagnostics {uri, diagnostics: Diagnostic[]}` notification.
-    pub fn take(&self, params: &Value) -> Result<(), String> {
-        let uri = params["uri"]
-            .as_str()
-            .ok_or("openhands/diagnostics needs `uri`")?;
-        let path = uri
-            .parse()
-            .ok()
-            .and_then(|u| uri_path(&u))
-            .ok_or_else(|| format!("openhands/diagnostics: bad uri {uri}"))?;
-        let list = params["diagnostics"]
-            .as_array()
-            .ok_or("openhands/diagnostics needs `diagnostics` (an array)")?;
-        let problems = list
-            .iter()
-            .filter_map(|d| {
-                let severity = match d["severity"].as_u64().unwrap_or(1) {
-                    1 => "error",
-                    2 => "warning",
-                    _ => return None,
-                };
-                Some(Problem {
-                    line: d["range"]["start"]["line"].as_u64().unwrap_or(0) as u32,
-                    severity,
-                    message: d["message"].as_str().unwrap_or_default().to_owned(),
-                    source: d["source"].as_str().unwrap_or_default().to_owned(),
-                })
-            })
-            .collect();
-        {
-            let mut files = self.files.lock().unwrap_or_else(|p| p.into_inner());
-            let seq = files.get(&path).map_or(0, |f| f.0) + 1;
-            files.insert(path, (seq, problems));
-        }
-        self.fed.store(true, std::sync::atomic::Ordering::Relaxed);
-        self.changed.notify_waiters();
-        Ok(())
-    }
-
-    fn get(&self, path: &Path) -> (u64, Vec<Problem>) {
-        self.files
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(path)
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    /// The file's diagnostics once the editor sent some after `seq` and they settled; `None` if none came.
-    async fn after(&self, path: &Path, seq: u64) -> Option<Vec<Problem>> {
-        let deadline = tokio::time::Instant::now() + FIRST_WAIT;
-        let mut last = seq;
-        loop {
-            let notified = self.changed.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let (now, problems) = self.get(path);
-            if now > last {
-                last = now;
-                // Settled when no newer list comes within SETTLE.
-                if tokio::time::timeout(SETTLE, notified.as_mut())
-                    .await
-                    .is_err()
-                {
-                    return Some(problems);
-                }
-                continue;
-            }
-            if last > seq {
-                return Some(problems);
-            }
-            if tokio::time::timeout_at(deadline, notified.as_mut())
-                .await
-                .is_err()
-            {
-                return None;
-            }
-        }
-    }
-}
-
-/// Problems of `after` that `before` did not have (compared without their line, which an edit shifts).
-fn new_problems(before: &[Problem], after: &[Problem]) -> Vec<Problem> {
-    let mut left: Vec<&Problem> = before.iter().collect();
-    after
-        .iter()
-        .filter(|p| {
-            match left.iter().position(|b| {
-                b.message == p.message && b.severity == p.severity && b.source == p.source
-            }) {
-                Some(i) => {
-                    left.remove(i);
-                    false
-                }
-                None => true,
-            }
-        })
-        .cloned()
-        .collect()
-}
-
-/// The checker commands of the `[checkers]` tables of `files` (later files win), by language or extension.
-pub fn checkers(files: &[PathBuf]) -> HashMap<String, String> {
-    let mut out = HashMap::new();
-    for f in files {
-        let Ok(text) = std::fs::read_to_string(f) else {
-            continue;
-        };
-        let Ok(table) = text.parse::<toml::Table>() else {
-            continue;
-        };
-        if let Some(toml::Value::Table(c)) = table.get("checkers") {
-            for (k, v) in c {
-                if let toml::Value::String(cmd) = v {
-                    out.insert(k.clone(), cmd.clone());
-                }
-            }
-        }
-    }
-    out
-}
-
-/// The checker for `path`: by its extension, or by the language that extension belongs to.
-fn checker_for<'a>(checkers: &'a HashMap<String, String>, path: &Path) -> Option<&'a String> {
-    let ext = path.extension()?.to_str()?;
-    let language = match ext {
-        "rs" => "rust",
-        "py" | "pyi" => "python",
-        "ts" | "tsx" | "mts" | "cts" => "typescript",
-        "js" | "jsx" | "mjs" | "cjs" => "javascript",
-        "go" => "go",
-        "c" | "h" => "c",
-        "cc" | "cpp" | "hpp" | "cxx" => "cpp",
-        "java" => "java",
-        "rb" => "ruby",
-        "sh" | "bash" => "shell",
-        other => other,
-    };
-    checkers.get(ext).or_else(|| checkers.get(language))
-}
 
 /// A file the agent changed: its sandbox path, the editor's problems and the checker's lines before the first
 /// edit.
@@ -495,10 +322,6 @@ pub fn wrap(
     ))
 }
 
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
-}
-
 impl Runtime for DiagnosticsRuntime {
     fn execute<'a>(
         &'a self,
@@ -519,32 +342,4 @@ impl Runtime for DiagnosticsRuntime {
         client,
         confirm
     );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn p(line: u32, message: &str) -> Problem {
-        Problem {
-            line,
-            severity: "error",
-            message: message.into(),
-            source: "rustc".into(),
-        }
-    }
-
-    #[test]
-    fn only_problems_the_edit_brought_are_new() {
-        let before = vec![p(3, "unused x"), p(9, "mismatched types")];
-        let after = vec![
-            p(4, "unused x"),
-            p(10, "mismatched types"),
-            p(2, "mismatched types"),
-        ];
-        assert_eq!(
-            new_problems(&before, &after),
-            vec![p(2, "mismatched types")]
-        );
-    }
 }
