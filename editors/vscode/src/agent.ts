@@ -15,7 +15,9 @@ import type {
   FromPanel,
   SessionUpdateParams,
   TaskState,
+  ToPanel,
 } from "./protocol";
+import { Review } from "./review";
 import type { Server } from "./server";
 import { busy, statusText } from "./status";
 import { ConversationStore, type ServerStatus } from "./store";
@@ -29,6 +31,8 @@ export type StartArgs = { prompt: string; uri?: string; range?: vscode.Range; co
 export class Agent {
   readonly store = new ConversationStore();
   panel: AgentPanel | undefined;
+  /** The panel's "Changes" section. */
+  readonly review: Review;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -37,6 +41,19 @@ export class Agent {
     private readonly statusItem: vscode.StatusBarItem,
     private readonly trace: (event: string, data?: unknown) => void,
   ) {
+    this.review = new Review({
+      command: (c, args) => server.command(c, args),
+      post: (m) => this.panel?.post(m),
+      conversation: () => this.store.conversationId,
+      root: () => vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
+      showDiff: async (file, d) => {
+        const root = vscode.workspace.workspaceFolders?.[0]?.uri;
+        const rebuilt = root ? await diffs.openTaskChange(root, file, d.diff, d.uri) : false;
+        if (!root) await vscode.window.showTextDocument(vscode.Uri.parse(d.uri), { preview: true });
+        trace("diff", { file, rebuilt });
+      },
+      trace,
+    });
     const last = context.workspaceState.get<string>(LAST_CONVERSATION);
     if (last) this.store.switchTo(last);
     this.showStatus();
@@ -44,7 +61,7 @@ export class Agent {
 
   /** Subscribes to a freshly started client's notifications, then replays the remembered conversation. */
   attach(client: LanguageClient): void {
-    client.onNotification("openhands/sessionUpdate", (p: SessionUpdateParams) => this.updates([p]));
+    client.onNotification("openhands/sessionUpdate", (p: SessionUpdateParams) => this.updates([p], true));
     client.onNotification("openhands/taskState", (s: TaskState) => this.taskState(s));
     client.onNotification("openhands/approvalRequest", (a: ApprovalRequest) => this.approval(a));
     client.onNotification("openhands/approvalResolved", (r: ApprovalResolved) => this.resolved(r));
@@ -54,6 +71,7 @@ export class Agent {
 
   serverStatus(s: ServerStatus): void {
     this.store.server = s;
+    if (s.status === "starting") this.review.serverRestarted();
     // A task does not outlive its server.
     if (s.status !== "running" && s.status !== "starting" && busy(this.store.taskState)) this.store.forgetTask();
     this.panel?.post(s);
@@ -64,11 +82,17 @@ export class Agent {
     void this.context.workspaceState.update(LAST_CONVERSATION, this.store.conversationId ?? undefined);
   }
 
-  private updates(list: SessionUpdateParams[]): void {
+  /** Everything the panel shows, from scratch: the conversation, then its changes. */
+  replay(): ToPanel[] {
+    return [...this.store.replay(), { type: "changes", changes: this.review.view() }];
+  }
+
+  private updates(list: SessionUpdateParams[], live = false): void {
     const r = this.store.add(list);
     if (r.switched) this.remember();
     if (r.switched || !r.appended) this.panel?.replay();
     else if (r.added.length) this.panel?.post({ type: "updates", updates: r.added });
+    if (live && r.added.length) this.review.updates(r.added);
   }
 
   private taskState(s: TaskState): void {
@@ -77,6 +101,7 @@ export class Agent {
       this.remember();
       this.panel?.replay();
     } else if (r.ok) this.panel?.post({ type: "taskState", state: s });
+    if (r.ok) this.review.taskState(s);
     this.showStatus();
   }
 
@@ -125,7 +150,10 @@ export class Agent {
       const h = await this.server.request<{ updates: SessionUpdateParams[] }>("openhands/sessionHistory", {
         conversationId: id,
       });
-      if (this.store.conversationId === id) this.updates(h.updates);
+      if (this.store.conversationId !== id) return;
+      this.updates(h.updates);
+      // The last finished run's changes, unless a task of this window works on the conversation.
+      if (!busy(this.store.taskState)) void this.review.refresh();
     } catch (e) {
       this.trace("history.error", String(e));
       // A conversation deleted or never saved: start afresh rather than show an error for old state.
@@ -169,6 +197,15 @@ export class Agent {
       case "openDiff":
         void this.run(() => this.diffs.open(m.path, m.oldText, m.newText, m.title));
         break;
+      case "changeDiff":
+        void this.review.diff(m.path, m.taskId ?? null);
+        break;
+      case "changeKeep":
+        void this.review.keep(m.path, m.taskId);
+        break;
+      case "changeRevert":
+        void this.review.revert(m.path, m.taskId);
+        break;
     }
   }
 
@@ -201,6 +238,7 @@ export class Agent {
     if (!started) return;
     if (this.store.conversationId !== started.conversationId) {
       this.store.switchTo(started.conversationId);
+      this.review.reset();
       this.panel?.replay();
     }
     this.remember();
@@ -225,6 +263,7 @@ export class Agent {
 
   newConversation(): void {
     this.store.switchTo(null);
+    this.review.reset();
     this.remember();
     this.panel?.replay();
     this.showStatus();
@@ -237,6 +276,7 @@ export class Agent {
    */
   async resume(id: string): Promise<void> {
     this.store.switchTo(id);
+    this.review.reset();
     this.remember();
     this.panel?.replay();
     this.showStatus();

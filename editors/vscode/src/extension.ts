@@ -44,11 +44,13 @@ export function activate(context: vscode.ExtensionContext): void {
         diagnostics = followDiagnostics(client);
       },
       status: (s) => agent.serverStatus(s),
+      logged: (line) => agent.review.logged(line),
+      showDocument: (uri): boolean => agent.review.tookDocument(uri),
     },
     trace,
   );
   const agent = new Agent(context, server, diffs, statusItem, trace);
-  const panel = new AgentPanel(context.extensionUri, { replay: () => agent.store.replay(), message: (m) => agent.handle(m) }, trace);
+  const panel = new AgentPanel(context.extensionUri, { replay: () => agent.replay(), message: (m) => agent.handle(m) }, trace);
   agent.panel = panel;
   const s = server;
   context.subscriptions.push(

@@ -104,6 +104,48 @@ export type ConversationSummary = {
   cost: number;
 };
 
+/** A file of `openhands.task.changes`'s answer. */
+export type FileChange = {
+  /** Relative to the workspace, `/`-separated. */
+  path: string;
+  status: "added" | "modified" | "deleted";
+  /** Lines added and removed; null for a binary file. */
+  added: number | null;
+  removed: number | null;
+  binary: boolean;
+  /** What the user decided; null while it waits for a review. */
+  settled: "kept" | "reverted" | null;
+};
+
+/** `openhands.task.changes`'s answer: the last run of a conversation and the files it changed. */
+export type TaskChanges = { conversationId: string; firstEvent: number; lastEvent: number; files: FileChange[] };
+
+/** A row of the panel's "Changes" section. */
+export type ChangeRow = Pick<FileChange, "path" | "status" | "added" | "removed" | "binary"> & {
+  /** The run it belongs to (`openhands.task.*`'s `taskId`); null: the conversation's last run. */
+  taskId: string | null;
+  /** The running task's edit so far, counted from its tool calls: keep and revert wait for its end. */
+  live: boolean;
+  /** A keep or revert of it is under way. */
+  busy: boolean;
+};
+
+/** The panel's "Changes" section, whole: the files of the conversation's runs that wait for a review. */
+export type ChangesView = {
+  /** `review` when a row can be kept or reverted; `live` while only the running task's edits are known. */
+  mode: "live" | "review";
+  /** A task works on the conversation: the server refuses reverts meanwhile. */
+  running: boolean;
+  files: ChangeRow[];
+  /** Files settled in the runs shown. */
+  kept: number;
+  reverted: number;
+  /** A keep or revert is under way. */
+  busy: boolean;
+  /** The server's last word on a refused or failed keep, revert or diff (or why there is no list). */
+  message?: { text: string; error: boolean };
+};
+
 /** Extension host → webview. */
 export type ToPanel =
   | { type: "reset"; conversationId: string | null }
@@ -112,6 +154,7 @@ export type ToPanel =
   | { type: "approval"; approval: ApprovalRequest }
   | { type: "approvalResolved"; resolved: ApprovalResolved }
   | { type: "conversations"; list: ConversationSummary[] }
+  | { type: "changes"; changes: ChangesView }
   | {
       type: "server";
       status: "starting" | "running" | "stopped" | "crashed" | "missing";
@@ -127,4 +170,8 @@ export type FromPanel =
   | { type: "listConversations" }
   | { type: "resume"; conversationId: string }
   | { type: "approve"; approvalId: string; decision: Decision }
-  | { type: "openDiff"; path: string; oldText: string | null; newText: string; title: string };
+  | { type: "openDiff"; path: string; oldText: string | null; newText: string; title: string }
+  /** The Changes section: a file's diff, or keep / revert one file of a run, or every file left (no `path`). */
+  | { type: "changeDiff"; path: string; taskId: string | null }
+  | { type: "changeKeep"; path?: string; taskId?: string | null }
+  | { type: "changeRevert"; path?: string; taskId?: string | null };

@@ -2,7 +2,7 @@
 // key, notice a missing binary or a crash, restart it) behind one small interface the rest of the extension uses.
 
 import * as vscode from "vscode";
-import type { LanguageClient, LanguageClientOptions, ServerOptions } from "vscode-languageclient/node";
+import type { LanguageClient, LanguageClientOptions, ServerOptions, ShowDocumentResult } from "vscode-languageclient/node";
 
 import { findServer } from "./binary";
 import type { ServerStatus } from "./store";
@@ -17,6 +17,10 @@ export type Handlers = {
   /** Called with each rich notification once the client runs. */
   notifications: (client: LanguageClient) => void;
   status: (s: ServerStatus) => void;
+  /** Each line the server logs (`window/logMessage`), after it went to the output channel. */
+  logged?: (line: string) => void;
+  /** A `window/showDocument` the extension shows its own way: true when it took it. */
+  showDocument?: (uri: string) => boolean;
 };
 
 /** A setting's value only where the user set it: the defaults in package.json must not override the server's
@@ -72,9 +76,15 @@ export class Server implements vscode.Disposable {
     const { CloseAction, ErrorAction, LanguageClient, RevealOutputChannelOn } = await lc();
     /** Its own error notifications ("couldn't create connection", "Server initialization failed") would bury
      * ours, which say what to do: it only logs them. */
+    const logged = (line: string) => this.handlers.logged?.(line);
     class Client extends LanguageClient {
       override error(message: string, data?: unknown): void {
         super.error(message, data, false);
+        logged(message);
+      }
+      override info(message: string, data?: unknown, showNotification?: boolean): void {
+        super.info(message, data, showNotification);
+        logged(message);
       }
     }
     const config = vscode.workspace.getConfiguration("openhands");
@@ -98,6 +108,15 @@ export class Server implements vscode.Disposable {
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       initializationFailedHandler: () => false,
       initializationOptions: { openhands: (this.sent = serverOptions(userValue(config))) },
+      middleware: {
+        window: {
+          showDocument: async (params, next) => {
+            if (this.handlers.showDocument?.(params.uri)) return { success: true };
+            // vscode-languageclient's own handler: it answers a result, never an error.
+            return (await next(params, new vscode.CancellationTokenSource().token)) as ShowDocumentResult;
+          },
+        },
+      },
       errorHandler: {
         error: () => ({ action: ErrorAction.Continue, handled: true }),
         closed: () => {

@@ -10,6 +10,10 @@
 //                   tool-call (data-status, data-kind, data-tool-call-id) with tool-status,
 //                   command-output (execute) or tool-output (other kinds), data-lines; fold-toggle,
 //                   diff (data-path, data-added, data-deleted), open-diff
+//   changes:        changes (data-mode live|review), change (data-path, data-status, data-added, data-removed,
+//                   data-task-id, data-live, data-busy) with change-open, change-counts, change-keep,
+//                   change-revert; changes-keep-all,
+//                   changes-revert-all, changes-message (data-error)
 //   approvals:      approval (data-approval-id, data-outcome), approval-command, approval-outcome,
 //                   approve-allow_once, approve-allow_always, approve-reject
 

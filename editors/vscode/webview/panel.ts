@@ -1,8 +1,9 @@
-// Why this file exists: the agent panel as a whole: its layout (status bar, conversation list, transcript, plan,
-// prompt box), what each message from the extension host changes, and what the reader's actions post back.
+// Why this file exists: the agent panel as a whole: its layout (status bar, conversation list, transcript, changes,
+// plan, prompt box), what each message from the extension host changes, and what the reader's actions post back.
 
 import type { FromPanel, PlanEntry, SessionUpdateParams, TaskState, ToPanel } from "../src/protocol";
 import { Dedupe } from "./dedupe";
+import { renderChanges } from "./changes";
 import { button, defaultScheduler, el, type Scheduler } from "./dom";
 import { renderConversations } from "./conversations";
 import { RUNNING_STATES, renderPlan, serverText, taskStateText, usageText } from "./status";
@@ -19,6 +20,7 @@ export class Panel {
   private readonly usage: HTMLElement;
   private readonly list: HTMLElement;
   private readonly plan: HTMLElement;
+  private readonly changes: HTMLElement;
   private readonly prompt: HTMLTextAreaElement;
   private readonly stop: HTMLButtonElement;
   private conversationId: string | null = null;
@@ -36,6 +38,7 @@ export class Panel {
     this.usage = el(doc, "span", { class: "usage", "data-testid": "usage", hidden: "" });
     this.list = el(doc, "div", { class: "conversations", "data-testid": "conversation-list", hidden: "" });
     this.plan = el(doc, "section", { class: "plan", "data-testid": "plan", hidden: "" });
+    this.changes = el(doc, "section", { class: "changes", "data-testid": "changes", hidden: "" });
     this.prompt = el(doc, "textarea", {
       class: "prompt",
       "data-testid": "prompt",
@@ -85,7 +88,7 @@ export class Panel {
       ),
     );
     root.classList.add("panel");
-    root.append(this.banner, toolbar, this.list, this.transcript.root, this.plan, composer);
+    root.append(this.banner, toolbar, this.list, this.transcript.root, this.changes, this.plan, composer);
   }
 
   handle(msg: ToPanel): void {
@@ -100,6 +103,8 @@ export class Panel {
         return this.transcript.approval(msg.approval);
       case "approvalResolved":
         return this.transcript.resolved(msg.resolved);
+      case "changes":
+        return renderChanges(this.doc, this.changes, msg.changes, this.post);
       case "conversations":
         return renderConversations(this.doc, this.list, msg.list ?? [], this.conversationId, this.post, () =>
           this.showList(false),

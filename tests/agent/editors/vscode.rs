@@ -117,9 +117,13 @@ impl Editor {
             "editor.autoClosingQuotes": "never",
             "editor.quickSuggestions": {"other": "off", "comments": "off", "strings": "off"},
         });
-        all.as_object_mut()
-            .unwrap()
-            .extend(settings.as_object().unwrap().clone());
+        // A null puts VS Code's own default back (the key is left out).
+        for (k, v) in settings.as_object().unwrap() {
+            match v {
+                Value::Null => all.as_object_mut().unwrap().remove(k),
+                v => all.as_object_mut().unwrap().insert(k.clone(), v.clone()),
+            };
+        }
         let settings = user.join("settings.json");
         std::fs::write(&settings, serde_json::to_string_pretty(&all).unwrap()).unwrap();
         let dirs = [
@@ -474,4 +478,247 @@ fn vscode_shows_a_missing_server_and_an_invalid_setting() {
             "the notification offers a restart: {report:#}"
         );
     }
+}
+
+/// A task's changes reviewed in the panel, with VS Code's default settings (code-server saves a second after each
+/// change, the server's default approvals): the task edits two open files and a closed one and asks before a
+/// risky command; meanwhile the Changes section lists the edits so far; after it, the server's list with each
+/// file's counts. Revert on one open file puts its text back in the buffer (and, saved, on disk) and drops it
+/// from the list; the user types over the task's change in the other and its revert is refused with the
+/// server's words and its diff opens as the server's document; the closed file's opens in VS Code's diff editor,
+/// and Keep drops it from the list with the task's content kept.
+#[test]
+fn vscode_panel_reviews_a_tasks_changes() {
+    let Some(cs) = prerequisites() else { return };
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let replace = |path: &str, old: &str, new: &str| Reply::Tools {
+        text: format!("Editing {path}."),
+        calls: vec![(
+            "str_replace_editor".into(),
+            json!({"command": "str_replace", "path": path, "old_str": old, "new_str": new}),
+        )],
+    };
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![
+            replace("a.txt", "beta", "BETA"),
+            replace("b.txt", "one", "one\ntwo\nthree"),
+            Reply::Tools {
+                text: "Cleaning up.".into(),
+                calls: vec![(
+                    "execute_bash".into(),
+                    json!({"command": "rm -f scratch.txt"}),
+                )],
+            },
+            replace("c.txt", "gamma", "GAMMA"),
+            Reply::Tools {
+                text: String::new(),
+                calls: vec![("finish".into(), json!({"message": "Three files edited."}))],
+            },
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    std::fs::create_dir_all(&ws).unwrap();
+    std::fs::write(ws.join("a.txt"), "alpha\nbeta\n").unwrap();
+    std::fs::write(ws.join("b.txt"), "one\n").unwrap();
+    std::fs::write(ws.join("c.txt"), "gamma\ndelta\n").unwrap();
+    std::fs::write(ws.join("scratch.txt"), "scratch\n").unwrap();
+    let out = output_dir("review");
+    let trace_file = out.join("trace.jsonl");
+    // Nothing of ours set, and VS Code in a browser's own auto save.
+    let editor = Editor::start(
+        &cs,
+        dir.path(),
+        &ws,
+        &out,
+        json!({"files.autoSave": null}),
+        &[
+            ("OPENHANDS_VSCODE_TRACE", trace_file.to_str().unwrap()),
+            ("LLM_MODEL", "scripted-model"),
+            ("LLM_BASE_URL", &llm.base_url),
+            ("LLM_API_KEY", "sk-test"),
+            ("LLM_NATIVE_TOOL_CALLING", "true"),
+            ("LLM_NUM_RETRIES", "0"),
+        ],
+    );
+    let report = editor.drive(
+        "review",
+        &out,
+        json!({
+            "open": [["a.txt", "beta"], ["c.txt", "gamma"]],
+            "prompt": "edit the three files",
+            "command": "rm -f scratch.txt",
+            "live": ["a.txt", "b.txt"],
+            "final": "Three files edited.",
+            "review": [
+                {"path": "a.txt", "added": 1, "removed": 1},
+                {"path": "b.txt", "added": 2, "removed": 0},
+                {"path": "c.txt", "added": 1, "removed": 1},
+                {"path": "scratch.txt", "added": 0, "removed": 1},
+            ],
+            "revert": {"path": "a.txt", "restored": "beta"},
+            "refused": {
+                "path": "c.txt",
+                "before": "GAMMA",
+                "typed": "X",
+                "message": "c.txt was edited since the task on the lines the task changed; nothing was reverted",
+                "diffLine": "+GAMMA",
+            },
+            "keep": {"path": "b.txt", "diffLine": "three"},
+            "allReviewed": "all reviewed (3 kept, 1 reverted)",
+        }),
+        None,
+    );
+    drop(editor);
+    assert_eq!(report["ok"], true, "{report:#}\nsee {}", out.display());
+    eprintln!(
+        "review session: driver {} s; screenshots in {}",
+        report["seconds"],
+        out.display()
+    );
+    // The counts the panel showed, during the task and after it.
+    assert_eq!(
+        report["live"],
+        json!([
+            {"path": "a.txt", "added": 1, "removed": 1},
+            {"path": "b.txt", "added": 2, "removed": 0},
+        ])
+    );
+    assert_eq!(
+        report["rows"],
+        json!([
+            {"path": "a.txt", "added": 1, "removed": 1},
+            {"path": "b.txt", "added": 2, "removed": 0},
+            {"path": "c.txt", "added": 1, "removed": 1},
+            // The command's deletion is the task's change too.
+            {"path": "scratch.txt", "added": 0, "removed": 1},
+        ])
+    );
+    assert!(
+        report["refusal"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was reverted"),
+        "{report:#}"
+    );
+    // On disk (auto-saved): a.txt as before the task, b.txt with the task's change kept, c.txt with the task's
+    // change and the user's typing.
+    let read = |f: &str| std::fs::read_to_string(ws.join(f)).unwrap();
+    assert_eq!(read("a.txt"), "alpha\nbeta\n");
+    assert_eq!(read("b.txt"), "one\ntwo\nthree\n");
+    assert_eq!(read("c.txt"), "XGAMMA\ndelta\n");
+    assert!(!ws.join("scratch.txt").exists(), "the approved rm ran");
+    // What the server recorded: one run, each file settled as the panel said.
+    let conversations = dir.path().join("data/conversations");
+    let conv = std::fs::read_dir(&conversations)
+        .unwrap()
+        .next()
+        .expect("a conversation")
+        .unwrap()
+        .path();
+    let tasks: Value =
+        serde_json::from_str(&std::fs::read_to_string(conv.join("tasks.json")).unwrap()).unwrap();
+    assert_eq!(
+        tasks[0]["settled"],
+        json!({"a.txt": "reverted", "b.txt": "kept", "c.txt": "kept", "scratch.txt": "kept"}),
+        "{tasks:#}"
+    );
+    // The panel asked for each action and the list after each.
+    let events = trace(&trace_file);
+    let from_panel: Vec<String> = events
+        .iter()
+        .filter(|e| e["event"] == "fromPanel")
+        .filter_map(|e| e["data"]["type"].as_str().map(str::to_owned))
+        .collect();
+    for t in ["changeRevert", "changeKeep", "changeDiff"] {
+        assert!(from_panel.iter().any(|x| x == t), "{from_panel:?}");
+    }
+}
+
+/// The editor's diagnostics reach the agent, with VS Code's default settings: an agent edit that breaks a
+/// TypeScript file open in code-server gets the new error from VS Code's own TypeScript server in its
+/// observation (`openhands/diagnostics` from `src/diagnostics.ts`), not the error that was there before, and
+/// the finish is held back once while it remains.
+#[test]
+fn vscode_sends_the_editors_diagnostics_to_the_agent() {
+    let Some(cs) = prerequisites() else { return };
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![
+            Reply::Tools {
+                text: "Changing the count.".into(),
+                calls: vec![(
+                    "str_replace_editor".into(),
+                    json!({"command": "str_replace", "path": "calc.ts",
+                           "old_str": "count: number = 1", "new_str": "count: number = \"one\""}),
+                )],
+            },
+            Reply::Tools {
+                text: String::new(),
+                calls: vec![("finish".into(), json!({"message": "Changed it."}))],
+            },
+            Reply::Tools {
+                text: String::new(),
+                calls: vec![(
+                    "finish".into(),
+                    json!({"message": "Changed it, type error and all."}),
+                )],
+            },
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    std::fs::create_dir_all(&ws).unwrap();
+    std::fs::write(
+        ws.join("calc.ts"),
+        "export const count: number = 1;\nexport const label: string = 2;\n",
+    )
+    .unwrap();
+    let out = output_dir("diagnostics");
+    let editor = Editor::start(
+        &cs,
+        dir.path(),
+        &ws,
+        &out,
+        json!({"files.autoSave": null}),
+        &[
+            ("LLM_MODEL", "scripted-model"),
+            ("LLM_BASE_URL", &llm.base_url),
+            ("LLM_API_KEY", "sk-test"),
+            ("LLM_NATIVE_TOOL_CALLING", "true"),
+            ("LLM_NUM_RETRIES", "0"),
+        ],
+    );
+    let report = editor.drive(
+        "diagnostics",
+        &out,
+        json!({
+            "file": "calc.ts",
+            "before": "count: number = 1",
+            "prompt": "make the count a word",
+            "final": "Changed it, type error and all.",
+        }),
+        None,
+    );
+    drop(editor);
+    assert_eq!(report["ok"], true, "{report:#}\nsee {}", out.display());
+    let requests = llm.requests();
+    assert_eq!(requests.len(), 3, "the first finish was held back");
+    // The edit's observation, as the model read it.
+    let observed = requests[1].to_string();
+    assert!(
+        observed.contains("The editor reports new problems in")
+            && observed.contains("is not assignable to type 'number'"),
+        "{observed}"
+    );
+    assert!(
+        !observed.contains("not assignable to type 'string'"),
+        "the error that was there before is not new: {observed}"
+    );
+    eprintln!(
+        "problems before {}, after {}",
+        report["before"], report["after"]
+    );
 }

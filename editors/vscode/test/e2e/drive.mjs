@@ -1,10 +1,12 @@
 // Why this file exists: drives real VS Code (code-server) in headless Chromium for tests/agent/editors/vscode.rs:
 // the agent panel runs a task end to end (prompt, messages, command output, diff, an approval answered in the
-// panel, the edit in the unsaved buffer, the final message, replay after a window reload), or a broken set-up
-// shows its notifications. The Rust test owns the scripted model, the workspace and the expectations (env).
+// panel, the edit in the unsaved buffer, the final message, replay after a window reload), a task's changes are
+// reviewed in the panel (MODE=review), an edit's new TypeScript error reaches the agent (MODE=diagnostics), or a
+// broken set-up shows its notifications. The Rust test owns the scripted model, the workspace and the
+// expectations (env).
 //
-// Env: CS_URL (code-server with ?folder=), OUT (directory for screenshots and report.json), MODE ("task" or
-// "faults"), EXPECT (JSON, see below), SCREENSHOT (optional extra copy of the panel screenshot),
+// Env: CS_URL (code-server with ?folder=), OUT (directory for screenshots and report.json), MODE ("task", "review",
+// "diagnostics" or "faults"), EXPECT (JSON, see below), SCREENSHOT (optional extra copy of the panel screenshot),
 // SETTINGS (the user settings.json, read for MODE=faults).
 import { chromium } from "playwright-core";
 import { appendFileSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -117,6 +119,12 @@ async function task(page) {
   step("reply sent from the panel");
   await frame.getByTestId("message-agent").filter({ hasText: EXPECT.final }).first().waitFor({ timeout: 30000 });
   step("final message shown");
+  // The edit was made before the question; the reply's run changed nothing: the edit is still to review.
+  await frame
+    .locator(`[data-testid="change"][data-path="${EXPECT.file}"][data-added="1"][data-removed="1"]`)
+    .getByTestId("change-keep")
+    .waitFor({ timeout: 20000 });
+  step("the first run's edit listed under Changes");
   await editorHas(page, EXPECT.after);
   // The buffer holds the edit and is not saved.
   await page.locator(".tabs-container .tab.active.dirty").waitFor({ timeout: 10000 });
@@ -150,6 +158,149 @@ async function task(page) {
   step("history replayed after the reload");
   await page.screenshot({ path: join(OUT, "2-after-reload.png") });
   return { statusBar, statusAtApproval };
+}
+
+/** Opens `file` with Quick Open and waits for its text. */
+async function openFile(page, file, text) {
+  await page.keyboard.press("Control+P");
+  await page.locator(".quick-input-widget input").waitFor({ state: "visible" });
+  await page.keyboard.type(file);
+  await page.locator(".quick-input-widget .monaco-list-row", { hasText: file }).first().waitFor();
+  await page.keyboard.press("Enter");
+  await page.locator(".tabs-container .tab.active", { hasText: file }).waitFor({ timeout: 10000 });
+  await editorHas(page, text);
+}
+
+/** The Changes section's rows: `{path, added, removed}` in order. */
+const changeRows = (frame) =>
+  frame.getByTestId("change").evaluateAll((rows) =>
+    rows.map((r) => ({
+      path: r.getAttribute("data-path"),
+      added: Number(r.getAttribute("data-added")),
+      removed: Number(r.getAttribute("data-removed")),
+    })),
+  );
+
+/** Waits until the Changes section lists exactly `paths` (in `mode`). */
+async function listed(frame, mode, paths, timeout = 30000) {
+  await frame.locator(`[data-testid="changes"][data-mode="${mode}"]`).waitFor({ timeout });
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const rows = await changeRows(frame);
+    if (JSON.stringify(rows.map((r) => r.path)) === JSON.stringify(paths)) return rows;
+    if (Date.now() > deadline) throw new Error(`changes list ${JSON.stringify(rows)}, wanted ${JSON.stringify(paths)} (${mode})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A task edits three files (two open, one closed), then its changes are reviewed in the panel. */
+async function review(page) {
+  await workbench(page);
+  for (const [file, text] of EXPECT.open) await openFile(page, file, text);
+  step("files open");
+  const frame = await openPanel(page);
+  const box = frame.getByTestId("prompt");
+  await box.click();
+  await box.fill(EXPECT.prompt);
+  await box.press("Enter");
+  step("prompt sent");
+  // The task waits for an approval (a risky command) after two edits: the list so far shows them.
+  const allow = frame.getByTestId("approval").filter({ hasText: EXPECT.command }).getByTestId("approve-allow_once");
+  await allow.waitFor({ timeout: 30000 });
+  const live = await listed(frame, "live", EXPECT.live);
+  step(`live list: ${JSON.stringify(live)}`);
+  await page.screenshot({ path: join(OUT, "1-live-changes.png") });
+  await allow.click();
+  await frame.getByTestId("message-agent").filter({ hasText: EXPECT.final }).first().waitFor({ timeout: 30000 });
+  step("task finished");
+  const rows = await listed(frame, "review", EXPECT.review.map((r) => r.path));
+  step(`review list: ${JSON.stringify(rows)}`);
+  await page.screenshot({ path: join(OUT, "2-review.png") });
+  const row = (path) => frame.locator(`[data-testid="change"][data-path="${path}"]`);
+
+  // Revert one open file: its buffer has the text from before the task again, and it leaves the list.
+  await row(EXPECT.revert.path).getByTestId("change-revert").click();
+  await listed(frame, "review", EXPECT.review.map((r) => r.path).filter((p) => p !== EXPECT.revert.path));
+  await page.locator(".tabs-container .tab", { hasText: EXPECT.revert.path }).first().click();
+  await editorHas(page, EXPECT.revert.restored);
+  step("reverted in the buffer and gone from the list");
+
+  // The user types over the task's change in another open file: its revert is refused, with the server's words.
+  await page.locator(".tabs-container .tab", { hasText: EXPECT.refused.path }).first().click();
+  await editorHas(page, EXPECT.refused.before);
+  await page.locator(".monaco-editor .view-lines").first().click();
+  await page.keyboard.press("Control+Home");
+  await page.keyboard.type(EXPECT.refused.typed);
+  await editorHas(page, EXPECT.refused.typed + EXPECT.refused.before);
+  // The server hears of the typing (didChange) before the click; a short pause covers the round trip.
+  await page.waitForTimeout(500);
+  await row(EXPECT.refused.path).getByTestId("change-revert").click();
+  const message = frame.getByTestId("changes-message").filter({ hasText: EXPECT.refused.message });
+  await message.waitFor({ timeout: 20000 });
+  const refusal = (await message.innerText()).trim();
+  await row(EXPECT.refused.path).waitFor({ timeout: 5000 });
+  await editorHas(page, EXPECT.refused.typed + EXPECT.refused.before);
+  step("revert refused, message shown, file still listed");
+  await page.screenshot({ path: join(OUT, "3-refused.png") });
+
+  // A click on a file opens its change in VS Code's diff editor, the text before the task beside the file.
+  await row(EXPECT.keep.path).getByTestId("change-open").click();
+  await page.locator(".monaco-diff-editor").first().waitFor({ timeout: 10000 });
+  await page.locator(".tabs-container .tab.active", { hasText: EXPECT.keep.path }).waitFor({ timeout: 10000 });
+  await editorHas(page, EXPECT.keep.diffLine);
+  step("diff editor opened");
+  await page.screenshot({ path: join(OUT, "4-diff-editor.png") });
+  // The file the user typed in since cannot be rebuilt that way: the server's read-only diff document.
+  await row(EXPECT.refused.path).getByTestId("change-open").click();
+  await page.locator(".tabs-container .tab.active", { hasText: ".diff" }).waitFor({ timeout: 10000 });
+  await editorHas(page, EXPECT.refused.diffLine);
+  step("diff document opened");
+
+  // Keep: the file leaves the list and keeps the task's content; keep all settles the rest.
+  await row(EXPECT.keep.path).getByTestId("change-keep").click();
+  await listed(frame, "review", EXPECT.review.map((r) => r.path).filter((p) => p !== EXPECT.revert.path && p !== EXPECT.keep.path));
+  step("kept one");
+  await frame.getByTestId("changes-keep-all").click();
+  await frame.locator(".changes-title", { hasText: EXPECT.allReviewed }).waitFor({ timeout: 10000 });
+  step("kept the rest: all reviewed");
+  // The buffers are saved (code-server's default auto save) before the test reads the files.
+  await page.waitForFunction(() => document.querySelectorAll(".tabs-container .tab.dirty").length === 0, null, {
+    timeout: 10000,
+  });
+  await page.screenshot({ path: join(OUT, "5-reviewed.png") });
+  return { live, rows, refusal };
+}
+
+/** The status bar's problem counts, e.g. "1 Error, 0 Warnings" (its aria-label) or its text. */
+async function problems(page) {
+  const item = page.locator('[id="status.problems"]').first();
+  const label = await item.locator("a").first().getAttribute("aria-label").catch(() => null);
+  return label ?? (await item.innerText()).replace(/\s+/g, " ");
+}
+
+/** An agent edit that breaks a TypeScript file open in the editor: VS Code's own TypeScript server reports it. */
+async function diagnostics(page) {
+  await workbench(page);
+  await openFile(page, EXPECT.file, EXPECT.before);
+  // The file has one error already: once the status bar counts it, the TypeScript server has the file.
+  const deadline = Date.now() + 60000;
+  let count = "";
+  while (!/^1 |Errors?: 1\b/i.test((count = await problems(page)))) {
+    if (Date.now() > deadline) throw new Error(`the TypeScript server reported nothing: ${count}`);
+    await page.waitForTimeout(250);
+  }
+  step(`TypeScript server ready: ${count}`);
+  const frame = await openPanel(page);
+  const box = frame.getByTestId("prompt");
+  await box.click();
+  await box.fill(EXPECT.prompt);
+  await box.press("Enter");
+  step("prompt sent");
+  await frame.getByTestId("message-agent").filter({ hasText: EXPECT.final }).first().waitFor({ timeout: 60000 });
+  step("task finished");
+  const after = await problems(page);
+  await page.screenshot({ path: join(OUT, "diagnostics.png") });
+  return { before: count, after };
 }
 
 /** The notifications' text, once one containing `text` is shown. */
@@ -206,7 +357,9 @@ page.on("console", (m) => {
 });
 let report = { ok: false, mode: MODE, steps };
 try {
-  report = { ...report, ...(MODE === "task" ? await task(page) : await faults(page)), ok: true };
+  const run = { task, review, diagnostics, faults }[MODE];
+  if (!run) throw new Error(`unknown MODE ${MODE}`);
+  report = { ...report, ...(await run(page)), ok: true };
 } catch (e) {
   report.error = String(e?.stack ?? e);
   console.error("FAIL", e);

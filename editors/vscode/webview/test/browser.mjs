@@ -103,6 +103,23 @@ try {
     decision: "reject",
   });
   passed++;
+  // The Changes section: its buttons post under the CSP too.
+  await send({
+    type: "changes",
+    changes: {
+      mode: "review",
+      running: false,
+      files: [
+        { path: "a.txt", status: "modified", added: 1, removed: 1, binary: false, taskId: "t1", live: false, busy: false },
+      ],
+      kept: 0,
+      reverted: 0,
+      busy: false,
+    },
+  });
+  await tab.getByTestId("change-revert").click();
+  assert.deepEqual((await tab.evaluate(() => window.posted)).at(-1), { type: "changeRevert", path: "a.txt", taskId: "t1" });
+  passed++;
   assert.deepEqual(errors, [], "no page errors");
   assert.deepEqual(
     (await tab.evaluate(() => window.posted)).filter((m) => "violation" in m),
