@@ -43,12 +43,22 @@ impl Notification for ApprovalResolvedNote {
     const METHOD: &'static str = "openhands/approvalResolved";
 }
 
+/// `openhands/reviewUpdated`: a background revert or restore ended (`ok`, the files it did and did not put
+/// back, the same line the log gets).
+pub enum ReviewUpdatedNote {}
+
+impl Notification for ReviewUpdatedNote {
+    type Params = Value;
+    const METHOD: &'static str = "openhands/reviewUpdated";
+}
+
 /// One notification of the rich channel.
 pub enum Rich {
     Update(Value),
     State(Value),
     Approval(Value),
     Resolved(Value),
+    Review(Value),
 }
 
 /// The rich channel's notifications in the order they were made, by one sender task (spawning a send per
@@ -66,6 +76,7 @@ impl Outbox {
                     Rich::State(v) => client.send_notification::<TaskStateNote>(v).await,
                     Rich::Approval(v) => client.send_notification::<ApprovalRequestNote>(v).await,
                     Rich::Resolved(v) => client.send_notification::<ApprovalResolvedNote>(v).await,
+                    Rich::Review(v) => client.send_notification::<ReviewUpdatedNote>(v).await,
                 }
             }
         });

@@ -149,6 +149,7 @@ pub(super) fn revert(backend: &Backend, client: &Client, args: &[Value]) -> Resu
         changed: backend.changed.clone(),
     };
     let client = client.clone();
+    let task = opt_str(&o, "taskId")?.map(str::to_owned);
     tokio::spawn(async move {
         let failed = editor.apply(&plan).await;
         let mut all = all;
@@ -173,7 +174,14 @@ pub(super) fn revert(backend: &Backend, client: &Client, args: &[Value]) -> Resu
             (_, Err(e)) => Err(format!("the revert could not be recorded: {e}")),
             (false, _) => Err(format!("NOT reverted: {}", failed.join(", "))),
         };
-        report(&client, &editor, outcome).await;
+        let undone: Vec<&str> = plan
+            .iter()
+            .map(|f| f.path.as_str())
+            .filter(|p| all[i].settled.get(*p) == Some(&Settled::Reverted))
+            .collect();
+        let note = json!({"action": "revert", "conversationId": conversation, "taskId": task,
+                          "firstEvent": all[i].first_event, "reverted": undone, "failed": failed});
+        report(&client, &editor, outcome, note).await;
     });
     Ok(json!({"reverting": paths, "started": true, "checkpointBefore": current}))
 }

@@ -124,12 +124,27 @@ impl EditorSide {
     }
 }
 
-pub(super) async fn report(client: &Client, editor: &EditorSide, outcome: Result<String, String>) {
-    let panel = editor.lock().outbox.is_on();
-    let (kind, line) = match outcome {
-        Ok(l) => (MessageType::INFO, l),
+/// Tells the editor how a background revert or restore ended: a log line (shown too when it failed or no
+/// panel follows) and, to a rich client, `openhands/reviewUpdated` (`note` with `ok` and `message` added).
+pub(super) async fn report(
+    client: &Client,
+    editor: &EditorSide,
+    outcome: Result<String, String>,
+    mut note: serde_json::Value,
+) {
+    let outbox = editor.lock().outbox.clone();
+    let panel = outbox.is_on();
+    let (kind, line) = match &outcome {
+        Ok(l) => (MessageType::INFO, l.clone()),
         Err(l) => (MessageType::ERROR, format!("OpenHands: {l}")),
     };
+    if panel {
+        note["ok"] = outcome.is_ok().into();
+        note["message"] = match &outcome {
+            Ok(l) | Err(l) => l.clone().into(),
+        };
+        outbox.send(crate::lsp::rich::Rich::Review(note));
+    }
     client.log_message(kind, line.clone()).await;
     if kind == MessageType::ERROR || !panel {
         client

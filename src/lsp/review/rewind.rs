@@ -81,7 +81,8 @@ pub(super) fn restore(backend: &Backend, client: &Client, args: &[Value]) -> Res
             changed,
         };
         let outcome = run_restore(&editor, &ctx, checkpoints, &conv, event_id, target, cut).await;
-        report(&client, &editor, outcome).await;
+        let note = json!({"action": "restore", "conversationId": conv, "eventId": event_id});
+        report(&client, &editor, outcome, note).await;
     });
     Ok(json!({"conversationId": conversation, "eventId": event_id, "started": true}))
 }

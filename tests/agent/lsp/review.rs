@@ -538,3 +538,66 @@ fn without_editor_diagnostics_the_configured_checker_reports_what_an_edit_broke(
     );
     ed.shutdown();
 }
+
+#[test]
+fn a_rich_client_hears_how_a_revert_and_a_restore_ended() {
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![
+            str_replace("a.txt", "two", "TWO"),
+            str_replace("b.txt", "beta", "BETA"),
+            finish("both"),
+        ],
+    );
+    let mut ed = Editor::start(&llm);
+    std::fs::write(ed.ws.join("a.txt"), "one\ntwo\n").unwrap();
+    std::fs::write(ed.ws.join("b.txt"), "alpha\nbeta\n").unwrap();
+    ed.initialize_with(false, json!({"openhands": {"ui": "rich"}}));
+    let (task, conversation) = start(&mut ed, json!("shout"));
+    ed.wait_for("the task's end", |m| {
+        m["method"] == "openhands/taskState" && m["params"]["state"] == "finished"
+    });
+    let r = command(
+        &mut ed,
+        "openhands.task.revert",
+        json!({"taskId": task, "file": "a.txt"}),
+    );
+    assert_eq!(r["result"]["reverting"], json!(["a.txt"]), "{r}");
+    let note = ed.wait_for("the revert's outcome", |m| {
+        m["method"] == "openhands/reviewUpdated"
+    });
+    let p = &note["params"];
+    assert_eq!(p["action"], "revert", "{note}");
+    assert_eq!(p["ok"], true, "{note}");
+    assert_eq!(p["taskId"], json!(task), "{note}");
+    assert_eq!(p["conversationId"], json!(conversation), "{note}");
+    assert_eq!(p["reverted"], json!(["a.txt"]), "{note}");
+    assert_eq!(p["failed"], json!([]), "{note}");
+    assert!(
+        p["message"]
+            .as_str()
+            .unwrap()
+            .contains("reverted 1 file(s)"),
+        "{note}"
+    );
+    assert_eq!(read(&ed, "a.txt").as_deref(), Some("one\ntwo\n"));
+    // A rewind to the first step says so the same way.
+    let steps = command(
+        &mut ed,
+        "openhands.checkpoint.list",
+        json!({"conversationId": conversation}),
+    );
+    let first = steps["result"]["steps"][0]["eventId"].as_i64().unwrap();
+    command(
+        &mut ed,
+        "openhands.checkpoint.restore",
+        json!({"conversationId": conversation, "eventId": first, "conversation": false}),
+    );
+    let note = ed.wait_for("the restore's outcome", |m| {
+        m["method"] == "openhands/reviewUpdated" && m["params"]["action"] == "restore"
+    });
+    assert_eq!(note["params"]["ok"], true, "{note}");
+    assert_eq!(note["params"]["eventId"], json!(first), "{note}");
+    assert_eq!(read(&ed, "b.txt").as_deref(), Some("alpha\nbeta\n"));
+    ed.shutdown();
+}
