@@ -13,6 +13,7 @@ import type {
   ConversationSummary,
   Decision,
   FromPanel,
+  ReviewUpdated,
   SessionUpdateParams,
   TaskState,
   ToPanel,
@@ -65,6 +66,7 @@ export class Agent {
     client.onNotification("openhands/taskState", (s: TaskState) => this.taskState(s));
     client.onNotification("openhands/approvalRequest", (a: ApprovalRequest) => this.approval(a));
     client.onNotification("openhands/approvalResolved", (r: ApprovalResolved) => this.resolved(r));
+    client.onNotification("openhands/reviewUpdated", (r: ReviewUpdated) => this.review.reviewed(r));
     const id = this.store.conversationId;
     if (id) void this.history(id);
   }

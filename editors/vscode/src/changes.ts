@@ -4,7 +4,15 @@
 // No `vscode` import, so it is unit-tested.
 
 import { diffLines, textLines } from "../webview/diff";
-import type { ChangeRow, ChangesView, FileChange, SessionUpdateParams, TaskChanges, TaskState } from "./protocol";
+import type {
+  ChangeRow,
+  ChangesView,
+  FileChange,
+  ReviewUpdated,
+  SessionUpdateParams,
+  TaskChanges,
+  TaskState,
+} from "./protocol";
 
 /** States in which a task works (its changes are not final; keep and revert wait). */
 const RUNNING = new Set<TaskState["state"]>(["starting", "running", "awaiting_approval", "retrying"]);
@@ -34,11 +42,9 @@ export function relativePath(path: string, root: string | undefined): string {
 /** A revert's outcome, as the server logs it once the files are in place (or not). */
 export type Outcome = { ok: boolean; text: string };
 
-/** The server's log line closing a revert: `OpenHands reverted ...` or `OpenHands: NOT reverted: ...`. */
-export function revertOutcome(line: string): Outcome | undefined {
-  if (line.startsWith("OpenHands reverted ")) return { ok: true, text: line };
-  const failed = /^OpenHands: ((NOT reverted|the revert could not be recorded)\b.*)$/s.exec(line);
-  return failed ? { ok: false, text: failed[1] } : undefined;
+/** The outcome a revert's `openhands/reviewUpdated` tells; other notes (a restore's) are not. */
+export function revertOutcome(note: ReviewUpdated): Outcome | undefined {
+  return note.action === "revert" ? { ok: note.ok, text: note.message } : undefined;
 }
 
 /** A run that ended, with the server's list. */

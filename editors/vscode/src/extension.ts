@@ -44,7 +44,6 @@ export function activate(context: vscode.ExtensionContext): void {
         diagnostics = followDiagnostics(client);
       },
       status: (s) => agent.serverStatus(s),
-      logged: (line) => agent.review.logged(line),
       showDocument: (uri): boolean => agent.review.tookDocument(uri),
     },
     trace,

@@ -94,6 +94,20 @@ export type ApprovalResolved = {
   decision: Decision | "timeout" | "cancelled";
 };
 
+/** `openhands/reviewUpdated`: a background revert or restore ended (`message` is the line the log gets). */
+export type ReviewUpdated = {
+  action: "revert" | "restore";
+  conversationId: string;
+  ok: boolean;
+  message: string;
+  taskId?: string | null;
+  firstEvent?: number;
+  reverted?: string[];
+  /** `path (why)` for each file not put back. */
+  failed?: string[];
+  eventId?: number;
+};
+
 /** An item of `openhands.conversation.list`. */
 export type ConversationSummary = {
   conversationId: string;

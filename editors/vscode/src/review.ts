@@ -4,7 +4,7 @@
 // of VS Code comes through `ReviewHost`, so it is unit-tested against a fake server.
 
 import { ChangesModel, type Outcome, revertOutcome } from "./changes";
-import type { ChangesView, SessionUpdateParams, TaskChanges, TaskState, ToPanel } from "./protocol";
+import type { ChangesView, ReviewUpdated, SessionUpdateParams, TaskChanges, TaskState, ToPanel } from "./protocol";
 
 /** How long a revert may take to report (the server waits for the editor to show each restored buffer). */
 const REVERT_TIMEOUT_MS = 20_000;
@@ -97,9 +97,9 @@ export class Review {
     this.publish();
   }
 
-  /** A line the server logged: the outcome of the revert that waits for one. */
-  logged(line: string): void {
-    const o = revertOutcome(line);
+  /** `openhands/reviewUpdated`: the outcome of the revert that waits for one. */
+  reviewed(note: ReviewUpdated): void {
+    const o = revertOutcome(note);
     if (o && this.waiting) {
       this.waiting(o);
       this.waiting = undefined;
@@ -149,7 +149,7 @@ export class Review {
 
   revert(path: string | undefined, taskId: string | null | undefined): Promise<void> {
     return this.act(path, taskId, async (args) => {
-      // The outcome may be logged before the command's answer arrives: listen first.
+      // The outcome may arrive before the command's answer: listen first.
       const outcome = new Promise<Outcome | undefined>((resolve) => {
         const timer = setTimeout(() => resolve(undefined), this.host.revertTimeoutMs ?? REVERT_TIMEOUT_MS);
         this.waiting = (o) => {

@@ -17,8 +17,6 @@ export type Handlers = {
   /** Called with each rich notification once the client runs. */
   notifications: (client: LanguageClient) => void;
   status: (s: ServerStatus) => void;
-  /** Each line the server logs (`window/logMessage`), after it went to the output channel. */
-  logged?: (line: string) => void;
   /** A `window/showDocument` the extension shows its own way: true when it took it. */
   showDocument?: (uri: string) => boolean;
 };
@@ -76,15 +74,9 @@ export class Server implements vscode.Disposable {
     const { CloseAction, ErrorAction, LanguageClient, RevealOutputChannelOn } = await lc();
     /** Its own error notifications ("couldn't create connection", "Server initialization failed") would bury
      * ours, which say what to do: it only logs them. */
-    const logged = (line: string) => this.handlers.logged?.(line);
     class Client extends LanguageClient {
       override error(message: string, data?: unknown): void {
         super.error(message, data, false);
-        logged(message);
-      }
-      override info(message: string, data?: unknown, showNotification?: boolean): void {
-        super.info(message, data, showNotification);
-        logged(message);
       }
     }
     const config = vscode.workspace.getConfiguration("openhands");

@@ -170,16 +170,12 @@ test("review: the server's list less the settled files; busy rows; unavailable s
   assert.deepEqual(m.view(), { mode: "live", running: false, files: [], kept: 0, reverted: 0, busy: false, message: undefined });
 });
 
-test("revert outcome: the server's success and failure lines; others are not outcomes", () => {
-  assert.deepEqual(revertOutcome("OpenHands reverted 1 file(s) of the task in conversation c1: a.txt"), {
-    ok: true,
-    text: "OpenHands reverted 1 file(s) of the task in conversation c1: a.txt",
-  });
-  assert.deepEqual(revertOutcome("OpenHands: NOT reverted: a.txt (the editor refused it (no reason given))"), {
+test("revert outcome: a revert's note, ok or not; a restore's note is not one", () => {
+  const note = { action: "revert", conversationId: "c1", ok: true, message: "OpenHands reverted 1 file(s)" } as const;
+  assert.deepEqual(revertOutcome(note), { ok: true, text: "OpenHands reverted 1 file(s)" });
+  assert.deepEqual(revertOutcome({ ...note, ok: false, message: "NOT reverted: a.txt (why)" }), {
     ok: false,
-    text: "NOT reverted: a.txt (the editor refused it (no reason given))",
+    text: "NOT reverted: a.txt (why)",
   });
-  assert.equal(revertOutcome("OpenHands: the revert could not be recorded: disk full")?.ok, false);
-  assert.equal(revertOutcome("[t1] OpenHands reverted nothing"), undefined);
-  assert.equal(revertOutcome("OpenHands rewound conversation c1"), undefined);
+  assert.equal(revertOutcome({ ...note, action: "restore", eventId: 4 }), undefined);
 });

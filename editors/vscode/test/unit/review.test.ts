@@ -5,7 +5,7 @@
 import { strict as assert } from "node:assert";
 import { test } from "node:test";
 
-import type { ChangesView, FileChange, TaskChanges, TaskState, ToPanel } from "../../src/protocol";
+import type { ChangesView, FileChange, ReviewUpdated, TaskChanges, TaskState, ToPanel } from "../../src/protocol";
 import { Review, type TaskDiff } from "../../src/review";
 
 type Call = { command: string; args: Record<string, string> };
@@ -60,6 +60,22 @@ function fake(runs: Record<string, { firstEvent: number; files: FileChange[] }>)
 }
 const file = (path: string): FileChange => ({ path, status: "modified", added: 1, removed: 1, binary: false, settled: null });
 const ended = (taskId: string, state: TaskState["state"] = "finished"): TaskState => ({ taskId, conversationId: "c1", state, step: 2, maxIterations: 9 });
+const reverted = (path: string): ReviewUpdated => ({
+  action: "revert",
+  conversationId: "c1",
+  ok: true,
+  message: `OpenHands reverted 1 file(s) of the task in conversation c1: ${path}`,
+  reverted: [path],
+  failed: [],
+});
+const notReverted = (path: string): ReviewUpdated => ({
+  action: "revert",
+  conversationId: "c1",
+  ok: false,
+  message: `NOT reverted: ${path} (the editor refused it (no reason given))`,
+  reverted: [],
+  failed: [`${path} (the editor refused it (no reason given))`],
+});
 const settle = () => new Promise((r) => setTimeout(r, 0));
 
 test("a run that ends is asked for by its task id; keep names the run and the file, then the list is asked again", async () => {
@@ -94,22 +110,22 @@ test("a revert the server refuses at once: its sentence in the panel, the file s
   assert.equal(f.last().message, undefined);
 });
 
-test("a revert's outcome is the server's log line, even when it comes before the command's answer", async () => {
+test("a revert's outcome is the server's openhands/reviewUpdated, even when it comes before the command's answer", async () => {
   const runs = { t1: { firstEvent: 1, files: [file("a.txt"), file("b.txt")] } };
   const f = fake(runs);
   f.behaviour["openhands.task.revert"] = (a) => {
     runs.t1.files.find((x) => x.path === a.file)!.settled = "reverted";
-    // The server spawns the work: its log line may beat the answer.
-    f.review.logged(`OpenHands reverted 1 file(s) of the task in conversation c1: ${a.file}`);
+    // The server spawns the work: its note may beat the answer.
+    f.review.reviewed(reverted(a.file));
     return { reverting: [a.file], started: true };
   };
   f.review.taskState(ended("t1", "awaiting_user_input"));
   await settle();
   await f.review.revert("a.txt", "t1");
   assert.deepEqual([f.paths(), f.last().reverted, f.last().message], [["b.txt"], 1, undefined]);
-  // A failure logged after the answer.
+  // A failure told after the answer.
   f.behaviour["openhands.task.revert"] = (a) => {
-    setTimeout(() => f.review.logged(`OpenHands: NOT reverted: ${a.file} (the editor refused it (no reason given))`), 10);
+    setTimeout(() => f.review.reviewed(notReverted(a.file)), 10);
     return { reverting: [a.file], started: true };
   };
   await f.review.revert("b.txt", "t1");
@@ -127,8 +143,8 @@ test("a revert whose outcome never comes says so instead of waiting for ever", a
   assert.ok(Date.now() - t0 < 2000);
   assert.match(f.last().message!.text, /did not say how the revert went/);
   assert.equal(f.last().busy, false);
-  // A late line belongs to no revert and changes nothing.
-  f.review.logged("OpenHands reverted 1 file(s) of the task in conversation c1: a.txt");
+  // A late note belongs to no revert and changes nothing.
+  f.review.reviewed(reverted("a.txt"));
 });
 
 test("keep all settles every run, newest first; a reply's run keeps the earlier run's files listed", async () => {
@@ -193,7 +209,7 @@ test("two reverts clicked at once run one after the other, each with its own out
     setTimeout(() => {
       runs.t1.files.find((x) => x.path === a.file)!.settled = "reverted";
       running--;
-      f.review.logged(`OpenHands reverted 1 file(s) of the task in conversation c1: ${a.file}`);
+      f.review.reviewed(reverted(a.file));
     }, 20);
     return { reverting: [a.file], started: true };
   };
