@@ -2,6 +2,10 @@
 //! under the data directory, so a user can rewind files and conversation and review a task's changes. Knows
 //! no front end: editors give their unsaved buffers through [`BufferSource`].
 
+/// The workspace directory where the LSP server writes its transcripts: ours, never part of a snapshot (a
+/// task's first step could otherwise catch its `.gitignore` half-written and list it as a change).
+pub const TRANSCRIPTS_DIR: &str = ".openhands/transcripts";
+
 mod rewind;
 mod runtime;
 mod shadow;

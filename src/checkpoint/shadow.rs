@@ -118,6 +118,7 @@ impl Shadow {
                 exclude.push_str(&format!("\n/{top}/\n"));
             }
         }
+        exclude.push_str(&format!("\n/{}/\n", super::TRANSCRIPTS_DIR));
         let info = self.git_dir.join("info");
         let _ = std::fs::create_dir_all(&info);
         let _ = std::fs::write(info.join("exclude"), exclude);
@@ -487,6 +488,11 @@ mod tests {
         std::fs::write(ws.path().join("a.txt"), "one\n").unwrap();
         std::fs::write(ws.path().join(".gitignore"), "big.bin\n").unwrap();
         std::fs::write(ws.path().join("big.bin"), "ignored").unwrap();
+        // Our transcripts are never the project's, even before their `.gitignore` has its rule.
+        let transcripts = ws.path().join(super::super::TRANSCRIPTS_DIR);
+        std::fs::create_dir_all(&transcripts).unwrap();
+        std::fs::write(transcripts.join(".gitignore"), "").unwrap();
+        std::fs::write(transcripts.join("c1.md"), "# c1\n").unwrap();
         let first = shadow.snapshot(&[]).unwrap();
         std::fs::write(ws.path().join("a.txt"), "two\n").unwrap();
         let second = shadow
@@ -499,6 +505,10 @@ mod tests {
         let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
         assert_eq!(paths, ["a.txt", "b.txt"]);
         assert!(shadow.entry(&second, "big.bin").unwrap().is_none());
+        for ours in [".gitignore", "c1.md"] {
+            let path = format!("{}/{ours}", super::super::TRANSCRIPTS_DIR);
+            assert!(shadow.entry(&first, &path).unwrap().is_none(), "{path}");
+        }
         let counts = shadow.line_counts(&first, &second).unwrap();
         assert_eq!(counts[0].lines, Some((1, 1)));
         let b = shadow.entry(&second, "b.txt").unwrap().unwrap();

@@ -164,8 +164,7 @@ pub struct TaskRequest {
 /// The Markdown transcript of a conversation, under `.openhands/` in the workspace.
 pub fn transcript_path(workspace: &Path, conversation_id: &str) -> PathBuf {
     workspace
-        .join(".openhands")
-        .join("transcripts")
+        .join(crate::checkpoint::TRANSCRIPTS_DIR)
         .join(format!("{conversation_id}.md"))
 }
 

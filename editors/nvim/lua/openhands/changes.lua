@@ -407,21 +407,21 @@ function M.revert_all()
   revert(nil)
 end
 
---- A log or message line from the server: a revert's outcome arrives this way.
-function M.server_message(params)
-  if not state.pending or type(params) ~= "table" then
+--- `openhands/reviewUpdated`: how a revert ended (`ok`, and the line the server logs as `message`).
+function M.reviewed(params)
+  if not state.pending or type(params) ~= "table" or params.action ~= "revert" then
     return
   end
+  state.pending = false
   local text = tostring(params.message or "")
-  local ok = text:match("^OpenHands reverted ")
-  local failed = text:match("^OpenHands: NOT reverted") or text:match("^OpenHands: the revert could not be recorded")
-  if ok or failed then
-    state.pending = false
-    vim.schedule(function()
-      say(text, failed ~= nil)
-      M.refresh()
-    end)
+  local failed = params.ok ~= true
+  if failed then
+    text = "OpenHands: " .. text
   end
+  vim.schedule(function()
+    say(text, failed)
+    M.refresh()
+  end)
 end
 
 --- `path` relative to the workspace when it is inside it.

@@ -141,9 +141,11 @@ local function handlers()
     ["openhands/approvalResolved"] = function(_, params)
       approvals.resolved(params)
     end,
+    ["openhands/reviewUpdated"] = function(_, params)
+      changes.reviewed(params)
+    end,
     ["window/logMessage"] = function(_, params)
       log.append(params)
-      changes.server_message(params)
     end,
     ["window/showMessage"] = function(_, params)
       log.append(params)
