@@ -131,6 +131,9 @@ pub struct Metrics {
     pub cache_read_tokens: u64,
     pub cache_write_tokens: u64,
     pub llm_calls: u64,
+    /// Tokens in the model's context after its last call (that call's prompt plus its answer): what the
+    /// next request starts from. Not a total; 0 until the first call of this process.
+    pub context_tokens: u64,
     /// Time spent waiting for the LLM and the runtime, to tell the agent's own overhead apart.
     pub llm_time: Duration,
     pub runtime_time: Duration,
@@ -509,6 +512,8 @@ impl Controller {
         let response = result?;
         self.context_errors = 0;
         self.count(&response);
+        self.metrics.context_tokens =
+            response.usage.prompt_tokens + response.usage.completion_tokens;
         let mcp = self.mcp.clone();
         let is_mcp = move |name: &str| mcp.as_ref().is_some_and(|m| m.has(name));
         self.pending
