@@ -19,6 +19,7 @@ const knobs = {
 };
 // The client's terminals: real processes spawned here, as an editor would.
 const terminals = new Map();
+let terminalsCreated = 0;
 const terminal = (id) => {
   const t = terminals.get(id);
   if (!t) throw new Error(`no terminal ${id}`);
@@ -55,7 +56,8 @@ const app = client({ name: "acp-driver" })
     const p = ctx.params;
     report.terminals.push({ command: p.command, args: p.args, cwd: p.cwd });
     if (knobs.terminalCreate === "never") return never;
-    const id = `term-${terminals.size + 1}`;
+    terminalsCreated += 1;
+    const id = `term-${terminalsCreated}`;
     const proc = spawn(p.command, p.args ?? [], { cwd: p.cwd, stdio: ["ignore", "pipe", "pipe"] });
     const t = { proc, output: "", exit: null, waiters: [] };
     proc.stdout.on("data", (d) => { t.output += d; });
