@@ -167,13 +167,26 @@ const scenarios = {
   },
   // Commands in the client's terminal (a client that offers one; the agent decides by its setting), in
   // full-auto mode. DRIVER_TERMINAL=never: the client never answers terminal/create.
+  // DRIVER_TERMINAL=cancel: session/cancel once the tool call shows a terminal.
   async terminal(agent) {
     knobs.terminal = true;
     knobs.terminalCreate = process.env.DRIVER_TERMINAL || "run";
     await init(agent);
     const s = await agent.request(methods.agent.session.new, { cwd, mcpServers: [] });
     await agent.request(methods.agent.session.setMode, { sessionId: s.sessionId, modeId: "full-auto" });
+    if (knobs.terminalCreate === "cancel") {
+      let cancelled = false;
+      knobs.onUpdate = (note, ctx) => {
+        const c = note.update.content;
+        if (!cancelled && Array.isArray(c) && c[0] && c[0].type === "terminal") {
+          cancelled = true;
+          report.results.cancelAt = Date.now();
+          ctx.notify(methods.agent.session.cancel, { sessionId: s.sessionId });
+        }
+      };
+    }
     report.results.first = await prompt(agent, s.sessionId, "run things");
+    if (report.results.cancelAt) report.results.cancelTookMs = Date.now() - report.results.cancelAt;
     report.results.leftRunning = [...terminals.values()].filter((t) => !t.exit).length;
   },
   // A stored session: listed, loaded (replayed), continued.

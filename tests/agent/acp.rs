@@ -451,6 +451,31 @@ fn commands_run_in_the_clients_terminal_when_the_user_chose_it() {
         seen.contains("did not answer terminal/create within 1 s"),
         "{seen}"
     );
+
+    // session/cancel while a command runs in the client's terminal: killed, released, the turn cancelled.
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![
+            tool("execute_bash", json!({"command": "sleep 30"})),
+            tool("finish", json!({"message": "never reached"})),
+        ],
+    );
+    let report = drive(
+        &env,
+        &llm,
+        "terminal",
+        &[chosen[0], ("DRIVER_TERMINAL", "cancel")],
+        None,
+    );
+    assert_eq!(
+        report["results"]["first"]["stopReason"], "cancelled",
+        "{report:#}"
+    );
+    let took = report["results"]["cancelTookMs"].as_u64().unwrap();
+    assert!(took < 10_000, "the cancel took {took} ms");
+    assert_eq!(report["kills"], json!(["term-1"]), "{report:#}");
+    assert_eq!(report["releases"], json!(["term-1"]), "{report:#}");
+    assert_eq!(report["results"]["leftRunning"], 0);
 }
 
 #[test]
