@@ -1,6 +1,6 @@
 //! `cargo bench -p openhands-lsp --bench acp`: the ACP front end's overhead, each figure beside a baseline
-//! from the same run: `session/prompt` to its first `session/update` with the scripted LLM answering at once
-//! (beside the scripted LLM's own answer to the same request, timed by the bench, and a bare request round
+//! from the same run: `session/prompt` to its first `session/update` with the scripted LLM answering at once,
+//! whole, not streamed (beside the scripted LLM's own answer to the same request, timed by the bench, and a bare request round
 //! trip: the difference is the agent's overhead), the idle RSS of `openhands-lsp acp` (beside the LSP server's), and a
 //! 2,000-update `session/load` (beside reading the same conversation from storage in-process).
 
@@ -91,6 +91,14 @@ impl Agent {
     }
 }
 
+/// The agent's settings: the scripted LLM answering each request whole (`stream = false`), at once, so the
+/// time to the first update is the agent's own.
+fn user_config(dir: &Path) {
+    let config = dir.join("config/openhands-lsp");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(config.join("config.toml"), "[llm]\nstream = false\n").unwrap();
+}
+
 fn env(cmd: &mut Command, dir: &Path, llm: &ScriptedLlm) {
     cmd.env("HOME", dir)
         .env("XDG_CONFIG_HOME", dir.join("config"))
@@ -151,6 +159,7 @@ fn main() {
         .collect();
     let llm = ScriptedLlm::start(Wire::OpenAi, script);
     let dir = tempfile::tempdir().unwrap();
+    user_config(dir.path());
     let ws = dir.path().join("ws");
     std::fs::create_dir_all(&ws).unwrap();
     let ws = ws.canonicalize().unwrap();
@@ -211,11 +220,11 @@ fn main() {
         .next()
         .unwrap()
         .to_owned();
-    let body = json!({"model": "scripted-model", "stream": true,
+    let body = json!({"model": "scripted-model", "stream": false,
                       "messages": [{"role": "user", "content": "go"}]})
     .to_string();
     for _ in 0..PROMPTS {
-        // The scripted LLM's own answer, start to end of stream, as the agent's client would read it.
+        // The scripted LLM's own answer, whole, as the agent's client would read it.
         let t = Instant::now();
         let mut conn = std::net::TcpStream::connect(&addr).unwrap();
         write!(
@@ -283,7 +292,7 @@ fn main() {
         "session/prompt to first session/update: median {f50:.3} ms, p99 {f99:.3} ms (target p99 < 5 ms); baseline session/set_mode round trip: median {r50:.3} ms, p99 {r99:.3} ms"
     );
     println!(
-        "  the scripted LLM alone (its answer streamed in pieces 2 ms apart): median {a50:.3} ms, p99 {a99:.3} ms; agent overhead (first update minus the LLM alone): median {:.3} ms, p99 {:.3} ms",
+        "  the scripted LLM alone (its whole answer at once, on a new connection): median {a50:.3} ms, p99 {a99:.3} ms; agent overhead (first update minus the LLM alone): median {:.3} ms, p99 {:.3} ms",
         f50 - a50,
         f99 - a99
     );

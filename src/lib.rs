@@ -14,6 +14,7 @@ pub mod llm;
 pub mod lsp;
 pub mod mcp;
 pub mod plan_mode;
+pub mod run_gate;
 pub mod runtime;
 pub mod secrets;
 pub mod session;

@@ -186,6 +186,14 @@ pub fn refusal(action: &Action) -> Option<String> {
     ))
 }
 
+/// What an MCP tool call gets in plan mode.
+pub fn mcp_refusal() -> Observation {
+    Observation::error(
+        "Refused in plan mode: an MCP tool may change things outside the workspace; \
+plan with reads and read-only commands, the tool can be called once the plan is acted on.",
+    )
+}
+
 /// The runtime of a plan-mode task.
 pub struct PlanRuntime {
     inner: Arc<dyn Runtime>,
@@ -212,12 +220,7 @@ impl Runtime for PlanRuntime {
         self.run(action).boxed()
     }
     fn confirm<'a>(&'a self, _action: &'a ActionEvent) -> BoxFuture<'a, Option<Observation>> {
-        Box::pin(async {
-            Some(Observation::error(
-                "Refused in plan mode: an MCP tool may change things outside the workspace; \
-plan with reads and read-only commands, the tool can be called once the plan is acted on.",
-            ))
-        })
+        Box::pin(async { Some(mcp_refusal()) })
     }
     crate::runtime::pass_on!(
         interrupt,

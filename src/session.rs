@@ -164,6 +164,8 @@ impl Prepared {
         let runtime = wrap(inner);
         let (runtime, checkpoints) =
             crate::checkpoint::attach(settings, workspace, self.buffers, runtime);
+        let gate = crate::run_gate::Gate::default();
+        let runtime = gate.wrap(runtime);
         let stream = Arc::new(EventStream::new(self.history, Some(Box::new(self.log))));
         let secrets: Vec<String> = self.secrets.into_iter().chain(runtime.secrets()).collect();
         for s in &secrets {
@@ -192,6 +194,7 @@ impl Prepared {
             controller,
             runtime,
             checkpoints,
+            gate,
         })
     }
 }
@@ -207,6 +210,8 @@ pub struct Session {
     /// each, for the front end to show.
     pub warnings: Vec<String>,
     checkpoints: Option<Arc<crate::checkpoint::Checkpoints>>,
+    /// Closed while a run's starting checkpoint is taken (beside its first LLM call).
+    gate: crate::run_gate::Gate,
 }
 
 /// How a session ended: its stored metadata and totals.
@@ -343,8 +348,15 @@ impl Session {
         if let Err(e) = self.storage.save_meta(&self.meta) {
             tracing::warn!("cannot save the conversation's metadata: {e}");
         }
-        let run = crate::checkpoint::TaskRun::begin(&self.checkpoints, &self.stream).await;
-        let outcome = self.controller.send_user_message(message).await;
+        // The starting checkpoint is taken while the model thinks; the first action waits for it.
+        let (checkpoints, stream, gate) = (&self.checkpoints, &self.stream, &self.gate);
+        gate.close();
+        let begin = async {
+            let run = crate::checkpoint::TaskRun::begin(checkpoints, stream).await;
+            gate.open();
+            run
+        };
+        let (run, outcome) = tokio::join!(begin, self.controller.send_user_message(message));
         run.end(&self.storage, &self.meta.id).await;
         self.save();
         outcome

@@ -5,6 +5,7 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -27,11 +28,14 @@ use crate::runtime::{Runtime, RuntimeError};
 pub struct Deadlines {
     pub permission: Duration,
     pub fs: Duration,
+    /// How long a command in the client's terminal may run before it is killed.
+    pub terminal: Duration,
 }
 
 impl Deadlines {
-    /// 10 minutes for a person to answer, 30 s for the editor's files; `OPENHANDS_ACP_PERMISSION_TIMEOUT` and
-    /// `OPENHANDS_ACP_FS_TIMEOUT` (seconds) change them.
+    /// 10 minutes for a person to answer, 30 s for the editor's files and terminal requests, 10 minutes for a
+    /// command in its terminal; `OPENHANDS_ACP_PERMISSION_TIMEOUT`, `OPENHANDS_ACP_FS_TIMEOUT` and
+    /// `OPENHANDS_ACP_TERMINAL_TIMEOUT` (seconds) change them.
     pub fn from_env() -> Self {
         let secs = |k: &str, d: u64| {
             std::env::var(k)
@@ -44,6 +48,7 @@ impl Deadlines {
         Self {
             permission: secs("OPENHANDS_ACP_PERMISSION_TIMEOUT", 600),
             fs: secs("OPENHANDS_ACP_FS_TIMEOUT", 30),
+            terminal: secs("OPENHANDS_ACP_TERMINAL_TIMEOUT", 600),
         }
     }
 }
@@ -63,6 +68,12 @@ pub struct Link {
     pub forwarded: watch::Receiver<i64>,
     /// The host directory the session works in.
     pub cwd: PathBuf,
+    /// Commands run in the client's terminal (it offers one, the user chose it, the runtime is local).
+    pub client_terminal: bool,
+    /// The terminals shown in tool calls.
+    pub terminals: super::terminal::Shown,
+    /// The running turn is a plan-mode one: only reads and read-only commands run (`crate::plan_mode`).
+    pub planning: Arc<AtomicBool>,
     pub deadlines: Deadlines,
 }
 
@@ -297,8 +308,25 @@ impl ClientRuntime {
     }
 
     async fn run(&self, event: &ActionEvent) -> Result<Observation, RuntimeError> {
+        if self.link.planning.load(Ordering::SeqCst)
+            && let Some(why) = crate::plan_mode::refusal(&event.action)
+        {
+            return Ok(Observation::error(why));
+        }
         if let Some(refused) = self.permit(event).await {
             return Ok(refused);
+        }
+        if let (true, Action::Run(cmd)) = (self.link.client_terminal, &event.action) {
+            let cancel = self
+                .link
+                .cancel
+                .lock()
+                .map(|c| c.clone())
+                .unwrap_or_default();
+            let id = event.meta.id.unwrap_or_default();
+            return Ok(
+                super::terminal::run(&self.link, &self.link.terminals, cmd, id, cancel).await,
+            );
         }
         let action = &event.action;
         let overlay = self.overlay(action).await;
@@ -364,6 +392,9 @@ impl Runtime for ClientRuntime {
     /// An MCP tool call is asked about as an action the runtime runs would be.
     fn confirm<'a>(&'a self, action: &'a ActionEvent) -> BoxFuture<'a, Option<Observation>> {
         Box::pin(async move {
+            if self.link.planning.load(Ordering::SeqCst) {
+                return Some(crate::plan_mode::mcp_refusal());
+            }
             if let Some(refused) = self.permit(action).await {
                 return Some(refused);
             }

@@ -29,6 +29,7 @@ pub fn json_of<T: serde::Serialize>(v: &T) -> Value {
 pub struct Caps {
     pub read_text_file: bool,
     pub write_text_file: bool,
+    pub terminal: bool,
 }
 
 /// The connection to the client.

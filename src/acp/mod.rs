@@ -8,6 +8,8 @@ mod client;
 mod content;
 pub mod modes;
 mod sessions;
+mod stdio;
+mod terminal;
 mod turn;
 
 use std::path::PathBuf;
@@ -58,6 +60,7 @@ impl State {
             *c = Caps {
                 read_text_file: fs.read_text_file,
                 write_text_file: fs.write_text_file,
+                terminal: req.client_capabilities.terminal,
             };
         }
         // Version 1 is the one this agent speaks; a client asking for a later one is told so.
@@ -150,8 +153,9 @@ impl State {
         let slot = self.sessions.get(&id).ok_or_else(|| unknown_session(&id))?;
         let mode = modes::Mode::parse(&req.mode_id.0).ok_or_else(|| {
             bad(format!(
-                "`{}` is not a mode: use ask, auto-edit or full-auto",
-                req.mode_id.0
+                "`{}` is not a mode: use {}",
+                req.mode_id.0,
+                modes::NAMES
             ))
         })?;
         if let Ok(mut m) = slot.mode.lock() {
@@ -268,5 +272,14 @@ pub async fn serve(transport: impl ConnectTo<Agent> + 'static) -> Result<(), Err
 
 /// `openhands-lsp acp`: serves ACP on stdin/stdout.
 pub async fn serve_stdio() -> Result<(), Error> {
-    serve(agent_client_protocol::Stdio::new()).await
+    let pipes = stdio::pipes(std::io::stdin(), std::io::stdout());
+    let result = serve(agent_client_protocol::Lines::new(
+        pipes.outgoing,
+        pipes.incoming,
+    ))
+    .await;
+    // Whatever is still queued is written before the process exits.
+    let writer = pipes.writer;
+    let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+    result
 }

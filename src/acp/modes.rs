@@ -1,5 +1,6 @@
 //! The session modes ACP clients switch between (`session/set_mode`): how much the agent may do without
-//! asking. Each maps onto the shared approval policy (`crate::approval`), so the LSP and ACP ask alike.
+//! asking, each mapped onto the shared approval policy (`crate::approval`) so the LSP and ACP ask alike; and
+//! `plan`, whose turns may only look (`crate::plan_mode`) and end with a plan.
 
 use std::path::Path;
 
@@ -18,9 +19,15 @@ pub enum Mode {
     AutoEdit,
     /// Nothing is confirmed (`Policy::Never`).
     FullAuto,
+    /// Read-only tools (`crate::plan_mode`): the turn investigates and records a plan; what it may do needs
+    /// no confirmation, everything else is refused.
+    Plan,
 }
 
-pub const ALL: [Mode; 3] = [Mode::Ask, Mode::AutoEdit, Mode::FullAuto];
+pub const ALL: [Mode; 4] = [Mode::Ask, Mode::AutoEdit, Mode::FullAuto, Mode::Plan];
+
+/// The modes as a user names them, for error messages and hints.
+pub const NAMES: &str = "ask, auto-edit, full-auto or plan";
 
 impl Mode {
     pub fn id(self) -> &'static str {
@@ -28,6 +35,7 @@ impl Mode {
             Mode::Ask => "ask",
             Mode::AutoEdit => "auto-edit",
             Mode::FullAuto => "full-auto",
+            Mode::Plan => "plan",
         }
     }
 
@@ -40,6 +48,7 @@ impl Mode {
             Mode::Ask => "Ask",
             Mode::AutoEdit => "Auto-edit",
             Mode::FullAuto => "Full auto",
+            Mode::Plan => "Plan",
         }
     }
 
@@ -50,6 +59,9 @@ impl Mode {
                 "Edit the workspace freely; ask before risky commands and writes outside it"
             }
             Mode::FullAuto => "Never ask",
+            Mode::Plan => {
+                "Only look (reads and read-only commands) and propose a plan; switch mode to carry it out"
+            }
         }
     }
 
@@ -58,7 +70,7 @@ impl Mode {
         match self {
             Mode::Ask => Policy::Always.asks(action, sandboxed, workspace),
             Mode::AutoEdit => Policy::Risky.asks(action, sandboxed, workspace),
-            Mode::FullAuto => Policy::Never.asks(action, sandboxed, workspace),
+            Mode::FullAuto | Mode::Plan => Policy::Never.asks(action, sandboxed, workspace),
         }
     }
 }
@@ -79,8 +91,8 @@ pub fn commands() -> Value {
         "sessionUpdate": "available_commands_update",
         "availableCommands": [
             {"name": "usage", "description": "Show this conversation's tokens and cost"},
-            {"name": "mode", "description": "Switch the approval mode: ask, auto-edit or full-auto",
-             "input": {"hint": "ask | auto-edit | full-auto"}},
+            {"name": "mode", "description": "Switch the mode: ask, auto-edit, full-auto, or plan (read-only)",
+             "input": {"hint": "ask | auto-edit | full-auto | plan"}},
         ],
     })
 }
@@ -104,5 +116,8 @@ mod tests {
         assert!(Mode::FullAuto.asks(&rm, true, ws).is_none());
         assert_eq!(Mode::parse("auto-edit"), Some(Mode::AutoEdit));
         assert_eq!(Mode::parse("yolo"), None);
+        assert_eq!(Mode::parse("plan"), Some(Mode::Plan));
+        // Plan mode asks nothing: what it lets through only reads, the rest is refused (`crate::plan_mode`).
+        assert!(Mode::Plan.asks(&rm, true, ws).is_none());
     }
 }

@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
@@ -31,6 +32,12 @@ pub struct Slot {
     pub cancel: Arc<Mutex<CancellationToken>>,
     /// Stops the running turn's controller.
     pub control: Mutex<Option<ControlHandle>>,
+    /// The running (or last) turn was a plan-mode one; read by the runtime wrapper at each action.
+    pub planning: Arc<AtomicBool>,
+    /// Terminals of the client shown in this session's tool calls.
+    pub terminals: super::terminal::Shown,
+    /// The model's context window (`usage_update`'s `size`), known once the conversation opened.
+    pub context_window: Mutex<Option<u64>>,
     /// The last event id sent as updates.
     pub forwarded: (watch::Sender<i64>, watch::Receiver<i64>),
 }
@@ -47,6 +54,9 @@ impl Slot {
             live: tokio::sync::Mutex::new(None),
             cancel: Arc::new(Mutex::new(CancellationToken::new())),
             control: Mutex::new(None),
+            context_window: Mutex::new(None),
+            terminals: Default::default(),
+            planning: Arc::new(AtomicBool::new(false)),
             forwarded: watch::channel(-1),
         }
     }

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use agent_client_protocol::Error;
 use serde_json::{Value, json};
@@ -80,10 +81,7 @@ impl Turn {
                 }
                 None => self.say(
                     slot,
-                    &format!(
-                        "`{}` is not a mode: use ask, auto-edit or full-auto",
-                        arg.trim()
-                    ),
+                    &format!("`{}` is not a mode: use {}", arg.trim(), modes::NAMES),
                 ),
             },
             _ => return None,
@@ -112,6 +110,9 @@ impl Turn {
         };
         let prepared =
             Session::prepare(&settings, &slot.cwd, open).map_err(|e| failed(e.to_string()))?;
+        if let Ok(mut w) = slot.context_window.lock() {
+            *w = settings.llm.context_window();
+        }
         let sandboxed = settings.runtime.kind != crate::config::RuntimeKind::Local;
         let link = Link {
             peer: self.peer.clone(),
@@ -122,6 +123,9 @@ impl Turn {
             cancel: slot.cancel.clone(),
             forwarded: slot.forwarded.1.clone(),
             cwd: slot.cwd.clone(),
+            planning: slot.planning.clone(),
+            client_terminal: self.caps.terminal && super::terminal::chosen() && !sandboxed,
+            terminals: slot.terminals.clone(),
             deadlines: self.deadlines,
         };
         let mut session = prepared
@@ -173,9 +177,33 @@ impl Turn {
             {
                 continue;
             }
-            self.peer.update(&slot.id, update);
+            self.peer.update(
+                &slot.id,
+                super::terminal::keep_shown(&slot.terminals, update),
+            );
         }
         slot.forwarded.0.send_replace(event.id());
+    }
+
+    /// The plan a plan-mode turn recorded last (with `task_tracker`), sent again as the turn's closing update
+    /// so the client shows the final plan; without one, a line saying so.
+    fn send_plan(&self, slot: &Slot, events: &[Arc<Event>], turn_start: i64) {
+        let plan = events
+            .iter()
+            .rev()
+            .take_while(|e| e.id() >= turn_start)
+            .find_map(|e| {
+                crate::updates::updates(e)
+                    .into_iter()
+                    .find(|u| u["sessionUpdate"] == "plan")
+            });
+        match plan {
+            Some(plan) => self.peer.update(&slot.id, plan),
+            None => self.say(
+                slot,
+                "No plan was recorded with the task tracker: the messages above are the plan.",
+            ),
+        }
     }
 
     /// Runs one prompt to its stop reason (`PromptResponse` as JSON).
@@ -202,13 +230,22 @@ impl Turn {
         if let Ok(mut c) = slot.control.lock() {
             *c = Some(session.handle());
         }
+        // Plan mode holds for the whole turn: the tools are read-only and the message asks for a plan; the
+        // first turn after a plan-mode one tells the agent it may act now.
+        let planning = slot.mode.lock().map(|m| *m == Mode::Plan).unwrap_or(false);
+        let message = match (planning, slot.planning.swap(planning, Ordering::SeqCst)) {
+            (true, _) => crate::plan_mode::plan_prompt(&text),
+            (false, true) => format!("{}\n\n{text}", crate::plan_mode::ACT_PROMPT),
+            (false, false) => text,
+        };
+        let turn_start = session.stream().events().last().map_or(0, |e| e.id() + 1);
         // A cancel that came while the conversation opened still stops this turn.
         if cancel.is_cancelled() {
             session.handle().stop();
         }
         let mut events = session.stream().subscribe();
         let outcome = {
-            let run = session.run(&text);
+            let run = session.run(&message);
             tokio::pin!(run);
             loop {
                 tokio::select! {
@@ -224,12 +261,11 @@ impl Turn {
         if let Ok(mut c) = slot.control.lock() {
             *c = None;
         }
-        let m = session.metrics().clone();
-        self.peer.update(
-            &slot.id,
-            json!({"sessionUpdate": "usage_update", "used": m.prompt_tokens + m.completion_tokens,
-                   "size": 0, "cost": {"amount": m.cost, "currency": "USD"}}),
-        );
+        if planning {
+            self.send_plan(&slot, &session.stream().events(), turn_start);
+        }
+        let window = slot.context_window.lock().ok().and_then(|w| *w);
+        self.peer.update(&slot.id, usage(session, window));
         let reason = match outcome {
             _ if cancel.is_cancelled() => "cancelled",
             Outcome::Stopped | Outcome::Paused => "cancelled",
@@ -247,6 +283,16 @@ impl Turn {
         };
         Ok(json!({"stopReason": reason}))
     }
+}
+
+/// `usage_update`: the tokens in the model's context now (the last call's prompt and answer) out of its context
+/// window (`size` 0 when the window is not known: an unknown model without `[llm] max_input_tokens`), and the
+/// conversation's cost so far.
+fn usage(session: &Session, window: Option<u64>) -> Value {
+    let m = session.metrics();
+    json!({"sessionUpdate": "usage_update", "used": m.context_tokens,
+           "size": window.unwrap_or(0),
+           "cost": {"amount": m.cost, "currency": "USD"}})
 }
 
 /// Whether the LLM's failure is the model declining to answer (a content filter, Anthropic's `refusal`).

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
-use super::scripted_llm::{Reply, ScriptedLlm, Wire, tool};
+use super::scripted_llm::{COMPLETION_TOKENS, PROMPT_TOKENS, Reply, ScriptedLlm, Wire, tool};
 
 /// A workspace and data directory for the agent, with the scripted LLM's settings.
 pub struct AcpEnv {
@@ -25,6 +25,13 @@ impl AcpEnv {
         std::fs::create_dir_all(&ws).unwrap();
         let ws = ws.canonicalize().unwrap();
         Self { dir, ws }
+    }
+
+    /// Writes the user's configuration file (`$XDG_CONFIG_HOME/openhands-lsp/config.toml`).
+    pub fn user_config(&self, text: &str) {
+        let dir = self.dir.path().join("config/openhands-lsp");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("config.toml"), text).unwrap();
     }
 
     /// The agent's environment: nothing of ours leaks in, the LLM is the scripted one.
@@ -139,6 +146,10 @@ fn a_whole_task_through_the_official_sdk_then_a_second_prompt_and_a_load() {
             tool("finish", json!({"message": "loaded and finished"})),
         ],
     );
+    // A known context window and prices, for the usage updates.
+    env.user_config(
+        "[llm]\nmax_input_tokens = 32768\ninput_cost_per_token = 0.001\noutput_cost_per_token = 0.002\n",
+    );
     let report = drive(&env, &llm, "task", &[], None);
     let got = kinds(&report);
     let expected = [
@@ -203,6 +214,21 @@ fn a_whole_task_through_the_official_sdk_then_a_second_prompt_and_a_load() {
     // The second prompt continued the same conversation: the model saw the first.
     assert!(llm.requests()[4].to_string().contains("all done"));
     assert_eq!(ups[10]["content"]["text"], "nothing else to do");
+    // Usage: the tokens in the context now (the last call's prompt and answer, not the turn's sum) out of the
+    // context window, and the conversation's cost so far (each call: 100 prompt and 20 completion tokens).
+    let per_call = PROMPT_TOKENS as f64 * 0.001 + COMPLETION_TOKENS as f64 * 0.002;
+    for (i, calls) in [(8, 4.0), (11, 5.0)] {
+        assert_eq!(
+            ups[i]["used"],
+            PROMPT_TOKENS + COMPLETION_TOKENS,
+            "{}",
+            ups[i]
+        );
+        assert_eq!(ups[i]["size"], 32768, "{}", ups[i]);
+        let cost = ups[i]["cost"]["amount"].as_f64().unwrap();
+        assert!((cost - calls * per_call).abs() < 1e-9, "{}", ups[i]);
+        assert_eq!(ups[i]["cost"]["currency"], "USD");
+    }
     // Secrets: the key never reaches the client.
     assert!(!report.to_string().contains("sk-test-secret"));
 
@@ -236,6 +262,220 @@ fn a_whole_task_through_the_official_sdk_then_a_second_prompt_and_a_load() {
     );
     assert_eq!(replay.last().unwrap(), "=> end_turn");
     assert!(llm.requests()[5].to_string().contains("one more thing"));
+}
+
+#[test]
+fn plan_mode_refuses_changes_ends_with_the_plan_and_acting_continues_with_all_tools() {
+    if let Some(why) = skip_reason() {
+        eprintln!("{why}");
+        return;
+    }
+    let env = AcpEnv::new();
+    let notes = env.ws.join("notes.txt");
+    let create = tool(
+        "str_replace_editor",
+        json!({"command": "create", "path": notes, "file_text": "the notes\n"}),
+    );
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![
+            create.clone(),
+            tool("execute_bash", json!({"command": "ls -a"})),
+            tool(
+                "task_tracker",
+                json!({"command": "plan", "task_list": [{"id": "1", "title": "write the notes", "status": "todo"}]}),
+            ),
+            tool("finish", json!({"message": "plan ready"})),
+            create,
+            tool("finish", json!({"message": "written"})),
+        ],
+    );
+    let report = drive(&env, &llm, "plan", &[], None);
+    let expected = [
+        "available_commands_update",
+        "current_mode_update",
+        "session_info_update",
+        "tool_call:in_progress",
+        "tool_call_update:failed",
+        "tool_call:in_progress",
+        "tool_call_update:completed",
+        "plan",
+        "agent_message_chunk",
+        "plan",
+        "usage_update",
+        "=> end_turn",
+        "current_mode_update",
+        "tool_call:in_progress",
+        "tool_call_update:completed",
+        "agent_message_chunk",
+        "usage_update",
+        "=> end_turn",
+    ];
+    assert_eq!(kinds(&report), expected, "{report:#}");
+    let ups = report["updates"].as_array().unwrap();
+    assert_eq!(ups[1]["currentModeId"], "plan");
+    let modes = &report["results"]["new"]["modes"]["availableModes"];
+    assert!(
+        modes.as_array().unwrap().iter().any(|m| m["id"] == "plan"),
+        "{modes}"
+    );
+    let requests = llm.requests();
+    // The plan turn: the message asks for a plan, the write is refused by the tools (nothing reached the
+    // client or the disk), the read-only command ran, and the turn closes with the recorded plan.
+    assert!(requests[0].to_string().contains("[Plan mode]"));
+    assert!(requests[1].to_string().contains("Refused in plan mode"));
+    assert_eq!(report["results"]["writesAfterPlan"], 0, "{report:#}");
+    assert_eq!(report["results"]["notesAfterPlan"], false, "{report:#}");
+    assert_eq!(ups[9]["entries"][0]["content"], "write the notes");
+    assert_eq!(ups[9], ups[7]);
+    // Acting: the same conversation (the model sees the plan turn) with all tools, told plan mode is over.
+    let user_said = |r: &Value| -> String {
+        let messages = r["messages"].as_array().unwrap();
+        let last = messages.iter().rev().find(|m| m["role"] == "user").unwrap();
+        last["content"].to_string()
+    };
+    let act = user_said(&requests[4]);
+    assert!(act.contains("[Act]") && act.contains("go ahead"), "{act}");
+    assert!(!act.contains("[Plan mode]"), "{act}");
+    assert!(requests[4].to_string().contains("plan ready"));
+    assert_eq!(ups[12]["currentModeId"], "auto-edit");
+    assert_eq!(report["writes"].as_array().unwrap().len(), 1);
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "the notes\n");
+}
+
+#[test]
+fn commands_run_in_the_clients_terminal_when_the_user_chose_it() {
+    if let Some(why) = skip_reason() {
+        eprintln!("{why}");
+        return;
+    }
+    let env = AcpEnv::new();
+    let script = || {
+        vec![
+            tool(
+                "execute_bash",
+                json!({"command": "echo from-the-client; pwd; exit 3"}),
+            ),
+            tool("execute_bash", json!({"command": "sleep 30"})),
+            tool("finish", json!({"message": "ran"})),
+        ]
+    };
+    let llm = ScriptedLlm::start(Wire::OpenAi, script());
+    let chosen = [
+        ("OPENHANDS_ACP_CLIENT_TERMINAL", "1"),
+        ("OPENHANDS_ACP_TERMINAL_TIMEOUT", "2"),
+    ];
+    let report = drive(&env, &llm, "terminal", &chosen, None);
+    assert_eq!(
+        report["results"]["first"]["stopReason"], "end_turn",
+        "{report:#}"
+    );
+    // Both commands ran in the client's terminals, in the session's directory.
+    let terms = report["terminals"].as_array().unwrap();
+    assert_eq!(terms.len(), 2, "{report:#}");
+    assert_eq!(terms[0]["command"], "bash");
+    assert_eq!(
+        terms[0]["args"],
+        json!(["-c", "echo from-the-client; pwd; exit 3"])
+    );
+    assert_eq!(terms[0]["cwd"], env.ws.display().to_string());
+    // The tool call showed the terminal while it ran and still does once it completed.
+    let ups = report["updates"].as_array().unwrap();
+    let first_call = ups
+        .iter()
+        .find(|u| u["sessionUpdate"] == "tool_call")
+        .unwrap()["toolCallId"]
+        .clone();
+    let of_call: Vec<&Value> = ups
+        .iter()
+        .filter(|u| u["toolCallId"] == first_call && u["sessionUpdate"] == "tool_call_update")
+        .collect();
+    assert_eq!(of_call.len(), 2, "{of_call:#?}");
+    let term = json!([{"type": "terminal", "terminalId": "term-1"}]);
+    assert_eq!(of_call[0]["content"], term);
+    assert_eq!(of_call[1]["status"], "completed");
+    assert_eq!(of_call[1]["content"], term);
+    assert_eq!(of_call[1]["rawOutput"]["exitCode"], 3);
+    // The agent got the output and the exit code; the command past its deadline was killed and said so.
+    let requests = llm.requests();
+    let seen = requests[1]["messages"].to_string();
+    assert!(seen.contains("from-the-client"), "{seen}");
+    assert!(seen.contains(&env.ws.display().to_string()), "{seen}");
+    assert!(seen.contains("exit code 3"), "{seen}");
+    let seen = requests[2]["messages"].to_string();
+    assert!(
+        seen.contains("did not finish within 2 s and was killed"),
+        "{seen}"
+    );
+    assert_eq!(report["kills"], json!(["term-2"]));
+    assert_eq!(report["releases"], json!(["term-1", "term-2"]));
+    assert_eq!(report["results"]["leftRunning"], 0);
+
+    // Not chosen: the same client's commands run in the runtime's shell.
+    let mut quick = script();
+    quick.remove(1);
+    let llm = ScriptedLlm::start(Wire::OpenAi, quick);
+    let report = drive(
+        &env,
+        &llm,
+        "terminal",
+        &[("OPENHANDS_ACP_TERMINAL_TIMEOUT", "2")],
+        None,
+    );
+    assert_eq!(report["terminals"], json!([]), "{report:#}");
+    assert!(
+        llm.requests()[1]["messages"]
+            .to_string()
+            .contains("from-the-client")
+    );
+
+    // A client that never answers terminal/create: the agent is told, and the turn goes on.
+    let llm = ScriptedLlm::start(Wire::OpenAi, script());
+    let report = drive(
+        &env,
+        &llm,
+        "terminal",
+        &[
+            chosen[0],
+            ("DRIVER_TERMINAL", "never"),
+            ("OPENHANDS_ACP_FS_TIMEOUT", "1"),
+        ],
+        None,
+    );
+    assert_eq!(
+        report["results"]["first"]["stopReason"], "end_turn",
+        "{report:#}"
+    );
+    let seen = llm.requests()[1]["messages"].to_string();
+    assert!(
+        seen.contains("did not answer terminal/create within 1 s"),
+        "{seen}"
+    );
+
+    // session/cancel while a command runs in the client's terminal: killed, released, the turn cancelled.
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![
+            tool("execute_bash", json!({"command": "sleep 30"})),
+            tool("finish", json!({"message": "never reached"})),
+        ],
+    );
+    let report = drive(
+        &env,
+        &llm,
+        "terminal",
+        &[chosen[0], ("DRIVER_TERMINAL", "cancel")],
+        None,
+    );
+    assert_eq!(
+        report["results"]["first"]["stopReason"], "cancelled",
+        "{report:#}"
+    );
+    let took = report["results"]["cancelTookMs"].as_u64().unwrap();
+    assert!(took < 10_000, "the cancel took {took} ms");
+    assert_eq!(report["kills"], json!(["term-1"]), "{report:#}");
+    assert_eq!(report["releases"], json!(["term-1"]), "{report:#}");
+    assert_eq!(report["results"]["leftRunning"], 0);
 }
 
 #[test]

@@ -361,6 +361,8 @@ impl Controller {
         super::parse::unique_ids(&mut response, &self.stream.events());
         self.context_errors = 0;
         self.count(&response);
+        self.metrics.context_tokens =
+            response.usage.prompt_tokens + response.usage.completion_tokens;
         let mcp = self.mcp.clone();
         let is_mcp = move |name: &str| mcp.as_ref().is_some_and(|m| m.has(name));
         self.pending

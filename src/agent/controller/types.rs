@@ -108,6 +108,9 @@ pub struct Metrics {
     pub cache_read_tokens: u64,
     pub cache_write_tokens: u64,
     pub llm_calls: u64,
+    /// Tokens in the model's context after its last call (that call's prompt plus its answer): what the
+    /// next request starts from. Not a total; 0 until the first call of this process.
+    pub context_tokens: u64,
     /// Time spent waiting for the LLM and the runtime, to tell the agent's own overhead apart.
     pub llm_time: Duration,
     pub runtime_time: Duration,
