@@ -33,8 +33,19 @@ fn find_record(
                 Some(task.first_event.load(std::sync::atomic::Ordering::Relaxed)),
             )
         }
-        (None, Some(c)) => (c.to_owned(), None),
-        (None, None) => (default_conversation(backend)?, None),
+        (None, c) => {
+            let c = match c {
+                Some(c) => c.to_owned(),
+                None => default_conversation(backend)?,
+            };
+            // "The last run" would be the one before the running task's: not what the caller means.
+            if let Some(t) = running_here(backend, &c) {
+                return Err(format!(
+                    "task {t} is running in conversation {c}; its changes are listed when it ends (an earlier run is named by its taskId)"
+                ));
+            }
+            (c, None)
+        }
     };
     ctx.conversation(&conversation)?;
     let records = TaskRecords::open(&ctx.storage, &conversation).map_err(|e| e.to_string())?;

@@ -293,6 +293,16 @@ fn rewinding_while_the_task_runs_is_refused() {
     assert!(why.contains(&format!("task {task} is running")), "{r}");
     let r = command(&mut ed, "openhands.task.revert", json!({"taskId": task}));
     assert!(r["error"]["message"].is_string(), "{r}");
+    // Its changes are not listed yet, by task or by conversation (whose last run would be an earlier one).
+    for args in [
+        json!({"taskId": task}),
+        json!({"conversationId": conversation}),
+        json!(null),
+    ] {
+        let r = command(&mut ed, "openhands.task.changes", args);
+        let why = r["error"]["message"].as_str().unwrap_or_default();
+        assert!(why.contains(&format!("task {task} is")), "{r}");
+    }
     command(&mut ed, "openhands.task.cancel", json!(task));
     ed.shutdown();
 }
