@@ -2,10 +2,14 @@
 //! under the data directory, so a user can rewind files and conversation and review a task's changes. Knows
 //! no front end: editors give their unsaved buffers through [`BufferSource`].
 
+mod incremental;
+mod objects;
 mod rewind;
 mod runtime;
 mod shadow;
 mod tasks;
+mod tree;
+mod watch;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -74,6 +78,20 @@ impl Checkpoints {
         })
     }
 
+    /// [`Self::open`] for a store that snapshots at every step (a session's): a watcher names the files
+    /// that changed since the last snapshot and only those are read.
+    pub fn open_watched(
+        data_dir: &Path,
+        workspace: &Path,
+        buffers: Option<Arc<dyn BufferSource>>,
+    ) -> Result<Self, CheckpointError> {
+        Ok(Self {
+            shadow: Arc::new(Shadow::open_watched(data_dir, workspace)?),
+            workspace: workspace.to_owned(),
+            buffers,
+        })
+    }
+
     /// The store for a session's settings: `Unavailable` with the remote runtime, whose files are not on
     /// this machine.
     pub fn for_settings(
@@ -84,7 +102,7 @@ impl Checkpoints {
         if settings.runtime.kind == RuntimeKind::Remote {
             return Err(unavailable_remote());
         }
-        Self::open(&settings.data_dir, workspace, buffers)
+        Self::open_watched(&settings.data_dir, workspace, buffers)
     }
 
     pub fn shadow(&self) -> &Arc<Shadow> {
