@@ -134,9 +134,13 @@ impl Incremental {
             if path.split(|b| *b == b'/').any(|c| c == b".git") {
                 continue;
             }
-            match self.tree.get(&path).is_some() || kept.contains(&path) {
-                true => self.read(shadow, path),
-                false => new.push(path),
+            if self.tree.get(&path).is_some() || kept.contains(&path) {
+                self.read(shadow, path);
+            } else if std::fs::symlink_metadata(shadow.workspace().join(OsStr::from_bytes(&path)))
+                .is_ok()
+            {
+                // New to the tree and still there (a temporary file is gone by now): git is asked.
+                new.push(path);
             }
         }
         if !new.is_empty() {

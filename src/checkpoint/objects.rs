@@ -257,7 +257,10 @@ mod tests {
             s = hex(&sub)
         );
         assert_eq!(git(dir.path(), &["ls-tree", &hex(&tree)], None), listing);
-        assert_eq!(git(dir.path(), &["fsck", "--strict", "--no-dangling"], None), "");
+        assert_eq!(
+            git(dir.path(), &["fsck", "--strict", "--no-dangling"], None),
+            ""
+        );
         let input = format!("{}\n", listing.replace("040000", "40000"));
         assert_eq!(
             git(dir.path(), &["mktree"], Some(input.as_bytes())),
