@@ -297,6 +297,9 @@ mod tests {
         p.same("an edit");
         p.write("src/new.rs", b"new\n");
         p.same("a new file");
+        p.write("src/:odd [*] name?.rs", b"odd\n");
+        let tree = p.same("a new file whose name looks like a pattern");
+        assert!(p.blob(&tree, "src/:odd [*] name?.rs").is_some());
         std::fs::remove_file(p.path("README")).unwrap();
         p.same("a deletion");
         std::fs::rename(p.path("src/new.rs"), p.path("src/renamed.rs")).unwrap();

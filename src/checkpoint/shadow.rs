@@ -40,8 +40,8 @@ pub struct LineCount {
 pub struct Shadow {
     git_dir: PathBuf,
     workspace: PathBuf,
-    /// One git command at a time on the shared index, within this process.
-    index: Mutex<()>,
+    /// One snapshot at a time on the shared index, within this process.
+    index: std::sync::Arc<Mutex<()>>,
     /// The fast path of a long-lived store ([`Shadow::open_watched`]); `None` rescans at every snapshot.
     fast: Option<Mutex<Fast>>,
     /// Full rescans of the watched store so far (the first snapshot is one).
@@ -55,6 +55,18 @@ enum Fast {
     Ready(Box<Incremental>),
     /// The workspace cannot be watched (said why in the log once): every snapshot rescans.
     Off,
+}
+
+/// The lock of a store's index shared by every `Shadow` of it in this process (a session's and a review
+/// command's): two `git add` on one index would fail on git's `index.lock`.
+fn index_lock(git_dir: &Path) -> std::sync::Arc<Mutex<()>> {
+    type Locks = Mutex<std::collections::HashMap<PathBuf, std::sync::Arc<Mutex<()>>>>;
+    static LOCKS: std::sync::OnceLock<Locks> = std::sync::OnceLock::new();
+    let mut locks = LOCKS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    locks.entry(git_dir.to_owned()).or_default().clone()
 }
 
 /// FNV-1a: a stable name for a workspace's directory (std's hasher may change between releases).
@@ -74,9 +86,9 @@ impl Shadow {
         let name = format!("{:016x}", fnv(&workspace.to_string_lossy()));
         let git_dir = data_dir.join("checkpoints").join(name);
         let shadow = Self {
+            index: index_lock(&git_dir),
             git_dir,
             workspace,
-            index: Mutex::new(()),
             fast: None,
             rescans: Default::default(),
         };
