@@ -6,10 +6,14 @@
 /// task's first step could otherwise catch its `.gitignore` half-written and list it as a change).
 pub const TRANSCRIPTS_DIR: &str = ".openhands/transcripts";
 
+mod incremental;
+mod objects;
 mod rewind;
 mod runtime;
 mod shadow;
 mod tasks;
+mod tree;
+mod watch;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -78,6 +82,20 @@ impl Checkpoints {
         })
     }
 
+    /// [`Self::open`] for a store that snapshots at every step (a session's): a watcher names the files
+    /// that changed since the last snapshot and only those are read.
+    pub fn open_watched(
+        data_dir: &Path,
+        workspace: &Path,
+        buffers: Option<Arc<dyn BufferSource>>,
+    ) -> Result<Self, CheckpointError> {
+        Ok(Self {
+            shadow: Arc::new(Shadow::open_watched(data_dir, workspace)?),
+            workspace: workspace.to_owned(),
+            buffers,
+        })
+    }
+
     /// The store for a session's settings: `Unavailable` with the remote runtime, whose files are not on
     /// this machine.
     pub fn for_settings(
@@ -88,7 +106,7 @@ impl Checkpoints {
         if settings.runtime.kind == RuntimeKind::Remote {
             return Err(unavailable_remote());
         }
-        Self::open(&settings.data_dir, workspace, buffers)
+        Self::open_watched(&settings.data_dir, workspace, buffers)
     }
 
     pub fn shadow(&self) -> &Arc<Shadow> {

@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
 use super::CheckpointError;
+use super::incremental::{Incremental, StartError};
 
 /// The id git gives an empty tree.
 pub const EMPTY_TREE: &str = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
@@ -39,8 +40,33 @@ pub struct LineCount {
 pub struct Shadow {
     git_dir: PathBuf,
     workspace: PathBuf,
-    /// One git command at a time on the shared index, within this process.
-    index: Mutex<()>,
+    /// One snapshot at a time on the shared index, within this process.
+    index: std::sync::Arc<Mutex<()>>,
+    /// The fast path of a long-lived store ([`Shadow::open_watched`]); `None` rescans at every snapshot.
+    fast: Option<Mutex<Fast>>,
+    /// Full rescans of the watched store so far (the first snapshot is one).
+    rescans: std::sync::atomic::AtomicUsize,
+}
+
+/// The state of the fast path.
+enum Fast {
+    /// The next snapshot rescans and starts the watcher.
+    Cold,
+    Ready(Box<Incremental>),
+    /// The workspace cannot be watched (said why in the log once): every snapshot rescans.
+    Off,
+}
+
+/// The lock of a store's index shared by every `Shadow` of it in this process (a session's and a review
+/// command's): two `git add` on one index would fail on git's `index.lock`.
+fn index_lock(git_dir: &Path) -> std::sync::Arc<Mutex<()>> {
+    type Locks = Mutex<std::collections::HashMap<PathBuf, std::sync::Arc<Mutex<()>>>>;
+    static LOCKS: std::sync::OnceLock<Locks> = std::sync::OnceLock::new();
+    let mut locks = LOCKS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    locks.entry(git_dir.to_owned()).or_default().clone()
 }
 
 /// FNV-1a: a stable name for a workspace's directory (std's hasher may change between releases).
@@ -60,12 +86,28 @@ impl Shadow {
         let name = format!("{:016x}", fnv(&workspace.to_string_lossy()));
         let git_dir = data_dir.join("checkpoints").join(name);
         let shadow = Self {
+            index: index_lock(&git_dir),
             git_dir,
             workspace,
-            index: Mutex::new(()),
+            fast: None,
+            rescans: Default::default(),
         };
         shadow.ensure()?;
         Ok(shadow)
+    }
+
+    /// [`Shadow::open`] for a store that takes many snapshots (a session's): an inotify watcher names the
+    /// files that changed since the last snapshot and only those are read, the rest of the tree is kept in
+    /// memory. Falls back to the full rescan when the watcher cannot vouch for what changed.
+    pub fn open_watched(data_dir: &Path, workspace: &Path) -> Result<Self, CheckpointError> {
+        let mut shadow = Self::open(data_dir, workspace)?;
+        shadow.fast = Some(Mutex::new(Fast::Cold));
+        Ok(shadow)
+    }
+
+    /// How many snapshots of a watched store rescanned the whole workspace (the first one does).
+    pub fn rescans(&self) -> usize {
+        self.rescans.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn workspace(&self) -> &Path {
@@ -76,9 +118,12 @@ impl Shadow {
         &self.git_dir
     }
 
-    /// Creates the repository if it is missing; refreshes its exclusions from the user's repository.
-    fn ensure(&self) -> Result<(), CheckpointError> {
+    /// Creates the repository if it is missing; refreshes its exclusions from the user's repository. True
+    /// when it created the repository or the exclusions changed (what a watcher knew is void).
+    fn ensure(&self) -> Result<bool, CheckpointError> {
+        let mut fresh = false;
         if !self.git_dir.join("HEAD").is_file() {
+            fresh = true;
             std::fs::create_dir_all(&self.git_dir).map_err(|e| {
                 CheckpointError::Failed(format!("cannot create {}: {e}", self.git_dir.display()))
             })?;
@@ -120,9 +165,12 @@ impl Shadow {
         }
         exclude.push_str(&format!("\n/{}/\n", super::TRANSCRIPTS_DIR));
         let info = self.git_dir.join("info");
-        let _ = std::fs::create_dir_all(&info);
-        let _ = std::fs::write(info.join("exclude"), exclude);
-        Ok(())
+        if std::fs::read_to_string(info.join("exclude")).ok().as_ref() != Some(&exclude) {
+            fresh = true;
+            let _ = std::fs::create_dir_all(&info);
+            let _ = std::fs::write(info.join("exclude"), exclude);
+        }
+        Ok(fresh)
     }
 
     fn git(&self) -> Command {
@@ -160,8 +208,20 @@ impl Shadow {
         c
     }
 
-    fn run(&self, args: &[&str], input: Option<&[u8]>) -> Result<Vec<u8>, CheckpointError> {
-        let mut cmd = self.git();
+    pub(super) fn run(
+        &self,
+        args: &[&str],
+        input: Option<&[u8]>,
+    ) -> Result<Vec<u8>, CheckpointError> {
+        self.run_command(self.git(), args, input)
+    }
+
+    fn run_command(
+        &self,
+        mut cmd: Command,
+        args: &[&str],
+        input: Option<&[u8]>,
+    ) -> Result<Vec<u8>, CheckpointError> {
         cmd.args(args)
             .stdin(if input.is_some() {
                 Stdio::piped()
@@ -204,9 +264,63 @@ impl Shadow {
     /// holds for those files (the editor's unsaved buffers); returns the tree's id.
     pub fn snapshot(&self, overlay: &[(String, String)]) -> Result<String, CheckpointError> {
         let _guard = self.index.lock().unwrap_or_else(|p| p.into_inner());
-        self.ensure()?;
-        // Incremental: the index keeps every file's stat data, so only changed files are read again.
-        self.run(&["add", "--all", "--ignore-errors", "--", "."], None)
+        let fresh = self.ensure()?;
+        let Some(fast) = &self.fast else {
+            return self.full_snapshot(overlay);
+        };
+        let mut fast = fast.lock().unwrap_or_else(|p| p.into_inner());
+        if fresh {
+            *fast = Fast::Cold;
+        }
+        if let Fast::Ready(inc) = &mut *fast
+            && let Err(why) = inc.update(self)
+        {
+            tracing::debug!("checkpoint: a full rescan: {why}");
+            *fast = Fast::Cold;
+        }
+        if let Fast::Cold = &*fast {
+            self.rescans
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            match Incremental::start(self) {
+                Ok((inc, tree)) => {
+                    *fast = Fast::Ready(Box::new(inc));
+                    if overlay.is_empty() {
+                        return Ok(tree);
+                    }
+                }
+                Err(StartError::Unwatchable(why)) => {
+                    tracing::info!("checkpoints rescan the workspace at every step: {why}");
+                    *fast = Fast::Off;
+                }
+                Err(StartError::Failed(e)) => return Err(e),
+            }
+        }
+        match &mut *fast {
+            Fast::Ready(inc) => {
+                let ignored = self.ignored(overlay.iter().map(|(rel, _)| rel.as_str()))?;
+                let overlay: Vec<(String, String)> = overlay
+                    .iter()
+                    .filter(|(rel, _)| !ignored.contains(rel))
+                    .cloned()
+                    .collect();
+                inc.write(self, &overlay)
+            }
+            _ => self.full_snapshot(overlay),
+        }
+    }
+
+    /// The snapshot by git alone: `git add --all` then `write-tree` on the shadow index.
+    pub(super) fn full_snapshot(
+        &self,
+        overlay: &[(String, String)],
+    ) -> Result<String, CheckpointError> {
+        // The index keeps every file's stat data, so only changed files are read again. Attributes come
+        // from the empty tree: the bytes as they are on disk (no line-ending conversion, no filters), as
+        // a restore writes them back and as the fast path hashes them.
+        let mut add = self.git();
+        add.env("GIT_ATTR_SOURCE", EMPTY_TREE)
+            .args(["-c", "core.attributesFile=/dev/null"]);
+        self.run_command(add, &["add", "--all", "--ignore-errors", "--", "."], None)
             .or_else(|e| {
                 // `--ignore-errors` still fails the command when a file could not be read; the rest is
                 // in the index, which is what a snapshot can hold.
@@ -227,7 +341,7 @@ impl Shadow {
                 .trim()
                 .to_owned();
                 let exec = std::fs::metadata(self.workspace.join(rel))
-                    .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0)
+                    .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o100 != 0)
                     .unwrap_or(false);
                 let mode = if exec { "100755" } else { "100644" };
                 info.extend_from_slice(format!("{mode} {id}\t{rel}\0").as_bytes());
@@ -243,7 +357,27 @@ impl Shadow {
         &self,
         paths: impl Iterator<Item = &'a str>,
     ) -> Result<std::collections::HashSet<String>, CheckpointError> {
-        let input: Vec<u8> = paths.flat_map(|p| p.bytes().chain([0])).collect();
+        let paths: Vec<Vec<u8>> = paths.map(|p| p.as_bytes().to_vec()).collect();
+        // A path git refuses (beyond a symlink, say) is not ignored: the buffer is recorded.
+        let ignored = self.ignored_paths(&paths).unwrap_or_else(|e| {
+            tracing::debug!("checkpoint: {e}");
+            Default::default()
+        });
+        Ok(ignored
+            .into_iter()
+            .map(|p| String::from_utf8_lossy(&p).into_owned())
+            .collect())
+    }
+
+    /// Which of `paths` (relative, as bytes) the user's ignore rules name.
+    pub(super) fn ignored_paths(
+        &self,
+        paths: &[Vec<u8>],
+    ) -> Result<std::collections::HashSet<Vec<u8>>, CheckpointError> {
+        let input: Vec<u8> = paths
+            .iter()
+            .flat_map(|p| p.iter().copied().chain([0]))
+            .collect();
         if input.is_empty() {
             return Ok(Default::default());
         }
@@ -251,7 +385,7 @@ impl Shadow {
         cmd.args(["check-ignore", "-z", "--stdin", "--no-index"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+            .stderr(Stdio::piped());
         let mut child = cmd
             .spawn()
             .map_err(|e| CheckpointError::Failed(format!("cannot run git: {e}")))?;
@@ -262,19 +396,36 @@ impl Shadow {
         let out = child
             .wait_with_output()
             .map_err(|e| CheckpointError::Failed(format!("git check-ignore failed: {e}")))?;
-        // Exit 1: none is ignored.
+        // Exit 1: none is ignored; 128: git failed.
+        if out.status.code() != Some(0) && out.status.code() != Some(1) {
+            return Err(CheckpointError::Failed(format!(
+                "git check-ignore failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
         Ok(out
             .stdout
             .split(|b| *b == 0)
             .filter(|p| !p.is_empty())
-            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .map(|p| p.to_vec())
             .collect())
     }
 
     /// Whether the store still holds `tree`.
     pub fn has(&self, tree: &str) -> bool {
-        self.run(&["cat-file", "-e", &format!("{tree}^{{tree}}")], None)
-            .is_ok()
+        // A loose object of that id answers without a git process (checkpoints are never packed).
+        let loose = tree.len() == 40
+            && tree.bytes().all(|b| b.is_ascii_hexdigit())
+            && self
+                .git_dir
+                .join("objects")
+                .join(&tree[..2])
+                .join(&tree[2..])
+                .is_file();
+        loose
+            || self
+                .run(&["cat-file", "-e", &format!("{tree}^{{tree}}")], None)
+                .is_ok()
     }
 
     fn require(&self, tree: &str) -> Result<(), CheckpointError> {
