@@ -1,5 +1,6 @@
-//! `openhands-lsp rewind` as a user runs it after a headless task: binary files come back byte for byte, a
-//! git-ignored 1 GB file is neither read nor touched, the user's own repository gets no commit or stash.
+//! `openhands-lsp rewind` as a user runs it after a headless task, with the local and the Docker runtime:
+//! binary files come back byte for byte, a git-ignored 1 GB file is neither read nor touched, the user's own
+//! repository gets no commit or stash.
 
 use std::process::Command;
 
@@ -24,6 +25,11 @@ fn git(ws: &std::path::Path, args: &[&str]) -> String {
 
 /// A task of three commands in `env`'s workspace; returns the conversation's id.
 fn run_three_commands(env: &CliEnv) -> (ScriptedLlm, String) {
+    run_three_commands_in(env, &[])
+}
+
+/// The same, with more `run` arguments (e.g. `--runtime docker`).
+fn run_three_commands_in(env: &CliEnv, args: &[&str]) -> (ScriptedLlm, String) {
     let llm = ScriptedLlm::start(
         Wire::OpenAi,
         vec![
@@ -42,10 +48,8 @@ fn run_three_commands(env: &CliEnv) -> (ScriptedLlm, String) {
             tool("finish", json!({"message": "done"})),
         ],
     );
-    let out = env
-        .run_cmd(&llm.base_url, &["change things"])
-        .output()
-        .unwrap();
+    let args: Vec<&str> = args.iter().copied().chain(["change things"]).collect();
+    let out = env.run_cmd(&llm.base_url, &args).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let list = env
         .cmd(&llm.base_url)
@@ -288,4 +292,59 @@ fn a_plan_mode_run_changes_nothing_and_says_why() {
         last.contains("precious"),
         "the read-only command ran: {last}"
     );
+}
+
+/// With the Docker runtime the workspace is mounted in the container: its commands' changes are checkpointed
+/// on the host like the local runtime's, and a rewind puts them back.
+#[test]
+fn a_docker_task_is_checkpointed_and_rewound_on_the_host() {
+    if let Some(reason) = super::cli::docker_unavailable() {
+        eprintln!("skipped: no Docker Engine ({reason})");
+        return;
+    }
+    let env = CliEnv::new();
+    let ws = env.ws();
+    std::fs::create_dir_all(ws.join(".openhands")).unwrap();
+    // The variant the other Docker CLI tests use, so its image is reused.
+    std::fs::write(
+        ws.join(".openhands/config.toml"),
+        "[runtime]\njupyter = true\nbrowser = true\n[docker]\nrootfs = \"debian\"\nmemory = \"1g\"\n",
+    )
+    .unwrap();
+    std::fs::write(ws.join("blob.bin"), [0u8, 159, 146, 150]).unwrap();
+    std::fs::write(ws.join("notes.txt"), "original\n").unwrap();
+    std::fs::write(ws.join("gone.txt"), "will be deleted\n").unwrap();
+    let (_llm, id) = run_three_commands_in(&env, &["--runtime", "docker"]);
+    assert_eq!(
+        std::fs::read_to_string(ws.join("notes.txt")).unwrap(),
+        "changed\nthird\n"
+    );
+    let listed = env
+        .cmd("http://127.0.0.1:9")
+        .args(["rewind", &id])
+        .output()
+        .unwrap();
+    let listing = text(&listed.stdout);
+    assert_eq!(listed.status.code(), Some(0), "{}", text(&listed.stderr));
+    let events: Vec<i64> = listing
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(events.len(), 3, "{listing}");
+    let out = env
+        .cmd("http://127.0.0.1:9")
+        .args(["rewind", &id, &events[1].to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read(ws.join("blob.bin")).unwrap(), [1, 2, 0, 255]);
+    assert_eq!(
+        std::fs::read_to_string(ws.join("notes.txt")).unwrap(),
+        "changed\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(ws.join("gone.txt")).unwrap(),
+        "will be deleted\n"
+    );
+    assert!(!ws.join("new.txt").exists());
 }
