@@ -23,6 +23,22 @@ fn git(ws: &std::path::Path, args: &[&str]) -> String {
     text(&out.stdout)
 }
 
+/// `openhands-lsp rewind ID`: the listing and the event ids of its steps.
+fn list_steps(env: &CliEnv, id: &str) -> (String, Vec<i64>) {
+    let listed = env
+        .cmd("http://127.0.0.1:9")
+        .args(["rewind", id])
+        .output()
+        .unwrap();
+    let listing = text(&listed.stdout);
+    assert_eq!(listed.status.code(), Some(0), "{}", text(&listed.stderr));
+    let events = listing
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap().parse().unwrap())
+        .collect();
+    (listing, events)
+}
+
 /// A task of three commands in `env`'s workspace; returns the conversation's id.
 fn run_three_commands(env: &CliEnv) -> (ScriptedLlm, String) {
     run_three_commands_in(env, &[])
@@ -99,17 +115,7 @@ fn rewind_brings_binary_files_back_and_leaves_an_ignored_gigabyte_and_the_users_
         [1, 2, 0, 255, 0, 0]
     );
 
-    let listed = env
-        .cmd("http://127.0.0.1:9")
-        .args(["rewind", &id])
-        .output()
-        .unwrap();
-    let listing = text(&listed.stdout);
-    assert_eq!(listed.status.code(), Some(0), "{}", text(&listed.stderr));
-    let events: Vec<i64> = listing
-        .lines()
-        .map(|l| l.split_whitespace().next().unwrap().parse().unwrap())
-        .collect();
+    let (listing, events) = list_steps(&env, &id);
     assert_eq!(events.len(), 3, "{listing}");
     assert!(listing.contains("printf"), "{listing}");
 
@@ -319,17 +325,7 @@ fn a_docker_task_is_checkpointed_and_rewound_on_the_host() {
         std::fs::read_to_string(ws.join("notes.txt")).unwrap(),
         "changed\nthird\n"
     );
-    let listed = env
-        .cmd("http://127.0.0.1:9")
-        .args(["rewind", &id])
-        .output()
-        .unwrap();
-    let listing = text(&listed.stdout);
-    assert_eq!(listed.status.code(), Some(0), "{}", text(&listed.stderr));
-    let events: Vec<i64> = listing
-        .lines()
-        .map(|l| l.split_whitespace().next().unwrap().parse().unwrap())
-        .collect();
+    let (listing, events) = list_steps(&env, &id);
     assert_eq!(events.len(), 3, "{listing}");
     let out = env
         .cmd("http://127.0.0.1:9")
