@@ -46,6 +46,23 @@ fn wait_finished(ed: &mut Editor, text: &str) {
     });
 }
 
+/// An editor whose workspace has `a.txt` (`a`, with a line `two`) and `b.txt`, and a model that edits both
+/// and finishes with "both".
+fn two_edits(a: &str) -> (ScriptedLlm, Editor) {
+    let llm = ScriptedLlm::start(
+        Wire::OpenAi,
+        vec![
+            str_replace("a.txt", "two", "TWO"),
+            str_replace("b.txt", "beta", "BETA"),
+            finish("both"),
+        ],
+    );
+    let ed = Editor::start(&llm);
+    std::fs::write(ed.ws.join("a.txt"), a).unwrap();
+    std::fs::write(ed.ws.join("b.txt"), "alpha\nbeta\n").unwrap();
+    (llm, ed)
+}
+
 fn read(ed: &Editor, name: &str) -> Option<String> {
     std::fs::read_to_string(ed.ws.join(name)).ok()
 }
@@ -158,17 +175,7 @@ fn ten_edits_over_open_and_closed_files_rewound_to_step_three() {
 
 #[test]
 fn one_file_of_a_finished_task_is_reverted_while_the_user_typed_in_another() {
-    let llm = ScriptedLlm::start(
-        Wire::OpenAi,
-        vec![
-            str_replace("a.txt", "two", "TWO"),
-            str_replace("b.txt", "beta", "BETA"),
-            finish("both"),
-        ],
-    );
-    let mut ed = Editor::start(&llm);
-    std::fs::write(ed.ws.join("a.txt"), "one\ntwo\nthree\n").unwrap();
-    std::fs::write(ed.ws.join("b.txt"), "alpha\nbeta\n").unwrap();
+    let (_llm, mut ed) = two_edits("one\ntwo\nthree\n");
     ed.initialize(false);
     let a = ed.open("a.txt", "one\ntwo\nthree\n");
     let (task, _) = start(&mut ed, json!("shout"));
@@ -551,17 +558,7 @@ fn without_editor_diagnostics_the_configured_checker_reports_what_an_edit_broke(
 
 #[test]
 fn a_rich_client_hears_how_a_revert_and_a_restore_ended() {
-    let llm = ScriptedLlm::start(
-        Wire::OpenAi,
-        vec![
-            str_replace("a.txt", "two", "TWO"),
-            str_replace("b.txt", "beta", "BETA"),
-            finish("both"),
-        ],
-    );
-    let mut ed = Editor::start(&llm);
-    std::fs::write(ed.ws.join("a.txt"), "one\ntwo\n").unwrap();
-    std::fs::write(ed.ws.join("b.txt"), "alpha\nbeta\n").unwrap();
+    let (_llm, mut ed) = two_edits("one\ntwo\n");
     ed.initialize_with(false, json!({"openhands": {"ui": "rich"}}));
     let (task, conversation) = start(&mut ed, json!("shout"));
     ed.wait_for("the task's end", |m| {
